@@ -1,0 +1,83 @@
+"""Mastra.py: agents with tools and memory, durable workflows, RAG, storage and vector search,
+on compiled hot paths.
+
+Importing ``mastra`` is cheap: only the error classes load eagerly; everything else loads on
+first use of its name (PEP 562), so ``import mastra`` pulls in neither aiohttp nor numpy.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from mastra.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConnectionError,
+    MastraError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StorageError,
+    TimeoutError,
+    ToolError,
+    ValidationError,
+    WorkflowError,
+)
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it, imported on first access.
+_LAZY: dict[str, str] = {
+    "Mastra": "mastra.mastra",
+    "MastraConfig": "mastra.config",
+    "load_config": "mastra.config",
+    "native_info": "mastra._nativeinfo",
+    "Telemetry": "mastra.telemetry",
+    "Tracer": "mastra.telemetry",
+}
+
+if TYPE_CHECKING:
+    from mastra._nativeinfo import native_info
+    from mastra.config import MastraConfig, load_config
+    from mastra.mastra import Mastra
+    from mastra.telemetry import Telemetry, Tracer
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConnectionError",
+    "Mastra",
+    "MastraConfig",
+    "MastraError",
+    "NotFoundError",
+    "ProviderError",
+    "RateLimitError",
+    "ServerError",
+    "StorageError",
+    "Telemetry",
+    "TimeoutError",
+    "ToolError",
+    "Tracer",
+    "ValidationError",
+    "WorkflowError",
+    "__version__",
+    "load_config",
+    "native_info",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mastra' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

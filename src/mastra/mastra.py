@@ -1,0 +1,149 @@
+"""``Mastra``: the registry that holds an application's agents, workflows, tools, storage,
+vector stores, telemetry and logger, and looks them up by name."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mastra.config import MastraConfig, load_config
+from mastra.errors import NotFoundError, ValidationError
+from mastra.telemetry import Telemetry, configure_logging
+
+__all__ = ["Mastra"]
+
+Components = Mapping[str, Any] | Iterable[Any] | None
+
+
+def _index(kind: str, key_attr: str, components: Components) -> dict[str, Any]:
+    """Name -> component, from a mapping or from objects that carry their own name."""
+    if components is None:
+        return {}
+    if isinstance(components, Mapping):
+        items = list(components.items())
+    else:
+        items = []
+        for component in components:
+            key = getattr(component, key_attr, None)
+            if not isinstance(key, str) or not key:
+                raise ValidationError(
+                    f"cannot register {component!r} as a {kind}: it has no string "
+                    f"'{key_attr}'; pass a mapping {{name: {kind}}} instead"
+                )
+            items.append((key, component))
+    registry: dict[str, Any] = {}
+    for key, component in items:
+        if not isinstance(key, str) or not key:
+            raise ValidationError(f"{kind} names must be non-empty strings, got {key!r}")
+        if key in registry:
+            raise ValidationError(f"two {kind}s are named {key!r}; names must be unique")
+        registry[key] = component
+    return registry
+
+
+def _missing(kind: str, name: str, registry: Mapping[str, Any]) -> NotFoundError:
+    known = ", ".join(sorted(registry)) or "none"
+    hint = difflib.get_close_matches(name, list(registry), n=1)
+    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return NotFoundError(f"unknown {kind} {name!r}{suggestion}; registered {kind}s: {known}")
+
+
+class Mastra:
+    """The application registry.
+
+    Args:
+        agents: agents by name, or agents that carry their ``name``.
+        workflows: workflows by id, or workflows that carry their ``id``.
+        tools: tools by id, or tools that carry their ``id``.
+        storage: the storage backend shared by memory and workflows.
+        vectors: vector stores by name.
+        telemetry: tracer, meter and redactor; default from ``config``.
+        logger: default ``telemetry.logger`` (the ``mastra`` logger).
+        config: a :class:`MastraConfig`; default ``MastraConfig()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        agents: Components = None,
+        workflows: Components = None,
+        tools: Components = None,
+        storage: Any = None,
+        vectors: Mapping[str, Any] | None = None,
+        telemetry: Telemetry | None = None,
+        logger: logging.Logger | None = None,
+        config: MastraConfig | None = None,
+    ) -> None:
+        self.config = config or MastraConfig()
+        self.telemetry = telemetry or Telemetry.from_config(self.config)
+        self.logger = logger or self.telemetry.logger
+        self.storage = storage
+        self._agents = _index("agent", "name", agents)
+        self._workflows = _index("workflow", "id", workflows)
+        self._tools = _index("tool", "id", tools)
+        self._vectors = _index("vector store", "name", vectors)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **components: Any) -> Mastra:
+        """A Mastra configured from a JSON/TOML file (with ``MASTRA_*`` env overrides), which
+        also sets up the ``mastra`` logger; ``components`` are passed to the constructor."""
+        config = load_config(path)
+        telemetry = Telemetry.from_config(config)
+        configure_logging(
+            config.logging.level, format=config.logging.format, redactor=telemetry.redactor
+        )
+        return cls(config=config, telemetry=telemetry, **components)
+
+    @property
+    def agents(self) -> dict[str, Any]:
+        return dict(self._agents)
+
+    @property
+    def workflows(self) -> dict[str, Any]:
+        return dict(self._workflows)
+
+    @property
+    def tools(self) -> dict[str, Any]:
+        return dict(self._tools)
+
+    @property
+    def vectors(self) -> dict[str, Any]:
+        return dict(self._vectors)
+
+    def get_agent(self, name: str) -> Any:
+        """The agent registered as ``name``; NotFoundError lists the ones that exist."""
+        try:
+            return self._agents[name]
+        except KeyError:
+            raise _missing("agent", name, self._agents) from None
+
+    def get_workflow(self, id: str) -> Any:
+        """The workflow registered as ``id``; NotFoundError lists the ones that exist."""
+        try:
+            return self._workflows[id]
+        except KeyError:
+            raise _missing("workflow", id, self._workflows) from None
+
+    def get_tool(self, id: str) -> Any:
+        """The tool registered as ``id``; NotFoundError lists the ones that exist."""
+        try:
+            return self._tools[id]
+        except KeyError:
+            raise _missing("tool", id, self._tools) from None
+
+    def get_vector(self, name: str) -> Any:
+        """The vector store registered as ``name``; NotFoundError lists the ones that exist."""
+        try:
+            return self._vectors[name]
+        except KeyError:
+            raise _missing("vector store", name, self._vectors) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"Mastra({self.config.name!r}, agents={sorted(self._agents)}, "
+            f"workflows={sorted(self._workflows)}, tools={sorted(self._tools)}, "
+            f"vectors={sorted(self._vectors)})"
+        )
