@@ -240,6 +240,8 @@ class _SpanScope:
 
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
+                if not tracer.enabled:
+                    return await fn(*args, **kwargs)
                 with _SpanScope(tracer, name, attributes):
                     return await fn(*args, **kwargs)
 
@@ -247,6 +249,8 @@ class _SpanScope:
 
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not tracer.enabled:
+                return fn(*args, **kwargs)
             with _SpanScope(tracer, name, attributes):
                 return fn(*args, **kwargs)
 
