@@ -10,8 +10,8 @@ from typing import Any
 
 from mastra.errors import ConfigError
 
-# Compiled modules that hold SIMD kernels; each exposes KERNELS: {kernel name: level}.
-KERNEL_MODULES: tuple[str, ...] = ()
+# Compiled modules that hold SIMD kernels; each has kernels() -> {kernel name: level}.
+KERNEL_MODULES: tuple[str, ...] = ("_vector",)
 
 
 def check_simd_override() -> str | None:
@@ -35,7 +35,7 @@ def native_info() -> dict[str, Any]:
     override = check_simd_override()
     kernels: dict[str, str] = {}
     for name in KERNEL_MODULES:
-        kernels.update(import_module(f"mastra._native.{name}").KERNELS)
+        kernels.update(import_module(f"mastra._native.{name}").kernels())
     return {
         "version": __version__,
         "python": sys.version.split()[0],
