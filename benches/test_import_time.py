@@ -15,8 +15,12 @@ RUNS = 15
 
 def import_ms(module: str) -> float:
     """Cumulative import time of ``module`` in a fresh interpreter, in milliseconds."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                         capture_output=True, text=True, check=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     pattern = rf"^import time:\s+\d+ \|\s+(\d+) \| {re.escape(module)}$"
     return int(re.search(pattern, out, re.MULTILINE).group(1)) / 1000
 
@@ -27,5 +31,9 @@ def test_import_time(benchmark, module):
     benchmark.extra_info["import_ms"] = round(statistics.median(samples), 2)
     # The timed part: a whole fresh interpreter importing the module.
     benchmark.pedantic(
-        subprocess.run, args=([sys.executable, "-c", f"import {module}"],),
-        kwargs={"check": True}, rounds=5, iterations=1)
+        subprocess.run,
+        args=([sys.executable, "-c", f"import {module}"],),
+        kwargs={"check": True},
+        rounds=5,
+        iterations=1,
+    )

@@ -27,7 +27,7 @@ IdArray = npt.NDArray[np.int64]
 ScoreArray = npt.NDArray[np.float32]
 
 
-def _real_matrix(name: str, value: object, ndim: tuple[int, ...]) -> npt.NDArray[np.float32]:
+def real_matrix(name: str, value: object, ndim: tuple[int, ...]) -> npt.NDArray[np.float32]:
     """``value`` as a C-contiguous float32 array of an allowed rank, or ValidationError."""
     array = np.asarray(value)
     if array.dtype.kind not in "fiu":
@@ -57,7 +57,7 @@ def check_k(k: object) -> int:
 
 def check_queries(queries: object, dimension: int) -> tuple[npt.NDArray[np.float32], bool]:
     """Queries as float32 (m, d) and whether a single (d,) vector was given."""
-    array = _real_matrix("queries", queries, (1, 2))
+    array = real_matrix("queries", queries, (1, 2))
     single = array.ndim == 1
     array = array.reshape(1, -1) if single else array
     if array.shape[1] != dimension:
@@ -102,7 +102,8 @@ def unit_rows(queries: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def squared_norms(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return np.einsum("ij,ij->i", rows, rows, dtype=np.float64).astype(np.float32)
+    sums: npt.NDArray[np.float64] = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    return sums.astype(np.float32)
 
 
 def run_search(
@@ -124,8 +125,21 @@ def run_search(
     ids = np.empty((m, k), dtype=np.int64)
     scores = np.empty((m, k), dtype=np.float32)
     if k and m:
-        _vector.search(matrix, kind, queries, k, metric, normalized, mask, query_sq, row_sq,
-                       offset, threads, ids, scores)
+        _vector.search(
+            matrix,
+            kind,
+            queries,
+            k,
+            metric,
+            normalized,
+            mask,
+            query_sq,
+            row_sq,
+            offset,
+            threads,
+            ids,
+            scores,
+        )
     return ids, scores
 
 
@@ -160,7 +174,7 @@ def top_k(
         ValidationError: a dtype that is not real, wrong rank, mismatched dimension,
             ``k <= 0``, NaN/inf in a query, an unknown metric, a bad mask.
     """
-    rows = _real_matrix("matrix", matrix, (2,))
+    rows = real_matrix("matrix", matrix, (2,))
     metric_code = check_metric(metric)
     k = check_k(k)
     batch, single = check_queries(queries, rows.shape[1])
@@ -170,8 +184,14 @@ def top_k(
     if metric == "cosine":
         batch = unit_rows(batch)
     ids, scores = run_search(
-        rows, _vector.KINDS["float32"], batch, min(k, allowed), metric_code,
-        normalized=normalized, mask=mask_bytes, threads=n_threads,
+        rows,
+        _vector.KINDS["float32"],
+        batch,
+        min(k, allowed),
+        metric_code,
+        normalized=normalized,
+        mask=mask_bytes,
+        threads=n_threads,
         query_sq=squared_norms(batch) if metric == "euclidean" else None,
     )
     return (ids[0], scores[0]) if single else (ids, scores)

@@ -1,0 +1,223 @@
+"""float16 and int8 scans with exact float32 re-ranking.
+
+The compressed copy is what the kernel streams (2x or 4x less memory traffic than float32);
+the best ``candidates`` rows it finds are then scored exactly on the float32 rows, so the
+returned scores are exact and only the candidate set is approximate (see recall in
+benches/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from mastra._native import _vector
+from mastra.errors import ValidationError
+from mastra.vector.kernels import (
+    IdArray,
+    Metric,
+    ScoreArray,
+    check_k,
+    check_mask,
+    check_metric,
+    check_queries,
+    check_threads,
+    real_matrix,
+    run_search,
+    squared_norms,
+    unit_rows,
+)
+
+__all__ = ["CompressedMatrix", "Int8Quantizer", "StorageDtype"]
+
+StorageDtype = Literal["float32", "float16", "int8"]
+_DTYPES = ("float32", "float16", "int8")
+
+
+def check_dtype(dtype: str) -> StorageDtype:
+    if dtype not in _DTYPES:
+        raise ValidationError(
+            f"unknown storage dtype {dtype!r}; expected one of {', '.join(_DTYPES)}"
+        )
+    return cast(StorageDtype, dtype)
+
+
+class Int8Quantizer:
+    """Per-dimension affine int8 codes: x ~ (code + 128) * scale + low."""
+
+    __slots__ = ("high", "low", "scale")
+
+    def __init__(self, low: npt.NDArray[np.float32], high: npt.NDArray[np.float32]) -> None:
+        self.low = low.astype(np.float32)
+        self.high = high.astype(np.float32)
+        span = self.high - self.low
+        self.scale = np.where(span > 0, span / 255.0, 1.0).astype(np.float32)
+
+    @classmethod
+    def fit(cls, rows: npt.NDArray[np.float32]) -> Int8Quantizer:
+        return cls(rows.min(axis=0), rows.max(axis=0))
+
+    def covers(self, rows: npt.NDArray[np.float32]) -> bool:
+        return bool(((rows >= self.low) & (rows <= self.high)).all())
+
+    def widened(self, rows: npt.NDArray[np.float32]) -> Int8Quantizer:
+        return Int8Quantizer(
+            np.minimum(self.low, rows.min(axis=0)), np.maximum(self.high, rows.max(axis=0))
+        )
+
+    def encode(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+        codes: npt.NDArray[np.float32] = np.rint((rows - self.low) / self.scale) - 128.0
+        return np.clip(codes, -128, 127).astype(np.int8)
+
+    def query(self, queries: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], float]:
+        """Queries folded with the scale, and the constant to add to each code dot product.
+        Exact for one query (the kernel takes one offset), which is how it is called."""
+        scaled = np.ascontiguousarray(queries * self.scale, dtype=np.float32)
+        offset = float(queries[0].astype(np.float64) @ (128.0 * self.scale + self.low))
+        return scaled, offset
+
+
+def encode(
+    rows: npt.NDArray[np.float32], dtype: StorageDtype, quantizer: Int8Quantizer | None
+) -> np.ndarray:
+    if dtype == "float16":
+        return rows.astype(np.float16)
+    assert quantizer is not None
+    return quantizer.encode(rows)
+
+
+def default_candidates(k: int) -> int:
+    return max(8 * k, 64)
+
+
+def search_compressed(
+    codes: np.ndarray,
+    rows: npt.NDArray[np.float32],
+    queries: npt.NDArray[np.float32],
+    k: int,
+    metric: Metric,
+    *,
+    quantizer: Int8Quantizer | None,
+    row_sq: npt.NDArray[np.float32] | None,
+    mask: npt.NDArray[np.uint8] | None,
+    threads: int,
+    candidates: int,
+) -> tuple[IdArray, ScoreArray]:
+    """Scan ``codes`` (encoding unit rows for cosine), re-rank in float32 on ``rows``.
+
+    ``queries`` are prepared: unit length for cosine. ``k`` and ``candidates`` must not exceed
+    the rows allowed.
+    """
+    metric_code = check_metric(metric)
+    kind = _vector.KINDS[str(codes.dtype)]
+    raw = codes.view(np.uint8)
+    m = queries.shape[0]
+    out_ids = np.empty((m, k), dtype=np.int64)
+    out_scores = np.empty((m, k), dtype=np.float32)
+    wide = max(k, candidates)
+    for i in range(m):
+        query = queries[i : i + 1]
+        if quantizer is not None:
+            scan_query, offset = quantizer.query(query)
+        else:
+            scan_query, offset = query, 0.0
+        found, _ = run_search(
+            raw,
+            kind,
+            scan_query,
+            wide,
+            metric_code,
+            normalized=True,
+            mask=mask,
+            threads=threads,
+            query_sq=squared_norms(query) if metric == "euclidean" else None,
+            row_sq=row_sq,
+            offset=offset,
+        )
+        shortlist = np.sort(found[0])
+        picked, scores = run_search(
+            np.ascontiguousarray(rows[shortlist]),
+            _vector.KINDS["float32"],
+            query,
+            k,
+            metric_code,
+            normalized=False,
+            mask=None,
+            threads=1,
+            query_sq=squared_norms(query) if metric == "euclidean" else None,
+        )
+        out_ids[i] = shortlist[picked[0]]
+        out_scores[i] = scores[0]
+    return out_ids, out_scores
+
+
+class CompressedMatrix:
+    """A float32 matrix with a float16 or int8 copy for fast approximate scans and exact
+    float32 re-ranking of the best ``candidates`` rows per query.
+
+    >>> index = CompressedMatrix(vectors, dtype="int8", metric="cosine")
+    >>> ids, scores = index.top_k(query, 10)
+    """
+
+    def __init__(
+        self, matrix: npt.ArrayLike, dtype: StorageDtype = "int8", metric: Metric = "cosine"
+    ) -> None:
+        self.dtype = check_dtype(dtype)
+        if self.dtype == "float32":
+            raise ValidationError(
+                "CompressedMatrix needs dtype 'float16' or 'int8'; use top_k for float32"
+            )
+        check_metric(metric)
+        self.metric: Metric = metric
+        self.rows = real_matrix("matrix", matrix, (2,))
+        if not np.isfinite(self.rows).all():
+            raise ValidationError("matrix contains NaN or infinity; expected finite values")
+        scanned = unit_rows(self.rows) if metric == "cosine" else self.rows
+        self.quantizer = Int8Quantizer.fit(scanned) if dtype == "int8" and len(scanned) else None
+        self.codes = (
+            encode(scanned, self.dtype, self.quantizer)
+            if len(scanned)
+            else (np.empty(self.rows.shape, dtype=np.float16 if dtype == "float16" else np.int8))
+        )
+        self.row_sq = squared_norms(self.rows) if metric == "euclidean" else None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the scan streams (the compressed copy)."""
+        return int(self.codes.nbytes)
+
+    def top_k(
+        self,
+        queries: npt.ArrayLike,
+        k: int,
+        *,
+        mask: npt.ArrayLike | None = None,
+        threads: int | None = None,
+        candidates: int | None = None,
+    ) -> tuple[IdArray, ScoreArray]:
+        """Like :func:`mastra.vector.top_k`; ``candidates`` rows per query (default
+        ``max(8k, 64)``) are re-ranked exactly in float32."""
+        n, d = self.rows.shape
+        k = check_k(k)
+        batch, single = check_queries(queries, d)
+        mask_bytes = check_mask(mask, n)
+        n_threads = check_threads(threads, n, d, batch.shape[0])
+        allowed = n if mask_bytes is None else int(np.count_nonzero(mask_bytes))
+        wanted = default_candidates(k) if candidates is None else check_k(candidates)
+        if self.metric == "cosine":
+            batch = unit_rows(batch)
+        ids, scores = search_compressed(
+            self.codes,
+            self.rows,
+            batch,
+            min(k, allowed),
+            self.metric,
+            quantizer=self.quantizer,
+            row_sq=self.row_sq,
+            mask=mask_bytes,
+            threads=n_threads,
+            candidates=min(wanted, allowed),
+        )
+        return (ids[0], scores[0]) if single else (ids, scores)

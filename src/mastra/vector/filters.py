@@ -1,0 +1,272 @@
+"""Mongo-style metadata filters, evaluated to a row mask over per-key value indexes.
+
+Semantics (every backend implements these):
+
+- ``{"key": value}`` and ``{"key": {"$eq": value}}`` match rows whose ``key`` equals
+  ``value``; when the stored value is a list, also when the list contains ``value``.
+  Numbers compare by value (``1 == 1.0``); booleans are not numbers.
+- ``$ne`` / ``$nin`` are the negations of ``$eq`` / ``$in``: rows without the key match.
+- ``$gt $gte $lt $lte`` compare numbers with numbers and strings with strings; other types,
+  and rows without the key, do not match. A list matches when any element does.
+- ``$in`` / ``$nin`` take a list. ``$exists: true`` matches rows that have the key (even null).
+- ``$and`` / ``$or`` take a list of filters; ``$not`` takes a filter (top level) or an
+  operator object (``{"price": {"$not": {"$gt": 5}}}``).
+- Dotted keys reach into nested objects: ``{"author.name": "Ada"}``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from mastra.errors import ValidationError
+
+__all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "MetadataTable", "validate_filter"]
+
+FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not")
+LOGICAL_OPERATORS = ("$and", "$or", "$not")
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+}
+
+Mask = npt.NDArray[np.bool_]
+HKey = tuple[str, Any]
+
+
+def value_key(value: Any) -> HKey:
+    """A hashable key under which equal values meet: numbers by value, bools apart."""
+    if value is None:
+        return ("z", None)
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", value)
+    if isinstance(value, str):
+        return ("s", value)
+    return ("j", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+
+
+def flatten(metadata: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every path of a metadata object: {"a": {"b": 1}} -> {"a": {...}, "a.b": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in metadata.items():
+        path = f"{prefix}{key}"
+        flat[path] = value
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, path + "."))
+    return flat
+
+
+def _keys_of(value: Any) -> set[HKey]:
+    keys = {value_key(value)}
+    if isinstance(value, list):
+        keys.update(value_key(item) for item in value if not isinstance(item, (list, dict)))
+    return keys
+
+
+def validate_filter(spec: object) -> dict[str, Any]:
+    """Check a filter's shape once, before any evaluation; ValidationError says what is wrong."""
+    if not isinstance(spec, Mapping):
+        raise ValidationError(f"a filter must be an object, got {type(spec).__name__}")
+    for key, condition in spec.items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError(f"filter keys must be non-empty strings, got {key!r}")
+        if key in ("$and", "$or"):
+            if not isinstance(condition, list) or not condition:
+                raise ValidationError(f"{key} takes a non-empty list of filters, got {condition!r}")
+            for part in condition:
+                validate_filter(part)
+        elif key == "$not":
+            validate_filter(condition)
+        elif key.startswith("$"):
+            raise ValidationError(
+                f"unknown logical operator {key!r}; expected one of {', '.join(LOGICAL_OPERATORS)}"
+                " or a field name"
+            )
+        else:
+            _validate_condition(key, condition)
+    return dict(spec)
+
+
+def _is_operator_object(condition: object) -> bool:
+    return isinstance(condition, Mapping) and any(
+        isinstance(k, str) and k.startswith("$") for k in condition
+    )
+
+
+def _validate_condition(path: str, condition: object) -> None:
+    if not _is_operator_object(condition):
+        _check_json(path, condition)
+        return
+    assert isinstance(condition, Mapping)
+    for op, operand in condition.items():
+        if op not in FIELD_OPERATORS:
+            raise ValidationError(
+                f"unknown operator {op!r} on {path!r}; expected one of {', '.join(FIELD_OPERATORS)}"
+            )
+        if op in ("$in", "$nin") and not isinstance(operand, list):
+            raise ValidationError(f"{op} on {path!r} takes a list, got {operand!r}")
+        if op == "$exists" and not isinstance(operand, bool):
+            raise ValidationError(f"$exists on {path!r} takes true or false, got {operand!r}")
+        if op in _COMPARE and (
+            isinstance(operand, bool)
+            or not isinstance(operand, (int, float, str))
+            or (isinstance(operand, float) and math.isnan(operand))
+        ):
+            raise ValidationError(f"{op} on {path!r} takes a number or a string, got {operand!r}")
+        if op == "$not":
+            if not _is_operator_object(operand):
+                raise ValidationError(
+                    f"$not on {path!r} takes an operator object like {{'$gt': 5}}, got {operand!r}"
+                )
+            _validate_condition(path, operand)
+        elif op not in ("$exists",):
+            _check_json(path, operand)
+
+
+def _check_json(path: str, value: object) -> None:
+    try:
+        orjson.dumps(value)
+    except TypeError:
+        raise ValidationError(f"filter value for {path!r} is not JSON: {value!r}") from None
+
+
+def _comparable(stored: HKey, operand: Any) -> bool:
+    tag = "s" if isinstance(operand, str) else "n"
+    return stored[0] == tag
+
+
+class MetadataTable:
+    """Row metadata plus value indexes, built per key on the first filter that uses it and
+    kept up to date afterwards. Rows are positions; the owner moves them on deletes."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self._flat: list[dict[str, Any]] = []
+        self._indexes: dict[str, dict[HKey, set[int]]] = {}
+        self._present: dict[str, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, metadata: dict[str, Any]) -> None:
+        self.rows.append(metadata)
+        self._flat.append(flatten(metadata))
+        self._index_row(len(self.rows) - 1, add=True)
+
+    def replace(self, row: int, metadata: dict[str, Any]) -> None:
+        self._index_row(row, add=False)
+        self.rows[row] = metadata
+        self._flat[row] = flatten(metadata)
+        self._index_row(row, add=True)
+
+    def move_last_to(self, row: int) -> None:
+        """Delete ``row`` by moving the last row into its place."""
+        last = len(self.rows) - 1
+        self._index_row(row, add=False)
+        if row != last:
+            self._index_row(last, add=False)
+            self.rows[row], self._flat[row] = self.rows[last], self._flat[last]
+            self.rows.pop(), self._flat.pop()
+            self._index_row(row, add=True)
+        else:
+            self.rows.pop(), self._flat.pop()
+
+    def _index_row(self, row: int, *, add: bool) -> None:
+        flat = self._flat[row]
+        for path, index in self._indexes.items():
+            if path not in flat:
+                continue
+            present = self._present[path]
+            present.add(row) if add else present.discard(row)
+            for key in _keys_of(flat[path]):
+                if add:
+                    index.setdefault(key, set()).add(row)
+                else:
+                    bucket = index.get(key)
+                    if bucket is not None:
+                        bucket.discard(row)
+                        if not bucket:
+                            del index[key]
+
+    def _index(self, path: str) -> dict[HKey, set[int]]:
+        index = self._indexes.get(path)
+        if index is None:
+            index, present = {}, set()
+            for row, flat in enumerate(self._flat):
+                if path in flat:
+                    present.add(row)
+                    for key in _keys_of(flat[path]):
+                        index.setdefault(key, set()).add(row)
+            self._indexes[path], self._present[path] = index, present
+        return index
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def mask(self, spec: Mapping[str, Any]) -> Mask:
+        """Rows matching a validated filter."""
+        result = np.ones(len(self.rows), dtype=np.bool_)
+        for key, condition in spec.items():
+            if key == "$and":
+                for part in condition:
+                    result &= self.mask(part)
+            elif key == "$or":
+                any_of = np.zeros(len(self.rows), dtype=np.bool_)
+                for part in condition:
+                    any_of |= self.mask(part)
+                result &= any_of
+            elif key == "$not":
+                result &= ~self.mask(condition)
+            else:
+                result &= self._field(key, condition)
+        return result
+
+    def _rows_mask(self, rows: Iterable[int]) -> Mask:
+        mask = np.zeros(len(self.rows), dtype=np.bool_)
+        picked = np.fromiter(rows, dtype=np.int64)
+        mask[picked] = True
+        return mask
+
+    def _equal(self, path: str, value: Any) -> Mask:
+        return self._rows_mask(self._index(path).get(value_key(value), ()))
+
+    def _field(self, path: str, condition: Any) -> Mask:
+        if not _is_operator_object(condition):
+            return self._equal(path, condition)
+        result = np.ones(len(self.rows), dtype=np.bool_)
+        for op, operand in condition.items():
+            if op == "$eq":
+                result &= self._equal(path, operand)
+            elif op == "$ne":
+                result &= ~self._equal(path, operand)
+            elif op in ("$in", "$nin"):
+                index = self._index(path)
+                rows: set[int] = set()
+                for value in operand:
+                    rows |= index.get(value_key(value), set())
+                hit = self._rows_mask(rows)
+                result &= hit if op == "$in" else ~hit
+            elif op == "$exists":
+                self._index(path)
+                present = self._rows_mask(self._present[path])
+                result &= present if operand else ~present
+            elif op == "$not":
+                result &= ~self._field(path, operand)
+            else:
+                compare = _COMPARE[op]
+                rows = set()
+                for stored, bucket in self._index(path).items():
+                    if _comparable(stored, operand) and compare(stored[1], operand):
+                        rows |= bucket
+                result &= self._rows_mask(rows)
+        return result
