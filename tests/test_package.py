@@ -23,7 +23,7 @@ def test_public_names_resolve_and_unknown_names_fail():
         assert getattr(mastra, name) is not None
     assert set(mastra.__all__) <= set(dir(mastra))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        mastra.Nope  # noqa: B018
+        _ = mastra.Nope
 
 
 def test_package_is_typed():

@@ -133,10 +133,14 @@ async def test_index_management_and_errors(store):
         await store.update_vector("a", "nope", metadata={})
     with pytest.raises(ValidationError, match="needs a vector, metadata or both"):
         await store.update_vector("a", "x")
+    assert await store.upsert("a", np.empty((0, 3))) == []
+    await store.create_index("half", 2, "dot", dtype="float16")
+    with pytest.raises(ValidationError, match="float16 cannot store"):
+        await store.upsert("half", [[1e6, 0]])
     # nothing of the failed calls was stored
     assert (await store.describe_index("a")).count == 0
     await store.delete_index("b")
-    assert await store.list_indexes() == ["a"]
+    assert await store.list_indexes() == ["a", "half"]
 
 
 async def test_stored_metadata_is_isolated_from_callers(store):

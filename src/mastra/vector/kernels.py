@@ -96,6 +96,9 @@ def check_threads(threads: object, n: int, d: int, m: int) -> int:
 
 def unit_rows(queries: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Each row scaled to length 1; zero rows stay zero (their cosine is 0, never NaN)."""
+    if queries.shape[0] == 1:  # the common single query, without the masked divide
+        norm = float(np.sqrt(np.dot(queries[0].astype(np.float64), queries[0])))
+        return queries / np.float32(norm) if norm > 0 else np.zeros_like(queries)
     norms = np.linalg.norm(queries.astype(np.float64), axis=1, keepdims=True)
     scaled = np.divide(queries, norms, out=np.zeros_like(queries), where=norms > 0)
     return np.ascontiguousarray(scaled, dtype=np.float32)

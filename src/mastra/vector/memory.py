@@ -48,6 +48,7 @@ _MIN_CAPACITY = 16
 # Queries scanning more floats than this run in a worker thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 class _ReadWriteLock:
@@ -297,6 +298,12 @@ class InMemoryVector:
             )
         if not np.isfinite(rows).all():
             raise ValidationError("vectors contain NaN or infinity; expected finite values")
+        if index.dtype == "float16" and index.metric != "cosine" and rows.size and (
+                np.abs(rows).max() > _FLOAT16_MAX):
+            raise ValidationError(
+                f"vectors hold values beyond ±{_FLOAT16_MAX:g}, which float16 cannot store; "
+                "use dtype 'int8' or 'float32' for this index"
+            )
         return rows
 
     async def upsert(
@@ -311,6 +318,8 @@ class InMemoryVector:
         target = self._get(index)
         rows = self._vectors(target, vectors)
         m = rows.shape[0]
+        if m == 0:
+            return []
         if metadata is not None and len(metadata) != m:
             raise ValidationError(f"got {len(metadata)} metadata objects for {m} vectors")
         if ids is not None and len(ids) != m:
