@@ -78,9 +78,11 @@ static int mt_better_first(const void *a, const void *b) {
 
 typedef void (*mt_scan_fn)(const mt_task *, int64_t, int64_t, mt_heap *);
 typedef void (*mt_batch_fn)(const mt_task *, int64_t, int64_t, mt_heap *, float *);
+typedef float (*mt_distance_fn)(const float *, const float *, int64_t);
 typedef struct {
     mt_scan_fn scan_f32, scan_compressed;
     mt_batch_fn batch_f32;
+    mt_distance_fn l2sq;
 } mt_kernels;
 
 #include "mastra_simd_ops.h"
@@ -174,6 +176,17 @@ static int mt_search(const mt_task *t, int64_t k, int threads, int level, int64_
             const mt_heap *other = &heaps[p * m + q];
             for (int64_t i = 0; i < other->size; i++)
                 mt_offer(best, other->items[i].key, other->items[i].score, other->items[i].id);
+        }
+        if (t->kind == MT_F32 && t->metric == MT_EUCLIDEAN && m > 1) {
+            /* The batch kernel ranks by |q|^2 - 2 q.x + |x|^2, which cancels badly for close
+             * points; give the winners their exact distance (and order) as one query would. */
+            const float *query = t->queries + q * t->d;
+            for (int64_t i = 0; i < best->size; i++) {
+                mt_item *it = &best->items[i];
+                float s2 = kernels->l2sq(query, t->matrix + it->id * t->d, t->d);
+                it->key = s2 != s2 ? -INFINITY : -s2;
+                it->score = sqrtf(s2);
+            }
         }
         qsort(best->items, (size_t)best->size, sizeof(mt_item), mt_better_first);
         for (int64_t i = 0; i < k; i++) {
