@@ -298,8 +298,12 @@ class InMemoryVector:
             )
         if not np.isfinite(rows).all():
             raise ValidationError("vectors contain NaN or infinity; expected finite values")
-        if index.dtype == "float16" and index.metric != "cosine" and rows.size and (
-                np.abs(rows).max() > _FLOAT16_MAX):
+        if (
+            index.dtype == "float16"
+            and index.metric != "cosine"
+            and rows.size
+            and (np.abs(rows).max() > _FLOAT16_MAX)
+        ):
             raise ValidationError(
                 f"vectors hold values beyond ±{_FLOAT16_MAX:g}, which float16 cannot store; "
                 "use dtype 'int8' or 'float32' for this index"

@@ -1,0 +1,494 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, embedsignature=True
+"""The compiled core of mastra.cache.LRUCache / TTLCache (private; use mastra.cache).
+
+A dict maps each key to a _Node that embeds its ring links (native/include/mastra_cache.h), so
+a hit is one dict lookup and four pointer writes.
+
+Thread safety: every public operation runs as one critical section. With the GIL held, only
+Python code that an operation calls out to (a key's __hash__/__eq__) can let another thread
+in; a `busy` flag makes that thread wait (without the GIL) until the section ends. User code
+that can run arbitrary Python (getsizeof, the timer, __missing__, an overridden popitem, and the
+destructors of evicted keys and values) runs outside the section: evicted entries are held in
+local variables and released after it.
+"""
+
+cimport cython
+from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
+from cpython.object cimport PyObject
+from cpython.pythread cimport PyThread_get_thread_ident
+
+import math
+import time
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    cdef struct timespec:
+        time_t tv_sec
+        long tv_nsec
+    int nanosleep(const timespec *req, timespec *rem)
+
+cdef extern from "mastra_cache.h":
+    ctypedef struct mc_link:
+        mc_link *prev
+        mc_link *next
+        mc_link *tprev
+        mc_link *tnext
+        PyObject *owner
+        double expires
+        Py_ssize_t size
+    void mc_init(mc_link *root)
+    void mc_unlink(mc_link *n)
+    void mc_append(mc_link *root, mc_link *n)
+    void mc_touch(mc_link *root, mc_link *n)
+    void mc_tunlink(mc_link *n)
+    void mc_tappend(mc_link *root, mc_link *n)
+    bint mc_empty(const mc_link *root)
+    double mc_monotonic()
+    double mc_monotonic_resolution()
+    int MC_FAST_CLOCK
+
+cdef object _MARKER = object()
+cdef timespec _PAUSE = timespec(0, 20000)
+cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
+
+
+@cython.final
+@cython.freelist(256)
+cdef class _Node:
+    cdef mc_link link
+    cdef object key
+    cdef object value
+
+
+cdef inline _Node _node_of(mc_link *link):
+    return <_Node>link.owner
+
+
+cdef inline bint _is_plain(object key):
+    """Keys whose hashing and comparison run no Python code."""
+    return type(key) is str or type(key) is int
+
+
+def clock_resolution():
+    """Seconds between ticks of the C clock behind the default timer (0.0 when the timer is
+    called through Python instead)."""
+    return mc_monotonic_resolution()
+
+
+cdef class CacheCore:
+    """Least-recently-used cache with optional per-item time to live."""
+
+    cdef dict _data
+    cdef mc_link _root
+    cdef Py_ssize_t _maxsize
+    cdef Py_ssize_t _currsize
+    cdef object _sizer
+    cdef bint _timed
+    cdef bint _fast_clock
+    cdef double _ttl
+    cdef object _timer
+    cdef unsigned long long _hits
+    cdef unsigned long long _misses
+    cdef unsigned long long _evictions
+    cdef unsigned long long _expirations
+    cdef bint _busy
+    cdef long _owner
+    cdef bint _own_missing
+    cdef bint _own_popitem
+    cdef bint _plain_keys
+    cdef object __weakref__
+
+    def __cinit__(self, *args, **kwargs):
+        self._data = {}
+        mc_init(&self._root)
+        self._plain_keys = True
+
+    def __init__(self, maxsize, getsizeof=None, *, ttl=None, timer=None):
+        if isinstance(maxsize, bool) or not isinstance(maxsize, (int, float)) or maxsize != maxsize:
+            raise TypeError(f"maxsize must be a number, got {maxsize!r}")
+        if maxsize < 0:
+            raise ValueError("maxsize must be non-negative")
+        self._maxsize = _UNBOUNDED if maxsize >= _UNBOUNDED else <Py_ssize_t>math.floor(maxsize)
+        cls = type(self)
+        if getsizeof is not None:
+            self._sizer = getsizeof
+        elif cls.getsizeof is not CacheCore.getsizeof:
+            self._sizer = self.getsizeof
+        self._own_missing = cls.__missing__ is not CacheCore.__missing__
+        self._own_popitem = cls.popitem is not CacheCore.popitem
+        self._timed = ttl is not None
+        if self._timed:
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl == ttl:
+                raise TypeError(f"ttl must be a number of seconds, got {ttl!r}")
+            self._ttl = ttl
+            self._timer = time.monotonic if timer is None else timer
+            self._fast_clock = MC_FAST_CLOCK and self._timer is time.monotonic
+
+    # -- the critical section --------------------------------------------------------------
+
+    cdef inline int _enter(self) except -1:
+        cdef long me = PyThread_get_thread_ident()
+        if self._busy:
+            if self._owner == me:
+                raise RuntimeError(
+                    "cache re-entered from a key's __hash__/__eq__ while it was being updated; "
+                    "keys must not use the cache they are stored in")
+            while self._busy:
+                # The holder is running a key's Python __hash__/__eq__ and needs the GIL to
+                # finish: step aside for a moment rather than fight over it.
+                with nogil:
+                    nanosleep(&_PAUSE, NULL)
+        self._busy = True
+        self._owner = me
+        return 0
+
+    cdef inline void _exit(self):
+        self._busy = False
+
+    cdef inline double _now(self) except? -1.0:
+        if self._fast_clock:
+            return mc_monotonic()
+        return float(self._timer())
+
+    cdef Py_ssize_t _size_of(self, object value) except -1:
+        if self._sizer is None:
+            if self._maxsize < 1:
+                raise ValueError("value too large")
+            return 1
+        size = self._sizer(value)
+        if size > self._maxsize:
+            raise ValueError("value too large")
+        if size < 0:
+            raise ValueError("value size must be non-negative")
+        return size
+
+    cdef int _remove(self, _Node node) except -1:
+        """Take node out of the dict and the rings (caller holds a reference to it)."""
+        PyDict_DelItem(self._data, node.key)
+        mc_unlink(&node.link)
+        if self._timed:
+            mc_tunlink(&node.link)
+        self._currsize -= node.link.size
+        return 0
+
+    cdef list _expire(self, double now, list removed):
+        """Remove items whose deadline is not after now; append them to removed."""
+        cdef mc_link *root = &self._root
+        cdef _Node node
+        while root.tnext != root and not (now < root.tnext.expires):
+            node = _node_of(root.tnext)
+            self._remove(node)
+            self._expirations += 1
+            if removed is None:
+                removed = []
+            removed.append(node)
+        return removed
+
+    # -- mapping ---------------------------------------------------------------------------
+
+    def __getitem__(self, key):
+        cdef double now = self._now() if self._timed else 0.0
+        cdef PyObject *found
+        cdef _Node node
+        if _is_plain(key) and self._plain_keys:
+            # str/int keys among str/int keys: the lookup runs no Python code, so the GIL
+            # alone makes it atomic and the busy flag can be skipped.
+            found = PyDict_GetItemWithError(self._data, key)
+            if found is not NULL:
+                node = <_Node>found
+                mc_touch(&self._root, &node.link)
+                if not self._timed or now < node.link.expires:
+                    self._hits += 1
+                    return node.value
+            self._misses += 1
+            if self._own_missing:
+                return self.__missing__(key)
+            raise KeyError(key)
+        self._enter()
+        try:
+            found = PyDict_GetItemWithError(self._data, key)
+            if found is not NULL:
+                node = <_Node>found
+                mc_touch(&self._root, &node.link)
+                if not self._timed or now < node.link.expires:
+                    self._hits += 1
+                    return node.value
+            self._misses += 1
+        finally:
+            self._exit()
+        if self._own_missing:
+            return self.__missing__(key)
+        raise KeyError(key)
+
+    def __missing__(self, key):
+        raise KeyError(key)
+
+    def __setitem__(self, key, value):
+        cdef Py_ssize_t size = self._size_of(value)
+        hash(key)  # an unhashable key fails here, before anything is evicted
+        if self._own_popitem:
+            self._make_room_with_popitem(key, size)
+        self._store(key, value, size, self._now() if self._timed else 0.0)
+
+    cdef int _make_room_with_popitem(self, object key, Py_ssize_t size) except -1:
+        """Evict through an overridden popitem() (a subclass hook, so outside any section)."""
+        cdef PyObject *found
+        cdef Py_ssize_t needed
+        while True:
+            self._enter()
+            try:
+                found = PyDict_GetItemWithError(self._data, key)
+                needed = size - ((<_Node>found).link.size if found is not NULL else 0)
+                if self._currsize + needed <= self._maxsize or mc_empty(&self._root):
+                    return 0
+            finally:
+                self._exit()
+            self.popitem()
+            self._evictions += 1
+
+    cdef int _store(self, object key, object value, Py_ssize_t size, double now) except -1:
+        cdef PyObject *found
+        cdef _Node node = None
+        cdef _Node victim
+        cdef _Node first_victim = None
+        cdef list removed = None
+        cdef object old_value = None
+        cdef Py_ssize_t needed
+        cdef mc_link *root = &self._root
+        self._enter()
+        try:
+            if self._timed:
+                removed = self._expire(now, removed)
+            found = PyDict_GetItemWithError(self._data, key)
+            if found is not NULL:
+                node = <_Node>found
+            needed = size - (node.link.size if node is not None else 0)
+            while self._currsize + needed > self._maxsize and not mc_empty(root):
+                victim = _node_of(root.next)
+                self._remove(victim)
+                self._evictions += 1
+                if victim is node:  # the key itself was the oldest: it is stored anew
+                    node = None
+                    needed = size
+                if first_victim is None:
+                    first_victim = victim
+                else:
+                    if removed is None:
+                        removed = []
+                    removed.append(victim)
+            if node is not None:
+                old_value = node.value
+                node.value = value
+                self._currsize += needed
+                node.link.size = size
+                mc_touch(root, &node.link)
+            else:
+                node = _Node.__new__(_Node)
+                if not _is_plain(key):
+                    self._plain_keys = False  # from now on every lookup takes the section
+                node.key = key
+                node.value = value
+                node.link.owner = <PyObject *>node
+                node.link.size = size
+                PyDict_SetItem(self._data, key, node)
+                mc_append(root, &node.link)
+                if self._timed:
+                    mc_tappend(root, &node.link)
+                self._currsize += size
+                return 0
+            if self._timed:
+                mc_tunlink(&node.link)
+                mc_tappend(root, &node.link)
+        finally:
+            if node is not None and self._timed:
+                node.link.expires = now + self._ttl
+            self._exit()
+        return 0
+        # first_victim, removed and old_value are released here, outside the section
+
+    def __delitem__(self, key):
+        cdef double now = self._now() if self._timed else 0.0
+        cdef PyObject *found
+        cdef _Node node
+        self._enter()
+        try:
+            found = PyDict_GetItemWithError(self._data, key)
+            if found is NULL:
+                raise KeyError(key)
+            node = <_Node>found
+            self._remove(node)
+        finally:
+            self._exit()
+        if self._timed and not (now < node.link.expires):
+            raise KeyError(key)  # it had expired: gone, but not there to delete
+
+    def __contains__(self, key):
+        cdef double now = self._now() if self._timed else 0.0
+        cdef PyObject *found
+        self._enter()
+        try:
+            found = PyDict_GetItemWithError(self._data, key)
+            return found is not NULL and (not self._timed or now < (<_Node>found).link.expires)
+        finally:
+            self._exit()
+
+    def __len__(self):
+        if self._timed:
+            self.expire()
+        return len(self._data)
+
+    def __iter__(self):
+        if not self._timed:
+            return iter(self._data)
+        return self._live_keys()
+
+    def _live_keys(self):
+        """A snapshot of the keys in insertion order, skipping those expired when reached."""
+        for key in list(self._data):
+            if key in self:
+                yield key
+
+    def get(self, key, default=None):
+        """The value for key, counted as a hit and made most recent; default on a miss
+        (``__missing__`` is not called, as in cachetools)."""
+        cdef double now = self._now() if self._timed else 0.0
+        cdef bint plain = _is_plain(key) and self._plain_keys
+        if not plain:
+            self._enter()
+        try:
+            return self._lookup(key, default, now)
+        finally:
+            if not plain:
+                self._exit()
+
+    cdef inline object _lookup(self, object key, object default, double now):
+        cdef PyObject *found = PyDict_GetItemWithError(self._data, key)
+        cdef _Node node
+        if found is not NULL:
+            node = <_Node>found
+            if not self._timed or now < node.link.expires:
+                mc_touch(&self._root, &node.link)
+                self._hits += 1
+                return node.value
+        self._misses += 1
+        return default
+
+    def pop(self, key, default=_MARKER):
+        """Remove key and return its value; default (or KeyError) when absent or expired."""
+        cdef double now = self._now() if self._timed else 0.0
+        cdef PyObject *found
+        cdef _Node node = None
+        self._enter()
+        try:
+            found = PyDict_GetItemWithError(self._data, key)
+            if found is not NULL and (not self._timed or now < (<_Node>found).link.expires):
+                node = <_Node>found
+                self._remove(node)
+        finally:
+            self._exit()
+        if node is not None:
+            return node.value
+        if default is _MARKER:
+            raise KeyError(key)
+        return default
+
+    def setdefault(self, key, default=None):
+        """The value for key if present (a hit); otherwise store and return default."""
+        value = self.get(key, _MARKER)
+        if value is _MARKER:
+            self[key] = default
+            return default
+        return value
+
+    def popitem(self):
+        """Remove and return the least recently used (key, value) that has not expired."""
+        cdef double now = self._now() if self._timed else 0.0
+        cdef list removed = None
+        cdef _Node node
+        self._enter()
+        try:
+            if self._timed:
+                removed = self._expire(now, removed)
+            if mc_empty(&self._root):
+                raise KeyError(f"{type(self).__name__} is empty")
+            node = _node_of(self._root.next)
+            self._remove(node)
+        finally:
+            self._exit()
+        return (node.key, node.value)
+
+    def clear(self):
+        cdef dict old
+        self._enter()
+        try:
+            old = self._data
+            self._data = {}
+            mc_init(&self._root)
+            self._currsize = 0
+        finally:
+            self._exit()
+        old.clear()  # entries' destructors run here, outside the section
+
+    def expire(self, time=None):
+        """Remove expired items and return them as a list of (key, value) pairs. ``time``
+        defaults to the timer's now."""
+        if not self._timed:
+            return []
+        cdef double now = self._now() if time is None else float(time)
+        cdef list removed = None
+        self._enter()
+        try:
+            removed = self._expire(now, removed)
+        finally:
+            self._exit()
+        return [] if removed is None else [((<_Node>n).key, (<_Node>n).value) for n in removed]
+
+    # -- attributes and statistics ---------------------------------------------------------
+
+    @property
+    def maxsize(self):
+        """The maximum total size of the items."""
+        return math.inf if self._maxsize == _UNBOUNDED else self._maxsize
+
+    @property
+    def currsize(self):
+        """The total size of the items now held (expired items are removed first)."""
+        if self._timed:
+            self.expire()
+        return self._currsize
+
+    @staticmethod
+    def getsizeof(value):
+        """The size of one value: 1 unless getsizeof was given or overridden."""
+        return 1
+
+    def _stats(self):
+        """(hits, misses, evictions, expirations, size, maxsize)."""
+        return (self._hits, self._misses, self._evictions, self._expirations, len(self._data),
+                self.maxsize)
+
+    def reset_stats(self):
+        """Set the hit, miss, eviction and expiration counters to zero."""
+        self._hits = self._misses = self._evictions = self._expirations = 0
+
+    def _ttl_seconds(self):
+        return self._ttl if self._timed else None
+
+    def _timer_function(self):
+        return self._timer
+
+    def _order(self):
+        """Keys from least to most recently used (for tests and repr)."""
+        cdef mc_link *link = self._root.next
+        keys = []
+        while link != &self._root:
+            keys.append(_node_of(link).key)
+            link = link.next
+        return keys
+
+    def __repr__(self):
+        if self._timed:
+            self.expire()
+        items = ", ".join(f"{k!r}: {v!r}" for k, v in
+                          [(k, (<_Node>self._data[k]).value) for k in self._data])
+        return f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, currsize={self._currsize!r})"

@@ -1,0 +1,190 @@
+"""LRU and TTL caches on a compiled core, drop-in compatible with ``cachetools``, plus a
+``cached`` decorator for sync and async functions.
+
+>>> from mastra.cache import TTLCache, cached
+>>> cache = TTLCache(maxsize=10_000, ttl=300)
+>>> @cached(cache)
+... async def embed(text: str) -> list[float]: ...
+
+What is atomic: each single call (``cache[k]``, ``cache[k] = v``, ``del cache[k]``, ``get``,
+``pop``, ``setdefault``, ``popitem``, ``expire``, ``clear``, ``in``) runs as one critical
+section, so threads never corrupt the cache or lose an item that was not evicted or expired.
+A sequence of calls is not atomic. See docs/cache.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from typing import Any, ParamSpec, TypeVar, cast
+
+import msgspec
+
+from mastra._native._cache import CacheCore
+
+__all__ = ["CacheStats", "LRUCache", "TTLCache", "cached", "hashkey"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CacheStats(msgspec.Struct, frozen=True):
+    """Counters since creation or the last ``reset_stats()``. ``evictions`` counts items
+    removed to make room, ``expirations`` items removed because their time to live ran out;
+    ``hit_rate`` is hits / (hits + misses), 0.0 before any lookup."""
+
+    hits: int
+    misses: int
+    evictions: int
+    expirations: int
+    size: int
+    maxsize: float
+    hit_rate: float
+
+
+class _StatsMixin:
+    def stats(self: Any) -> CacheStats:
+        """Hit, miss, eviction and expiration counts, the item count and the maxsize."""
+        hits, misses, evictions, expirations, size, maxsize = self._stats()
+        lookups = hits + misses
+        return CacheStats(
+            hits, misses, evictions, expirations, size, maxsize, hits / lookups if lookups else 0.0
+        )
+
+
+class LRUCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
+    """A least-recently-used cache holding items up to a total size of ``maxsize``.
+
+    Like ``cachetools.LRUCache``: ``getsizeof(value)`` gives each item's size (1 by default),
+    an item larger than ``maxsize`` raises ValueError, ``popitem()`` removes the least recently
+    used item, and subclasses may define ``__missing__`` or override ``popitem``.
+    """
+
+    def __init__(self, maxsize: float, getsizeof: Callable[[Any], int] | None = None) -> None:
+        CacheCore.__init__(self, maxsize, getsizeof)
+        if getsizeof is not None:
+            vars(self)["getsizeof"] = getsizeof  # as cachetools: an instance attribute
+
+
+class TTLCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
+    """An LRU cache whose items also expire ``ttl`` seconds (of ``timer``) after they were
+    last set, like ``cachetools.TTLCache``.
+
+    Expired items are invisible to lookups, ``in``, iteration and ``len`` and are removed by
+    ``expire()``, by ``len``/``currsize``, and before every insertion. The default timer,
+    ``time.monotonic``, is read in C without a Python call; another timer must return a number.
+    """
+
+    def __init__(
+        self,
+        maxsize: float,
+        ttl: float,
+        timer: Callable[[], float] = time.monotonic,
+        getsizeof: Callable[[Any], int] | None = None,
+    ) -> None:
+        CacheCore.__init__(self, maxsize, getsizeof, ttl=ttl, timer=timer)
+        if getsizeof is not None:
+            vars(self)["getsizeof"] = getsizeof  # as cachetools: an instance attribute
+
+    @property
+    def ttl(self) -> float:
+        """Seconds an item lives after it was set."""
+        return cast(float, self._ttl_seconds())
+
+    @property
+    def timer(self) -> Callable[[], float]:
+        """The clock the cache reads."""
+        return cast(Callable[[], float], self._timer_function())
+
+
+_KWARGS_MARK = object()
+
+
+def hashkey(*args: Hashable, **kwargs: Hashable) -> tuple[Hashable, ...]:
+    """The cache key of a call: its positional arguments, then its keyword arguments sorted
+    by name (like ``cachetools.keys.hashkey``)."""
+    if not kwargs:
+        return args
+    return (*args, _KWARGS_MARK, *sorted(kwargs.items()))
+
+
+_MISSING = object()
+
+
+def cached(
+    cache: MutableMapping[Any, Any], key: Callable[..., Hashable] = hashkey
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Memoise a sync or async function in ``cache``.
+
+    For async functions, concurrent calls with the same key share one computation: the first
+    call computes, the others await its result. Exceptions are never cached (every waiter gets
+    the exception, and the next call computes again). Values too large for the cache are
+    returned without being stored. The wrapper has ``cache``, ``cache_key`` and
+    ``cache_clear()``.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        if inspect.iscoroutinefunction(fn):
+            wrapper: Callable[..., Any] = _async_cached(cache, key, fn)
+        else:
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                k = key(*args, **kwargs)
+                value = cache.get(k, _MISSING)
+                if value is not _MISSING:
+                    return value
+                value = fn(*args, **kwargs)
+                _store(cache, k, value)
+                return value
+
+        vars(wrapper).update(cache=cache, cache_key=key, cache_clear=cache.clear)
+        return cast(Callable[P, R], wrapper)
+
+    return decorate
+
+
+def _store(cache: MutableMapping[Any, Any], k: Hashable, value: Any) -> None:
+    with contextlib.suppress(ValueError):  # larger than the whole cache: returned uncached
+        cache[k] = value
+
+
+def _async_cached(
+    cache: MutableMapping[Any, Any],
+    key: Callable[..., Hashable],
+    fn: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    # In-flight computations by key, per event loop (a future belongs to one loop).
+    inflight: dict[tuple[int, Hashable], asyncio.Future[Any]] = {}
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        k = key(*args, **kwargs)
+        value = cache.get(k, _MISSING)
+        if value is not _MISSING:
+            return value
+        loop = asyncio.get_running_loop()
+        slot = (id(loop), k)
+        pending = inflight.get(slot)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = loop.create_future()
+        inflight[slot] = future
+        try:
+            value = await fn(*args, **kwargs)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        else:
+            _store(cache, k, value)
+            future.set_result(value)
+            return value
+        finally:
+            del inflight[slot]
+
+    return wrapper
