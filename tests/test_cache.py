@@ -303,6 +303,31 @@ async def test_cached_async_single_flight_and_errors_not_cached():
     assert calls == 3
 
 
+async def test_cancelling_one_caller_leaves_the_others_and_the_cache():
+    started, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    @cached(LRUCache(10))
+    async def slow(key):
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
+        return key.upper()
+
+    first = asyncio.create_task(slow("k"))
+    await started.wait()
+    second = asyncio.create_task(slow("k"))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await second == "K"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert calls == 1 and slow.cache["k",] == "K"
+
+
 def test_cached_value_too_large_is_returned_uncached():
     @cached(LRUCache(3, getsizeof=len))
     def text(n):

@@ -158,8 +158,20 @@ def _async_cached(
     key: Callable[..., Hashable],
     fn: Callable[..., Awaitable[Any]],
 ) -> Callable[..., Awaitable[Any]]:
-    # In-flight computations by key, per event loop (a future belongs to one loop).
-    inflight: dict[tuple[int, Hashable], asyncio.Future[Any]] = {}
+    # One task per key and event loop computes; every caller awaits it through a shield, so
+    # a caller that is cancelled (a client went away) cancels neither the others nor the
+    # computation, whose result still lands in the cache.
+    inflight: dict[tuple[int, Hashable], asyncio.Task[Any]] = {}
+
+    async def compute(k: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        value = await fn(*args, **kwargs)
+        _store(cache, k, value)
+        return value
+
+    def finished(slot: tuple[int, Hashable], task: asyncio.Task[Any]) -> None:
+        inflight.pop(slot, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: no "never retrieved" warning when nobody waits
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -169,22 +181,11 @@ def _async_cached(
             return value
         loop = asyncio.get_running_loop()
         slot = (id(loop), k)
-        pending = inflight.get(slot)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = loop.create_future()
-        inflight[slot] = future
-        try:
-            value = await fn(*args, **kwargs)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            _store(cache, k, value)
-            future.set_result(value)
-            return value
-        finally:
-            del inflight[slot]
+        task = inflight.get(slot)
+        if task is None:
+            task = loop.create_task(compute(k, args, kwargs))
+            inflight[slot] = task
+            task.add_done_callback(functools.partial(finished, slot))
+        return await asyncio.shield(task)
 
     return wrapper
