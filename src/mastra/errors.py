@@ -20,6 +20,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StorageError",
+    "StreamError",
     "TimeoutError",
     "ToolError",
     "ValidationError",
@@ -120,6 +121,11 @@ class TimeoutError(ProviderError, builtins.TimeoutError):
 
 class ConnectionError(ProviderError, builtins.ConnectionError):
     """The connection could not be made or broke before the response was complete."""
+
+
+class StreamError(ProviderError):
+    """A streamed response broke off or broke its protocol: an event over the size limit, or
+    the connection ending in the middle of the stream."""
 
 
 class ToolError(MastraError):
