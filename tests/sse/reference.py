@@ -15,8 +15,9 @@ def parse(stream: bytes) -> list[ServerSentEvent]:
     for line in lines:
         if line == "":
             if data:
-                events.append(ServerSentEvent(event_type or "message", "\n".join(data), last_id,
-                                              retry))
+                events.append(
+                    ServerSentEvent(event_type or "message", "\n".join(data), last_id, retry)
+                )
             data, event_type, retry = [], "", None
             continue
         if line.startswith(":"):

@@ -94,14 +94,32 @@ def test_accepts_bytes_like():
 def test_event_value_object():
     e = ev("d", "t", "i", 5)
     assert (e.event, e.data, e.id, e.retry) == ("t", "d", "i", 5)
-    assert e == ServerSentEvent("t", "d", "i", 5) and hash(e) == hash(ServerSentEvent("t", "d", "i", 5))
+    assert e == ServerSentEvent("t", "d", "i", 5) and hash(e) == hash(
+        ServerSentEvent("t", "d", "i", 5)
+    )
     assert "data='d'" in repr(e)
     assert ServerSentEvent() == ev("")
 
 
 LINE = st.one_of(
-    st.sampled_from([b"", b":", b": c", b"data", b"data:", b"data: ", b"event: e", b"id: 1",
-                     b"id", b"retry: 10", b"retry: x", b"dat", b"\xef\xbb\xbf", b"id: a\0"]),
+    st.sampled_from(
+        [
+            b"",
+            b":",
+            b": c",
+            b"data",
+            b"data:",
+            b"data: ",
+            b"event: e",
+            b"id: 1",
+            b"id",
+            b"retry: 10",
+            b"retry: x",
+            b"dat",
+            b"\xef\xbb\xbf",
+            b"id: a\0",
+        ]
+    ),
     st.binary(max_size=12),
     st.builds(lambda v: b"data: " + v, st.binary(max_size=20)),
 )
