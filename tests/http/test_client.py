@@ -320,7 +320,7 @@ def test_retry_policy_backoff_and_validation():
     for bad in ({"max_attempts": 0}, {"initial_delay": 0}, {"max_delay": -1}, {"multiplier": 0.5}):
         with pytest.raises(ValidationError):
             RetryPolicy(**bad)
-    with pytest.raises(ValidationError, match="Timeouts.read"):
+    with pytest.raises(ValidationError, match=r"Timeouts\.read"):
         Timeouts(read=0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ T = TypeVar("T")
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
 _SECRET_HEADER = re.compile(r"(?i)(authorization|api[-_]?key|token|secret)")
 _MAX_MESSAGE = 500
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_RETRY = RetryPolicy()
 
 
 class HttpResponse(msgspec.Struct, frozen=True):
@@ -89,8 +92,8 @@ class HttpClient:
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
         *,
-        timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_connections: int = 100,
         max_response_bytes: int = 64 * 2**20,
         provider: str | None = None,
@@ -166,7 +169,7 @@ class HttpClient:
                     if response.status < 400:
                         return HttpResponse(response.status, dict(response.headers), payload)
                     failure = self._failure(method, url, response, payload)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, builtins.TimeoutError) as exc:
                 failure = self._transport_failure(method, url, exc)
             await self._before_retry(attempt, failure)
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
@@ -242,7 +245,7 @@ class HttpClient:
                     break
                 async with response:
                     failure = self._failure(method, url, response, await self._read(response))
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, builtins.TimeoutError) as exc:
                 failure = self._transport_failure(method, url, exc)
             response = None
             await self._before_retry(attempt, failure)
@@ -333,7 +336,7 @@ class HttpClient:
         if isinstance(exc, ProviderError):
             return exc
         who = self._who(method, url)
-        if isinstance(exc, asyncio.TimeoutError):
+        if isinstance(exc, builtins.TimeoutError):
             return TimeoutError(f"{who} timed out ({self.timeouts})", provider=self.provider)
         detail = self._redactor.redact(str(exc) or type(exc).__name__)
         return ConnectionError(f"{who} failed: {detail}", provider=self.provider)
