@@ -188,34 +188,16 @@ cdef class CacheCore:
 
     def __getitem__(self, key):
         cdef double now = self._now() if self._timed else 0.0
-        cdef PyObject *found
-        cdef _Node node
-        if _is_plain(key) and self._plain_keys:
-            # str/int keys among str/int keys: the lookup runs no Python code, so the GIL
-            # alone makes it atomic and the busy flag can be skipped.
-            found = PyDict_GetItemWithError(self._data, key)
-            if found is not NULL:
-                node = <_Node>found
-                mc_touch(&self._root, &node.link)
-                if not self._timed or now < node.link.expires:
-                    self._hits += 1
-                    return node.value
-            self._misses += 1
-            if self._own_missing:
-                return self.__missing__(key)
-            raise KeyError(key)
-        self._enter()
+        cdef bint plain = _is_plain(key) and self._plain_keys
+        if not plain:
+            self._enter()
         try:
-            found = PyDict_GetItemWithError(self._data, key)
-            if found is not NULL:
-                node = <_Node>found
-                mc_touch(&self._root, &node.link)
-                if not self._timed or now < node.link.expires:
-                    self._hits += 1
-                    return node.value
-            self._misses += 1
+            value = self._lookup(key, _MARKER, now, True)
         finally:
-            self._exit()
+            if not plain:
+                self._exit()
+        if value is not _MARKER:
+            return value
         if self._own_missing:
             return self.__missing__(key)
         raise KeyError(key)
@@ -356,12 +338,17 @@ cdef class CacheCore:
         if not plain:
             self._enter()
         try:
-            return self._lookup(key, default, now)
+            return self._lookup(key, default, now, False)
         finally:
             if not plain:
                 self._exit()
 
-    cdef inline object _lookup(self, object key, object default, double now):
+    cdef inline object _lookup(self, object key, object default, double now,
+                               bint touch_expired):
+        """The live value for key (made most recent, counted as a hit) or default (a miss).
+        With plain keys the caller may skip the section: this runs no Python code then.
+        ``touch_expired``: an expired entry still becomes most recent (``cache[key]`` does
+        that in cachetools; ``get`` does not)."""
         cdef PyObject *found = PyDict_GetItemWithError(self._data, key)
         cdef _Node node
         if found is not NULL:
@@ -370,6 +357,8 @@ cdef class CacheCore:
                 mc_touch(&self._root, &node.link)
                 self._hits += 1
                 return node.value
+            if touch_expired:
+                mc_touch(&self._root, &node.link)
         self._misses += 1
         return default
 

@@ -44,11 +44,14 @@ def _index(kind: str, key_attr: str, components: Components) -> dict[str, Any]:
     return registry
 
 
-def _missing(kind: str, name: str, registry: Mapping[str, Any]) -> NotFoundError:
+def _find(kind: str, registry: Mapping[str, Any], name: str) -> Any:
+    """registry[name], or a NotFoundError that lists the names registered (and the closest)."""
+    if name in registry:
+        return registry[name]
     known = ", ".join(sorted(registry)) or "none"
-    hint = difflib.get_close_matches(name, list(registry), n=1)
+    hint = difflib.get_close_matches(name, list(registry), n=1) if isinstance(name, str) else []
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return NotFoundError(f"unknown {kind} {name!r}{suggestion}; registered {kind}s: {known}")
+    raise NotFoundError(f"unknown {kind} {name!r}{suggestion}; registered {kind}s: {known}")
 
 
 class Mastra:
@@ -115,31 +118,19 @@ class Mastra:
 
     def get_agent(self, name: str) -> Any:
         """The agent registered as ``name``; NotFoundError lists the ones that exist."""
-        try:
-            return self._agents[name]
-        except KeyError:
-            raise _missing("agent", name, self._agents) from None
+        return _find("agent", self._agents, name)
 
     def get_workflow(self, id: str) -> Any:
         """The workflow registered as ``id``; NotFoundError lists the ones that exist."""
-        try:
-            return self._workflows[id]
-        except KeyError:
-            raise _missing("workflow", id, self._workflows) from None
+        return _find("workflow", self._workflows, id)
 
     def get_tool(self, id: str) -> Any:
         """The tool registered as ``id``; NotFoundError lists the ones that exist."""
-        try:
-            return self._tools[id]
-        except KeyError:
-            raise _missing("tool", id, self._tools) from None
+        return _find("tool", self._tools, id)
 
     def get_vector(self, name: str) -> Any:
         """The vector store registered as ``name``; NotFoundError lists the ones that exist."""
-        try:
-            return self._vectors[name]
-        except KeyError:
-            raise _missing("vector store", name, self._vectors) from None
+        return _find("vector store", self._vectors, name)
 
     def __repr__(self) -> str:
         return (

@@ -159,16 +159,35 @@ class HttpClient:
     ) -> HttpResponse:
         """Send a request (retrying as the policy says) and read the whole response."""
         body, merged = self._body(json, data, headers)
+        response, payload = await self._open(method, url, body, merged, params, stream=False)
+        assert payload is not None
+        return HttpResponse(response.status, dict(response.headers), payload)
+
+    async def _open(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        params: Mapping[str, str] | None,
+        *,
+        stream: bool,
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
+        """Attempt the request until it succeeds or fails for good. A successful streaming
+        response is returned open and unread; otherwise the body is read (a break mid-body
+        counts as a failed attempt) and the connection released."""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 response = await self._session_now().request(
-                    method, self._url(url), data=body, params=params, headers=merged
+                    method, self._url(url), data=body, params=params, headers=headers
                 )
+                if stream and response.status < 400:
+                    return response, None
                 async with response:
                     payload = await self._read(response)
-                    if response.status < 400:
-                        return HttpResponse(response.status, dict(response.headers), payload)
-                    failure = self._failure(method, url, response, payload)
+                if response.status < 400:
+                    return response, payload
+                failure = self._failure(method, url, response, payload)
             except (aiohttp.ClientError, builtins.TimeoutError) as exc:
                 failure = self._transport_failure(method, url, exc)
             await self._before_retry(attempt, failure)
@@ -235,21 +254,7 @@ class HttpClient:
         """An open response whose body the caller reads. Retried only until the response
         starts; leaving the block (or being cancelled) closes it."""
         body, merged = self._body(json, data, headers)
-        response: aiohttp.ClientResponse | None = None
-        for attempt in range(1, self.retry.max_attempts + 1):
-            try:
-                response = await self._session_now().request(
-                    method, self._url(url), data=body, params=params, headers=merged
-                )
-                if response.status < 400:
-                    break
-                async with response:
-                    failure = self._failure(method, url, response, await self._read(response))
-            except (aiohttp.ClientError, builtins.TimeoutError) as exc:
-                failure = self._transport_failure(method, url, exc)
-            response = None
-            await self._before_retry(attempt, failure)
-        assert response is not None
+        response, _ = await self._open(method, url, body, merged, params, stream=True)
         try:
             yield response
         finally:
