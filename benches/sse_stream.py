@@ -13,8 +13,7 @@ CHUNK_TEMPLATE = {
     "created": 1764115200,
     "model": "gpt-4o-mini-2024-07-18",
     "system_fingerprint": "fp_0123456789",
-    "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": None,
-                 "finish_reason": None}],
+    "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": None, "finish_reason": None}],
 }
 WORDS = ["The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", "."]
 
@@ -23,8 +22,14 @@ def openai_stream(n: int) -> bytes:
     parts = []
     for i in range(n):
         chunk = dict(CHUNK_TEMPLATE)
-        chunk["choices"] = [{"index": 0, "delta": {"content": WORDS[i % len(WORDS)]},
-                             "logprobs": None, "finish_reason": None}]
+        chunk["choices"] = [
+            {
+                "index": 0,
+                "delta": {"content": WORDS[i % len(WORDS)]},
+                "logprobs": None,
+                "finish_reason": None,
+            }
+        ]
         parts.append(b"data: " + orjson.dumps(chunk) + b"\n\n")
     parts.append(b"data: [DONE]\n\n")
     return b"".join(parts)

@@ -33,8 +33,14 @@ def make(name):
     }[name]()
 
 
-CACHES = ["dict", "lru-dict", "cachetools.LRUCache", "cachetools.TTLCache", "mastra.LRUCache",
-          "mastra.TTLCache"]
+CACHES = [
+    "dict",
+    "lru-dict",
+    "cachetools.LRUCache",
+    "cachetools.TTLCache",
+    "mastra.LRUCache",
+    "mastra.TTLCache",
+]
 EVICTING = [c for c in CACHES if c != "dict"]
 
 
@@ -155,8 +161,9 @@ def test_two_threads_one_cache(benchmark, name):
     record(benchmark, ops=40 * OPS)
 
 
-@pytest.mark.parametrize("name", ["functools.lru_cache", "mastra.cached(LRUCache)",
-                                  "cachetools.cached(LRUCache)"])
+@pytest.mark.parametrize(
+    "name", ["functools.lru_cache", "mastra.cached(LRUCache)", "cachetools.cached(LRUCache)"]
+)
 def test_memoised_hit(benchmark, name):
     def square(x):
         return x * x
@@ -198,8 +205,7 @@ def test_bytes_per_entry(benchmark, name):
     """Not a speed figure: traced bytes per entry of a full cache of str keys (the keys
     themselves excluded), each measured in a fresh interpreter."""
     script = _BYTES_SCRIPT.format(here=os.path.dirname(__file__), name=name)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     benchmark.extra_info["bytes/entry"] = round(float(out.stdout), 1)
     benchmark.group = "bytes per entry (tracemalloc; timing is len())"
     benchmark(len, make(name))

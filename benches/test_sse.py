@@ -58,8 +58,12 @@ def bytes_split():
     return len(b"".join(CHUNKS).split(b"\n\n")) - 1
 
 
-DECODERS = {"mastra": mastra_decode, "httpx-sse": httpx_sse_decode, "openai-sdk": openai_decode,
-            "bytes.split (floor)": bytes_split}
+DECODERS = {
+    "mastra": mastra_decode,
+    "httpx-sse": httpx_sse_decode,
+    "openai-sdk": openai_decode,
+    "bytes.split (floor)": bytes_split,
+}
 
 
 @pytest.mark.parametrize("name", list(DECODERS))
@@ -116,8 +120,9 @@ async def mastra_stream(url):
     decode = msgspec.json.Decoder(ChatChunk).decode
     text = []
     async with HttpClient(url, {"Authorization": "Bearer sk-local"}) as client:
-        async for event in client.stream_sse("POST", "/chat/completions",
-                                             json={"model": "m", "stream": True}):
+        async for event in client.stream_sse(
+            "POST", "/chat/completions", json={"model": "m", "stream": True}
+        ):
             if event.data == "[DONE]":
                 break
             text.append(decode(event.data).choices[0].delta.content)
@@ -130,7 +135,8 @@ async def openai_sdk_stream(url):
     client = AsyncOpenAI(base_url=url, api_key="sk-local", max_retries=0)
     text = []
     stream = await client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
     async for chunk in stream:
         text.append(chunk.choices[0].delta.content)
     await client.close()
