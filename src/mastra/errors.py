@@ -14,6 +14,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "ConnectionError",
+    "ContextLengthError",
     "MastraError",
     "NotFoundError",
     "ProviderError",
@@ -86,6 +87,10 @@ class ProviderError(MastraError):
 
 class BadRequestError(ProviderError):
     """The provider rejected the request as malformed (400/404/422 ...); retrying will not help."""
+
+
+class ContextLengthError(BadRequestError):
+    """The prompt (with the requested output) is longer than the model's context window."""
 
 
 class AuthenticationError(ProviderError):

@@ -17,12 +17,13 @@ from mastra.errors import (
     AuthenticationError,
     BadRequestError,
     ConnectionError,
+    ContextLengthError,
     ProviderError,
     RateLimitError,
     ServerError,
     TimeoutError,
 )
-from mastra.http.policy import RETRY_STATUSES, RetryPolicy, Timeouts, parse_retry_after
+from mastra.http.policy import RetryPolicy, Timeouts, is_retryable_status, parse_retry_after
 from mastra.sse import ServerSentEvent, SSEDecoder, aiter_sse
 from mastra.telemetry.redact import Redactor
 
@@ -33,6 +34,11 @@ T = TypeVar("T")
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
 _SECRET_HEADER = re.compile(r"(?i)(authorization|api[-_]?key|token|secret)")
 _MAX_MESSAGE = 500
+# How OpenAI, Anthropic, Google and OpenAI-compatible servers word "the prompt is too long".
+_CONTEXT_LENGTH = re.compile(
+    r"(?i)(maximum context length|context[ _]length|context window|prompt is too long|"
+    r"input token count .*exceeds|exceeds the maximum number of tokens)"
+)
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
 
@@ -335,6 +341,8 @@ class HttpClient:
             return TimeoutError(text, **common)
         if status >= 500:
             return ServerError(text, **common)
+        if _CONTEXT_LENGTH.search(message) or b"context_length_exceeded" in body:
+            return ContextLengthError(text, **common)
         return BadRequestError(text, **common)
 
     def _transport_failure(self, method: str, url: str, exc: BaseException) -> ProviderError:
@@ -348,7 +356,7 @@ class HttpClient:
 
     async def _before_retry(self, attempt: int, failure: ProviderError) -> None:
         """Raise ``failure`` when it is final; otherwise wait out the backoff."""
-        retryable = failure.status is None or failure.status in RETRY_STATUSES
+        retryable = failure.status is None or is_retryable_status(failure.status)
         if not retryable or attempt >= self.retry.max_attempts:
             raise failure
         retry_after = failure.retry_after if isinstance(failure, RateLimitError) else None

@@ -11,10 +11,21 @@ import msgspec
 
 from mastra.errors import ValidationError
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "Timeouts", "parse_retry_after"]
+__all__ = [
+    "RETRY_STATUSES",
+    "RetryPolicy",
+    "Timeouts",
+    "is_retryable_status",
+    "parse_retry_after",
+]
 
-# Request timeout, conflict (often a lock the server will release), rate limit, server errors.
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# Request timeout, conflict (often a lock the server will release), rate limit; and every 5xx
+# (Anthropic's 529 "overloaded" included), see is_retryable_status.
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRY_STATUSES or status >= 500
 
 
 def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:

@@ -1,0 +1,187 @@
+"""``LanguageModel``: the interface every provider implements, and the pieces they share."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, MutableMapping, Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from mastra.errors import ValidationError
+from mastra.llm.types import (
+    Finish,
+    ModelRequest,
+    ModelResponse,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    UsageUpdate,
+)
+from mastra.messages import FinishReason, Message, Part, ReasoningPart, TextPart, ToolCall, Usage
+
+__all__ = ["CachedModel", "LanguageModel", "StreamAssembler", "parse_arguments"]
+
+
+class LanguageModel(ABC):
+    """A chat model behind one interface. ``generate`` answers at once, ``stream`` yields
+    :data:`~mastra.llm.types.StreamEvent`s ending with a :class:`Finish` that carries the
+    whole response; ``embed`` exists where the provider has embeddings."""
+
+    provider: str = "unknown"
+    model: str = ""
+
+    @property
+    def name(self) -> str:
+        """``provider/model``, as the router spells it."""
+        return f"{self.provider}/{self.model}"
+
+    @abstractmethod
+    async def generate(self, request: ModelRequest) -> ModelResponse: ...
+
+    @abstractmethod
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]: ...
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One float32 row per text."""
+        raise ValidationError(f"{self.name} has no embeddings; use an embedding model")
+
+    def generate_sync(self, request: ModelRequest) -> ModelResponse:
+        """``generate`` for scripts and notebooks (runs its own event loop)."""
+
+        async def once() -> ModelResponse:
+            try:
+                return await self.generate(request)
+            finally:
+                await self.close()
+
+        return asyncio.run(once())
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
+    """Tool-call argument text as an object, or ({}, text) when it is not a JSON object."""
+    if not text.strip():
+        return {}, None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}, text
+    return (value, None) if isinstance(value, dict) else ({}, text)
+
+
+class StreamAssembler:
+    """Builds stream events and the final response from a provider's deltas, so every
+    provider streams the same way. Empty deltas produce no event."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.reasoning_signature: str | None = None
+        self.calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
+        self.ended: dict[int, ToolCall] = {}
+        self.usage = Usage()
+        self.id: str | None = None
+        self.model: str | None = None
+
+    def text_delta(self, text: str | None) -> TextDelta | None:
+        if not text:
+            return None
+        self.text.append(text)
+        return TextDelta(text)
+
+    def reasoning_delta(self, text: str | None) -> ReasoningDelta | None:
+        if not text:
+            return None
+        self.reasoning.append(text)
+        return ReasoningDelta(text)
+
+    def tool_start(self, index: int, id: str, name: str) -> ToolCallStart:
+        self.calls[index] = [id, name, ""]
+        return ToolCallStart(index, id, name)
+
+    def tool_delta(self, index: int, arguments: str | None) -> ToolCallDelta | None:
+        if not arguments or index not in self.calls:
+            return None
+        self.calls[index][2] += arguments
+        return ToolCallDelta(index, arguments)
+
+    def tool_end(self, index: int) -> ToolCallEnd | None:
+        if index not in self.calls or index in self.ended:
+            return None
+        id_, name, text = self.calls[index]
+        arguments, raw = parse_arguments(text)
+        call = ToolCall(id_, name, arguments, raw)
+        self.ended[index] = call
+        return ToolCallEnd(index, call)
+
+    def set_usage(self, usage: Usage) -> UsageUpdate:
+        self.usage = usage
+        return UsageUpdate(usage)
+
+    def finish(self, reason: FinishReason) -> list[StreamEvent]:
+        """End every open tool call, then the Finish event with the assembled response."""
+        events: list[StreamEvent] = [e for i in sorted(self.calls) if (e := self.tool_end(i))]
+        parts: list[Part] = []
+        if self.reasoning:
+            parts.append(ReasoningPart("".join(self.reasoning), self.reasoning_signature))
+        if self.text:
+            parts.append(TextPart("".join(self.text)))
+        parts.extend(self.ended[i] for i in sorted(self.ended))
+        if reason == "stop" and self.ended:
+            reason = "tool_calls"
+        response = ModelResponse(
+            message=Message("assistant", parts),
+            usage=self.usage,
+            finish_reason=reason,
+            id=self.id,
+            model=self.model,
+        )
+        events.append(Finish(reason, response))
+        return events
+
+
+class CachedModel(LanguageModel):
+    """Answers a repeated ``generate`` request (same messages, tools and settings) from
+    ``cache``. Keys hash the model name and the request only, never credentials. Streams
+    are not cached."""
+
+    def __init__(self, inner: LanguageModel, cache: MutableMapping[str, ModelResponse]) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.provider, self.model = inner.provider, inner.model
+
+    def key(self, request: ModelRequest) -> str:
+        digest = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+        return f"{self.inner.name}:{digest}"
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        key = self.key(request)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        response = await self.inner.generate(request)
+        self.cache[key] = response
+        return response
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        return self.inner.stream(request)
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return await self.inner.embed(texts)
+
+    async def close(self) -> None:
+        await self.inner.close()
