@@ -15,5 +15,6 @@ __all__ = [
     "HttpResponse",
     "RetryPolicy",
     "Timeouts",
+    "is_retryable_status",
     "parse_retry_after",
 ]

@@ -66,7 +66,8 @@ class LanguageModel(ABC):
         return asyncio.run(once())
 
     async def close(self) -> None:
-        """Release connections."""
+        """Release connections (models without any have nothing to do)."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
