@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from typing import Any
 
 import msgspec
@@ -84,6 +84,9 @@ def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
     return (value, None) if isinstance(value, dict) else ({}, text)
 
 
+Rewrite = Callable[[list[Part], FinishReason], tuple[list[Part], FinishReason]]
+
+
 class StreamAssembler:
     """Builds stream events and the final response from a provider's deltas, so every
     provider streams the same way. Empty deltas produce no event."""
@@ -133,8 +136,9 @@ class StreamAssembler:
         self.usage = usage
         return UsageUpdate(usage)
 
-    def finish(self, reason: FinishReason) -> list[StreamEvent]:
-        """End every open tool call, then the Finish event with the assembled response."""
+    def finish(self, reason: FinishReason, rewrite: Rewrite | None = None) -> list[StreamEvent]:
+        """End every open tool call, then the Finish event with the assembled response.
+        ``rewrite`` may reshape the final parts and reason (a provider's own conventions)."""
         events: list[StreamEvent] = [e for i in sorted(self.calls) if (e := self.tool_end(i))]
         parts: list[Part] = []
         if self.reasoning:
@@ -144,6 +148,8 @@ class StreamAssembler:
         parts.extend(self.ended[i] for i in sorted(self.ended))
         if reason == "stop" and self.ended:
             reason = "tool_calls"
+        if rewrite is not None:
+            parts, reason = rewrite(parts, reason)
         response = ModelResponse(
             message=Message("assistant", parts),
             usage=self.usage,
