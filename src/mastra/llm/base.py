@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mastra.errors import ValidationError
+from mastra.errors import MastraError, ValidationError
 from mastra.llm.types import (
     Finish,
     ModelRequest,
@@ -56,6 +56,11 @@ class LanguageModel(ABC):
 
     def generate_sync(self, request: ModelRequest) -> ModelResponse:
         """``generate`` for scripts and notebooks (runs its own event loop)."""
+        if _loop_running():
+            raise MastraError(
+                "generate_sync() cannot run inside a running event loop; "
+                "use `await model.generate(request)` there"
+            )
 
         async def once() -> ModelResponse:
             try:
@@ -71,6 +76,14 @@ class LanguageModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:

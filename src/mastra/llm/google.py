@@ -1,0 +1,326 @@
+"""Google Gemini (Generative Language API): generateContent, streamGenerateContent with
+``alt=sse``, function declarations / calls / responses, usage metadata, and embeddings."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from mastra.errors import ProviderError
+from mastra.http import HttpClient, RetryPolicy, Timeouts
+from mastra.llm.base import LanguageModel, StreamAssembler
+from mastra.llm.credentials import resolve_key
+from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
+from mastra.messages import (
+    FinishReason,
+    ImagePart,
+    Message,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
+
+__all__ = ["GoogleModel"]
+
+GOOGLE_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+_EMBED_BATCH = 100
+
+
+class _FunctionCall(msgspec.Struct):
+    name: str
+    args: dict[str, Any] = {}
+    id: str | None = None
+
+
+class _WirePart(msgspec.Struct, rename="camel"):
+    text: str | None = None
+    thought: bool = False
+    function_call: _FunctionCall | None = None
+
+
+class _Content(msgspec.Struct):
+    parts: list[_WirePart] = []
+
+
+class _Candidate(msgspec.Struct, rename="camel"):
+    content: _Content | None = None
+    finish_reason: str | None = None
+
+
+class _UsageMetadata(msgspec.Struct, rename="camel"):
+    prompt_token_count: int = 0
+    candidates_token_count: int = 0
+    total_token_count: int = 0
+    cached_content_token_count: int = 0
+    thoughts_token_count: int = 0
+
+
+class _Response(msgspec.Struct, rename="camel"):
+    candidates: list[_Candidate] = []
+    usage_metadata: _UsageMetadata | None = None
+    response_id: str | None = None
+    model_version: str | None = None
+
+
+class _Embedding(msgspec.Struct):
+    values: list[float]
+
+
+class _Embeddings(msgspec.Struct):
+    embeddings: list[_Embedding]
+
+
+_FINISH: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error",
+}
+
+
+def _usage(wire: _UsageMetadata | None) -> Usage:
+    if wire is None:
+        return Usage()
+    output = wire.candidates_token_count + wire.thoughts_token_count
+    return Usage(
+        wire.prompt_token_count,
+        output,
+        wire.cached_content_token_count,
+        wire.total_token_count or wire.prompt_token_count + output,
+    )
+
+
+def _part(part: Part) -> dict[str, Any] | None:
+    if isinstance(part, TextPart):
+        return {"text": part.text} if part.text else None
+    if isinstance(part, ImagePart):
+        if part.url:
+            return {"fileData": {"mimeType": part.media_type or "image/jpeg", "fileUri": part.url}}
+        return {
+            "inlineData": {
+                "mimeType": part.media_type or "image/png",
+                "data": base64.b64encode(part.data or b"").decode(),
+            }
+        }
+    if isinstance(part, ToolCall):
+        return {"functionCall": {"name": part.name, "args": part.arguments}}
+    if isinstance(part, ToolResult):
+        key = "error" if part.is_error else "result"
+        response = (
+            part.content
+            if isinstance(part.content, dict) and not part.is_error
+            else {key: part.content}
+        )
+        return {"functionResponse": {"name": part.name, "response": response}}
+    return None  # reasoning stays with the model that produced it
+
+
+def _contents(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
+    system = "\n\n".join(m.text for m in messages if m.role == "system")
+    contents: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "model" if message.role == "assistant" else "user"
+        parts = [p for p in map(_part, message.parts) if p is not None]
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+    return system, contents
+
+
+class GoogleModel(LanguageModel):
+    """A Gemini model through the Generative Language API (``x-goog-api-key``)."""
+
+    provider = "google"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str = GOOGLE_BASE_URL,
+        api_key_env: Sequence[str] = (
+            "GOOGLE_GENERATIVE_AI_API_KEY",
+            "GEMINI_API_KEY",
+            "GOOGLE_API_KEY",
+        ),
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self._api_key, self._api_key_env = api_key, tuple(api_key_env)
+        self._timeouts, self._retry = timeouts, retry
+        self._client: HttpClient | None = None
+        self._chunk = msgspec.json.Decoder(_Response)
+
+    def _http(self) -> HttpClient:
+        if self._client is None:
+            key = resolve_key(self.provider, self._api_key, self._api_key_env)
+            assert key is not None
+            options: dict[str, Any] = {"provider": self.provider}
+            if self._timeouts is not None:
+                options["timeouts"] = self._timeouts
+            if self._retry is not None:
+                options["retry"] = self._retry
+            self._client = HttpClient(self.base_url, {"x-goog-api-key": key}, **options)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    def body(self, request: ModelRequest) -> dict[str, Any]:
+        system, contents = _contents(request.messages)
+        body: dict[str, Any] = {"contents": contents}
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        if request.tools:
+            body["tools"] = [
+                {
+                    "functionDeclarations": [
+                        {"name": t.name, "description": t.description, "parameters": t.parameters}
+                        for t in request.tools
+                    ]
+                }
+            ]
+            choice = request.tool_choice
+            mode = {"auto": "AUTO", "none": "NONE", "required": "ANY"}.get(choice, "ANY")
+            config: dict[str, Any] = {"mode": mode}
+            if choice not in ("auto", "none", "required"):
+                config["allowedFunctionNames"] = [choice]
+            body["toolConfig"] = {"functionCallingConfig": config}
+        generation: dict[str, Any] = {}
+        for field, value in (
+            ("temperature", request.temperature),
+            ("topP", request.top_p),
+            ("maxOutputTokens", request.max_tokens),
+            ("stopSequences", request.stop),
+            ("seed", request.seed),
+        ):
+            if value is not None:
+                generation[field] = value
+        if request.response_format is not None:
+            generation["responseMimeType"] = "application/json"
+            generation["responseJsonSchema"] = request.response_format.schema
+        if generation:
+            body["generationConfig"] = generation
+        body.update(request.extra)
+        return body
+
+    @property
+    def _path(self) -> str:
+        return f"/models/{self.model}"
+
+    @staticmethod
+    def _finish(wire: str | None, calls: bool) -> FinishReason:
+        reason = _FINISH.get(wire or "", "other")
+        return "tool_calls" if calls and reason == "stop" else reason
+
+    async def generate(self, request: ModelRequest) -> ModelResponse:
+        response = await self._http().request_json(
+            "POST", f"{self._path}:generateContent", json=self.body(request), type=_Response
+        )
+        if not response.candidates:
+            raise ProviderError(
+                f"{self.name} answered without a candidate (blocked prompt?)",
+                provider=self.provider,
+            )
+        candidate = response.candidates[0]
+        parts: list[Part] = []
+        for i, wire in enumerate(candidate.content.parts if candidate.content else []):
+            if wire.function_call is not None:
+                call = wire.function_call
+                parts.append(ToolCall(call.id or f"call_{i}", call.name, call.args))
+            elif wire.text:
+                parts.append(ReasoningPart(wire.text) if wire.thought else TextPart(wire.text))
+        calls = any(isinstance(p, ToolCall) for p in parts)
+        return ModelResponse(
+            message=Message("assistant", parts),
+            usage=_usage(response.usage_metadata),
+            finish_reason=self._finish(candidate.finish_reason, calls),
+            id=response.response_id,
+            model=response.model_version,
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        assembler = StreamAssembler()
+        reason: str | None = None
+        async for sse in self._http().stream_sse(
+            "POST",
+            f"{self._path}:streamGenerateContent",
+            params={"alt": "sse"},
+            json=self.body(request),
+        ):
+            try:
+                chunk = self._chunk.decode(sse.data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ProviderError(
+                    f"{self.name} streamed an event that is not a GenerateContentResponse: {exc}",
+                    provider=self.provider,
+                ) from None
+            assembler.id = assembler.id or chunk.response_id
+            assembler.model = assembler.model or chunk.model_version
+            if chunk.usage_metadata is not None:
+                yield assembler.set_usage(_usage(chunk.usage_metadata))
+            for candidate in chunk.candidates[:1]:
+                reason = candidate.finish_reason or reason
+                for wire in candidate.content.parts if candidate.content else []:
+                    for event in self._part_events(assembler, wire):
+                        yield event
+        for event in assembler.finish(self._finish(reason, bool(assembler.calls))):
+            yield event
+
+    @staticmethod
+    def _part_events(assembler: StreamAssembler, wire: _WirePart) -> list[StreamEvent]:
+        if wire.function_call is not None:
+            index = len(assembler.calls)
+            call = wire.function_call
+            start = assembler.tool_start(index, call.id or f"call_{index}", call.name)
+            delta = assembler.tool_delta(index, orjson.dumps(call.args).decode())
+            return [e for e in (start, delta) if e is not None]
+        out = (
+            assembler.reasoning_delta(wire.text)
+            if wire.thought
+            else assembler.text_delta(wire.text)
+        )
+        return [out] if out is not None else []
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embeddings from ``batchEmbedContents`` (100 texts a request), one row per text."""
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), _EMBED_BATCH):
+            batch = texts[start : start + _EMBED_BATCH]
+            answer = await self._http().request_json(
+                "POST",
+                f"{self._path}:batchEmbedContents",
+                type=_Embeddings,
+                json={
+                    "requests": [
+                        {"model": f"models/{self.model}", "content": {"parts": [{"text": t}]}}
+                        for t in batch
+                    ]
+                },
+            )
+            rows.extend(e.values for e in answer.embeddings)
+        if len(rows) != len(texts):
+            raise ProviderError(
+                f"{self.name} returned {len(rows)} embeddings for {len(texts)} texts",
+                provider=self.provider,
+            )
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)

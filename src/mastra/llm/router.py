@@ -1,0 +1,97 @@
+"""``get_model("provider/model")``: one string picks the provider, its URL and its key."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import msgspec
+
+from mastra.errors import ValidationError
+from mastra.llm.anthropic import AnthropicModel
+from mastra.llm.base import CachedModel, LanguageModel
+from mastra.llm.google import GoogleModel
+from mastra.llm.openai import OpenAIChatModel
+
+__all__ = ["PROVIDERS", "OpenAICompatible", "get_model"]
+
+
+class OpenAICompatible(msgspec.Struct, frozen=True):
+    """Where an OpenAI-compatible provider lives and which variables hold its key."""
+
+    base_url: str
+    key_env: tuple[str, ...] = ()
+    key_required: bool = True
+    max_tokens_field: str = "max_tokens"
+
+
+PROVIDERS: dict[str, OpenAICompatible] = {
+    "openai": OpenAICompatible(
+        "https://api.openai.com/v1", ("OPENAI_API_KEY",), max_tokens_field="max_completion_tokens"
+    ),
+    "groq": OpenAICompatible("https://api.groq.com/openai/v1", ("GROQ_API_KEY",)),
+    "deepseek": OpenAICompatible("https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY",)),
+    "openrouter": OpenAICompatible("https://openrouter.ai/api/v1", ("OPENROUTER_API_KEY",)),
+    "together": OpenAICompatible(
+        "https://api.together.xyz/v1", ("TOGETHER_API_KEY", "TOGETHER_AI_API_KEY")
+    ),
+    "mistral": OpenAICompatible("https://api.mistral.ai/v1", ("MISTRAL_API_KEY",)),
+    "xai": OpenAICompatible("https://api.x.ai/v1", ("XAI_API_KEY",)),
+    "ollama": OpenAICompatible("http://localhost:11434/v1", ("OLLAMA_API_KEY",), False),
+    "vllm": OpenAICompatible("http://localhost:8000/v1", ("VLLM_API_KEY",), False),
+    "lmstudio": OpenAICompatible("http://localhost:1234/v1", ("LMSTUDIO_API_KEY",), False),
+}
+NATIVE = ("anthropic", "google")
+
+
+def get_model(
+    name: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    cache: MutableMapping[str, Any] | None = None,
+    **options: Any,
+) -> LanguageModel:
+    """The model ``"provider/model"`` names.
+
+    Providers: ``openai``, ``anthropic``, ``google``, ``groq``, ``deepseek``, ``openrouter``,
+    ``together``, ``mistral``, ``xai``, ``ollama``, ``vllm``, ``lmstudio``; any other provider
+    name with ``base_url=`` is taken as an OpenAI-compatible server. The model part may hold
+    slashes (``openrouter/meta-llama/llama-3.3-70b``). Keys come from ``api_key=`` or the
+    provider's usual environment variables, read at the first call. ``cache=`` (a
+    ``TTLCache`` say) answers repeated non-streaming requests from the cache. Other keyword
+    arguments go to the provider class (``timeouts=``, ``retry=`` ...).
+    """
+    provider, slash, model = name.partition("/")
+    if not slash or not provider or not model:
+        raise ValidationError(
+            f"model {name!r} should look like 'provider/model', e.g. 'openai/gpt-4o-mini'"
+        )
+    chosen: LanguageModel
+    if base_url:
+        options["base_url"] = base_url
+    if provider == "anthropic":
+        chosen = AnthropicModel(model, api_key=api_key, **options)
+    elif provider == "google":
+        chosen = GoogleModel(model, api_key=api_key, **options)
+    elif provider in PROVIDERS or base_url:
+        spec = PROVIDERS.get(provider) or OpenAICompatible(
+            base_url or "", (f"{provider.upper().replace('-', '_')}_API_KEY",), False
+        )
+        options.setdefault("base_url", spec.base_url)
+        chosen = OpenAIChatModel(
+            model,
+            api_key=api_key,
+            provider=provider,
+            api_key_env=spec.key_env,
+            key_required=spec.key_required,
+            max_tokens_field=spec.max_tokens_field,
+            **options,
+        )
+    else:
+        known = ", ".join(sorted([*PROVIDERS, *NATIVE]))
+        raise ValidationError(
+            f"unknown provider {provider!r} in {name!r}; known providers: {known} "
+            "(or pass base_url= for any OpenAI-compatible server)"
+        )
+    return CachedModel(chosen, cache) if cache is not None else chosen
