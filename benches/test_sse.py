@@ -10,8 +10,6 @@
 import asyncio
 import codecs
 import os
-import socket
-import subprocess
 import sys
 import time
 
@@ -79,7 +77,7 @@ def test_decode_50k_events(benchmark, name):
 
 # -- end to end --------------------------------------------------------------------------
 
-E2E_EVENTS = 20_000
+E2E_EVENTS = STREAM_EVENTS = 20_000
 
 
 class Delta(msgspec.Struct):
@@ -95,25 +93,6 @@ class Choice(msgspec.Struct):
 class ChatChunk(msgspec.Struct):
     id: str
     choices: list[Choice]
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    script = os.path.join(os.path.dirname(__file__), "sse_stream.py")
-    process = subprocess.Popen([sys.executable, script, str(port), str(E2E_EVENTS)])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    process.terminate()
-    process.wait(10)
 
 
 async def mastra_stream(url):
@@ -144,13 +123,13 @@ async def openai_sdk_stream(url):
 
 
 @pytest.mark.parametrize("name", ["mastra", "openai-sdk"])
-def test_end_to_end_cpu_per_event(benchmark, server_url, name):
+def test_end_to_end_cpu_per_event(benchmark, stream_server, name):
     consume = mastra_stream if name == "mastra" else openai_sdk_stream
     cpu = []
 
     def run():
         started = time.process_time()
-        count = asyncio.run(consume(server_url))
+        count = asyncio.run(consume(stream_server + "/v1"))
         cpu.append(time.process_time() - started)
         assert count == E2E_EVENTS
 

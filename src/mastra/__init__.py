@@ -39,12 +39,19 @@ _LAZY: dict[str, str] = {
     "native_info": "mastra._nativeinfo",
     "Telemetry": "mastra.telemetry",
     "Tracer": "mastra.telemetry",
+    "get_model": "mastra.llm",
+    "LanguageModel": "mastra.llm",
+    "ModelRequest": "mastra.llm",
+    "ModelResponse": "mastra.llm",
+    "Message": "mastra.messages",
 }
 
 if TYPE_CHECKING:
     from mastra._nativeinfo import native_info
     from mastra.config import MastraConfig, load_config
+    from mastra.llm import LanguageModel, ModelRequest, ModelResponse, get_model
     from mastra.mastra import Mastra
+    from mastra.messages import Message
     from mastra.telemetry import Telemetry, Tracer
 
 __all__ = [
@@ -53,9 +60,13 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "ContextLengthError",
+    "LanguageModel",
     "Mastra",
     "MastraConfig",
     "MastraError",
+    "Message",
+    "ModelRequest",
+    "ModelResponse",
     "NotFoundError",
     "ProviderError",
     "RateLimitError",
@@ -69,6 +80,7 @@ __all__ = [
     "ValidationError",
     "WorkflowError",
     "__version__",
+    "get_model",
     "load_config",
     "native_info",
 ]
