@@ -2,7 +2,11 @@ import logging
 import os
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from hypothesis import settings
+
+from tests.servers import Scripted
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +24,22 @@ def _restore_mastra_logger():
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+async def provider_server():
+    """Start a scripted server on 127.0.0.1 for any path; returns (base_url, script)."""
+    servers = []
+
+    async def start(prefix=""):
+        script = Scripted()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", script.handle)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url(prefix)).rstrip("/"), script
+
+    yield start
+    for server in servers:
+        await server.close()

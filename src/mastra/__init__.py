@@ -44,17 +44,26 @@ _LAZY: dict[str, str] = {
     "ModelRequest": "mastra.llm",
     "ModelResponse": "mastra.llm",
     "Message": "mastra.messages",
+    "Agent": "mastra.agent",
+    "AgentResult": "mastra.agent",
+    "Tool": "mastra.tools",
+    "ToolContext": "mastra.tools",
+    "tool": "mastra.tools",
 }
 
 if TYPE_CHECKING:
     from mastra._nativeinfo import native_info
+    from mastra.agent import Agent, AgentResult
     from mastra.config import MastraConfig, load_config
     from mastra.llm import LanguageModel, ModelRequest, ModelResponse, get_model
     from mastra.mastra import Mastra
     from mastra.messages import Message
     from mastra.telemetry import Telemetry, Tracer
+    from mastra.tools import Tool, ToolContext, tool
 
 __all__ = [
+    "Agent",
+    "AgentResult",
     "AuthenticationError",
     "BadRequestError",
     "ConfigError",
@@ -75,6 +84,8 @@ __all__ = [
     "StreamError",
     "Telemetry",
     "TimeoutError",
+    "Tool",
+    "ToolContext",
     "ToolError",
     "Tracer",
     "ValidationError",
@@ -83,6 +94,7 @@ __all__ = [
     "get_model",
     "load_config",
     "native_info",
+    "tool",
 ]
 
 

@@ -88,6 +88,10 @@ class Mastra:
         self._workflows = _index("workflow", "id", workflows)
         self._tools = _index("tool", "id", tools)
         self._vectors = _index("vector store", "name", vectors)
+        for component in (*self._agents.values(), *self._workflows.values()):
+            bind = getattr(component, "bind", None)
+            if callable(bind):
+                bind(self)  # components pick up this registry's telemetry (and storage)
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **components: Any) -> Mastra:

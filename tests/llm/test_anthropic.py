@@ -15,7 +15,7 @@ from mastra.llm.types import (
     ToolSpec,
 )
 from mastra.messages import ImagePart, Message, ReasoningPart, TextPart, ToolCall, ToolResult
-from tests.llm.conftest import json_reply, sse_reply
+from tests.servers import json_reply, sse_reply
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -6,7 +6,7 @@ from mastra.http import RetryPolicy
 from mastra.llm.google import GoogleModel
 from mastra.llm.types import Finish, JsonSchemaFormat, ModelRequest, ToolSpec
 from mastra.messages import ImagePart, Message, ReasoningPart, TextPart, ToolCall, ToolResult
-from tests.llm.conftest import json_reply, sse_reply
+from tests.servers import json_reply, sse_reply
 
 WEATHER = ToolSpec(
     "get_weather",

@@ -18,7 +18,7 @@ from mastra.llm.types import (
     UsageUpdate,
 )
 from mastra.messages import ImagePart, Message, TextPart, ToolCall, ToolResult
-from tests.llm.conftest import json_reply, sse_reply
+from tests.servers import json_reply, sse_reply
 
 WEATHER = ToolSpec(
     "get_weather",

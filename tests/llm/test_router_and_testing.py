@@ -18,7 +18,7 @@ from mastra.llm import (
 )
 from mastra.llm.testing import FunctionModel, TestModel, sample_from_schema
 from mastra.messages import Message, ToolResult
-from tests.llm.conftest import json_reply
+from tests.servers import json_reply
 
 
 @pytest.mark.parametrize(

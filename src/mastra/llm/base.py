@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from collections.abc import AsyncGenerator, Callable, MutableMapping, Sequence
 from typing import Any
 
 import msgspec
@@ -48,7 +48,7 @@ class LanguageModel(ABC):
     async def generate(self, request: ModelRequest) -> ModelResponse: ...
 
     @abstractmethod
-    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]: ...
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One float32 row per text."""
@@ -197,7 +197,7 @@ class CachedModel(LanguageModel):
         self.cache[key] = response
         return response
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         return self.inner.stream(request)
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import msgspec
@@ -258,7 +258,7 @@ class GoogleModel(LanguageModel):
             model=response.model_version,
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         assembler = StreamAssembler()
         reason: str | None = None
         async for sse in self._http().stream_sse(

@@ -4,7 +4,7 @@ DeepSeek, OpenRouter, Together, vLLM, Ollama, LM Studio ...)."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import msgspec
@@ -315,7 +315,7 @@ class OpenAIChatModel(LanguageModel):
             model=completion.model,
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         body = {**self.body(request), "stream": True, "stream_options": {"include_usage": True}}
         assembler = StreamAssembler()
         reason: FinishReason | None = None

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,7 @@ def _usage(request: ModelRequest, response: Message) -> Usage:
     return Usage(words_in, words_out, 0, words_in + words_out)
 
 
-async def _stream_response(response: ModelResponse) -> AsyncIterator[StreamEvent]:
+async def _stream_response(response: ModelResponse) -> AsyncGenerator[StreamEvent, None]:
     """A complete response replayed as stream events (text word by word)."""
     assembler = StreamAssembler()
     assembler.id, assembler.model = response.id, response.model
@@ -128,7 +128,7 @@ class TestModel(LanguageModel):
             message=message, usage=_usage(request, message), finish_reason="stop", model=self.model
         )
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         async for event in _stream_response(await self.generate(request)):
             yield event
 
@@ -168,6 +168,6 @@ class FunctionModel(LanguageModel):
             )
         return answer
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
         async for event in _stream_response(await self.generate(request)):
             yield event

@@ -14,9 +14,11 @@ REDACTED = "[REDACTED]"
 
 # Environment variables whose values are secrets, by the usual naming conventions.
 _SECRET_ENV_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
-# Attribute / header names whose values are secrets whatever they look like.
+# Attribute / header names whose values are secrets whatever they look like: the last dotted
+# segment is (or ends in) a secret word. "access_token" is a secret; "input_tokens" is a count.
 _SECRET_KEY_NAME = re.compile(
-    r"(?i)(api[_-]?key|authorization|password|passwd|secret|token|credential|cookie)"
+    r"(?i)(?:^|[.])(?:[\w-]*[_-])?(?:api[_-]?key|apikey|authorization|password|passwd|secret|"
+    r"token|credentials?|cookie|private[_-]?key)$"
 )
 # Well-known token shapes: provider keys and bearer tokens.
 _TOKEN_SHAPES = (

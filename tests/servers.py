@@ -1,6 +1,6 @@
-import pytest
+"""Scripted local provider servers for the provider and agent tests."""
+
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 
 class Scripted:
@@ -50,22 +50,3 @@ def sse_reply(events, done=True, event_names=None):
         return response
 
     return reply
-
-
-@pytest.fixture
-async def provider_server():
-    """Start a scripted server on 127.0.0.1 for any path; returns (base_url, script)."""
-    servers = []
-
-    async def start(prefix=""):
-        script = Scripted()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", script.handle)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url(prefix)).rstrip("/"), script
-
-    yield start
-    for server in servers:
-        await server.close()

@@ -1,0 +1,31 @@
+"""Agents: a model, instructions and tools, run step by step until the model answers."""
+
+from mastra.agent.agent import Agent, RunContext
+from mastra.agent.results import (
+    AgentEvent,
+    AgentFinish,
+    AgentResult,
+    ModelSettings,
+    Step,
+    StepFinish,
+    ToolCallEvent,
+    ToolProgress,
+    ToolResultEvent,
+)
+from mastra.llm.types import ReasoningDelta, TextDelta
+
+__all__ = [
+    "Agent",
+    "AgentEvent",
+    "AgentFinish",
+    "AgentResult",
+    "ModelSettings",
+    "ReasoningDelta",
+    "RunContext",
+    "Step",
+    "StepFinish",
+    "TextDelta",
+    "ToolCallEvent",
+    "ToolProgress",
+    "ToolResultEvent",
+]

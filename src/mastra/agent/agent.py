@@ -1,0 +1,504 @@
+"""``Agent``: a model with instructions and tools, run in a loop until it answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+import uuid
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Sequence,
+)
+from typing import Any
+
+import msgspec
+
+from mastra.agent.results import (
+    AgentEvent,
+    AgentFinish,
+    AgentResult,
+    ModelSettings,
+    Step,
+    StepFinish,
+    ToolCallEvent,
+    ToolProgress,
+    ToolResultEvent,
+)
+from mastra.errors import MastraError, ValidationError
+from mastra.llm import Finish, JsonSchemaFormat, LanguageModel, ModelRequest, get_model
+from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
+from mastra.messages import Message, ToolCall, ToolResult, Usage
+from mastra.telemetry import Telemetry, Tracer
+from mastra.tools import Tool, ToolContext, ToolOutcome, tool
+
+__all__ = ["Agent", "RunContext"]
+
+Prompt = str | Message | Sequence[Message]
+Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
+Callback = Callable[[Any], Any]
+
+_QUIET_TRACER = Tracer(enabled=False)
+
+
+class RunContext(msgspec.Struct, kw_only=True):
+    """What dynamic instructions see: the agent, the run and its ids, and the caller's
+    ``context`` values."""
+
+    agent: str
+    run_id: str
+    thread_id: str | None = None
+    resource_id: str | None = None
+    context: dict[str, Any] = {}
+
+
+def _as_messages(prompt: Prompt) -> list[Message]:
+    if isinstance(prompt, str):
+        return [Message.user(prompt)]
+    if isinstance(prompt, Message):
+        return [prompt]
+    messages = list(prompt)
+    if not all(isinstance(m, Message) for m in messages):
+        raise ValidationError("a prompt is a string, a Message or a list of Messages")
+    return messages
+
+
+async def _call(callback: Callback | None, value: Any) -> None:
+    if callback is not None:
+        outcome = callback(value)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+def _schema_format(output: type[Any]) -> JsonSchemaFormat:
+    schema = msgspec.json.schema(output)
+    defs = schema.pop("$defs", {})
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    root = dict(defs.pop(name, schema)) if name else schema
+    root.pop("title", None)
+    if defs:
+        root["$defs"] = defs
+    return JsonSchemaFormat(getattr(output, "__name__", "output"), root)
+
+
+class Agent:
+    """An agent: ``instructions`` + a ``model`` + ``tools``, run step by step.
+
+    Each step calls the model; when it asks for tools they run concurrently and their results
+    go back to it; the run ends when the model answers without tool calls, or after
+    ``max_steps`` (finish reason ``"max_steps"``, not an exception). Tool failures, invalid
+    arguments and timeouts go back to the model as error results.
+
+    Args:
+        name: how the registry and traces know it.
+        instructions: the system prompt, or a (sync/async) function of :class:`RunContext`.
+        model: a ``"provider/model"`` string (resolved at the first run) or a LanguageModel.
+        tools: :class:`~mastra.tools.Tool`s or plain typed functions.
+        memory: reserved for :mod:`mastra.memory` (not available yet).
+        max_steps: model calls per run at most.
+        model_settings: temperature, max_tokens ... for every call.
+        output: a type (msgspec Struct, dataclass, TypedDict ...) for structured answers.
+        description: what the agent does (used by :meth:`as_tool`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        instructions: Instructions = "",
+        model: str | LanguageModel = "openai/gpt-4o-mini",
+        *,
+        tools: Sequence[Tool[Any] | Callable[..., Any]] = (),
+        memory: Any = None,
+        max_steps: int = 5,
+        model_settings: ModelSettings | None = None,
+        output: type[Any] | None = None,
+        description: str = "",
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise ValidationError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+        if memory is not None:
+            raise ValidationError(
+                "memory= needs mastra.memory.Memory, which this version "
+                "does not ship yet; pass the history as messages instead"
+            )
+        self.name = name
+        self.instructions = instructions
+        self.max_steps = max_steps
+        self.model_settings = model_settings or ModelSettings()
+        self.output = output
+        self.description = description
+        self.telemetry = telemetry
+        self._model = model
+        self.tools: dict[str, Tool[Any]] = {}
+        for item in tools:
+            made = item if isinstance(item, Tool) else tool(item)
+            if made.id in self.tools:
+                raise ValidationError(f"agent {name!r} has two tools named {made.id!r}")
+            self.tools[made.id] = made
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r}, tools={list(self.tools)})"
+
+    def bind(self, mastra: Any) -> None:
+        """Called by :class:`mastra.Mastra` on registration: use its telemetry."""
+        if self.telemetry is None:
+            self.telemetry = mastra.telemetry
+
+    @property
+    def model(self) -> LanguageModel:
+        if isinstance(self._model, str):
+            self._model = get_model(self._model)
+        return self._model
+
+    @property
+    def _tracer(self) -> Tracer:
+        return self.telemetry.tracer if self.telemetry is not None else _QUIET_TRACER
+
+    # -- public entry points --------------------------------------------------------------
+
+    async def generate(self, prompt: Prompt, **options: Any) -> AgentResult:
+        """Run to the end and return the :class:`AgentResult`.
+
+        Options: ``thread_id``, ``resource_id``, ``output`` (overrides the agent's),
+        ``max_steps``, ``context`` (for dynamic instructions), ``on_step_finish(step)`` and
+        ``on_finish(result)`` callbacks (sync or async)."""
+        result: AgentResult | None = None
+        async with contextlib.aclosing(self._run(prompt, streaming=False, **options)) as run:
+            async for event in run:
+                if isinstance(event, AgentFinish):
+                    result = event.result
+        assert result is not None
+        return result
+
+    async def stream(self, prompt: Prompt, **options: Any) -> AsyncGenerator[AgentEvent, None]:
+        """The run as events: text and reasoning deltas, tool calls, tool progress, tool
+        results, step finishes, and last :class:`AgentFinish`. Leaving the loop early (or
+        cancelling) cancels the model request and any running tools."""
+        async with contextlib.aclosing(self._run(prompt, streaming=True, **options)) as run:
+            async for event in run:
+                yield event
+
+    def generate_sync(self, prompt: Prompt, **options: Any) -> AgentResult:
+        """``generate`` for scripts and notebooks."""
+        with asyncio.Runner() as runner:
+            try:
+                return runner.run(self.generate(prompt, **options))
+            finally:
+                runner.run(self.model.close())
+
+    def stream_sync(self, prompt: Prompt, **options: Any) -> Iterator[AgentEvent]:
+        """``stream`` for scripts: a plain iterator of the same events."""
+        with asyncio.Runner() as runner:
+            events = self.stream(prompt, **options)
+            try:
+                while True:
+                    try:
+                        yield runner.run(events.__anext__())
+                    except StopAsyncIteration:
+                        return
+            finally:
+                runner.run(events.aclose())
+                runner.run(self.model.close())
+
+    def as_tool(self, id: str | None = None, description: str | None = None) -> Tool[str]:
+        """This agent as a tool another agent can call with a ``prompt``."""
+
+        class AskInput(msgspec.Struct, forbid_unknown_fields=True):
+            prompt: str
+
+        async def ask(args: AskInput, ctx: ToolContext) -> str:
+            result = await self.generate(
+                args.prompt, thread_id=ctx.thread_id, resource_id=ctx.resource_id
+            )
+            return result.text
+
+        return Tool(
+            id or self.name,
+            description
+            or self.description
+            or f"Ask the {self.name} agent; give it the whole question as prompt.",
+            input=AskInput,
+            execute=ask,
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def _system(self, run: RunContext) -> list[Message]:
+        if callable(self.instructions):
+            made = self.instructions(run)
+            text = await made if inspect.isawaitable(made) else made
+        else:
+            text = self.instructions
+        return [Message.system(text)] if text else []
+
+    async def _run(
+        self,
+        prompt: Prompt,
+        *,
+        streaming: bool,
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        output: type[Any] | None = None,
+        max_steps: int | None = None,
+        context: dict[str, Any] | None = None,
+        on_step_finish: Callback | None = None,
+        on_finish: Callback | None = None,
+    ) -> AsyncGenerator[AgentEvent, None]:
+        run = RunContext(
+            agent=self.name,
+            run_id=uuid.uuid4().hex,
+            thread_id=thread_id,
+            resource_id=resource_id,
+            context=context or {},
+        )
+        output = output or self.output
+        fmt = _schema_format(output) if output is not None else None
+        limit = max_steps or self.max_steps
+        new = _as_messages(prompt)
+        messages = [*await self._system(run), *new]
+        first_new = len(messages) - len(new)
+        steps: list[Step] = []
+        usage = Usage()
+        finish = "max_steps"
+        model = self.model
+        with self._tracer.span(
+            "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": run.run_id}
+        ) as span:
+            for index in range(limit):
+                request = self._request(messages, fmt)
+                started = time.perf_counter()
+                response: ModelResponse | None = None
+                async for event in self._call_model(model, request, streaming):
+                    if isinstance(event, ModelResponse):
+                        response = event
+                    else:
+                        yield event
+                assert response is not None
+                messages.append(response.message)
+                calls = response.message.tool_calls
+                results: list[ToolResult] = []
+                if calls:
+                    for call in calls:
+                        yield ToolCallEvent(call)
+                    async for item in self._run_tools(calls, run):
+                        if isinstance(item, ToolResultEvent):
+                            results.append(item.result)
+                        yield item
+                    messages.append(Message.tool(results))
+                step = Step(
+                    index=index,
+                    request=request,
+                    response=response,
+                    tool_calls=calls,
+                    tool_results=results,
+                    usage=response.usage,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                )
+                steps.append(step)
+                usage = usage + response.usage
+                await _call(on_step_finish, step)
+                yield StepFinish(step)
+                if not calls:
+                    finish = response.finish_reason
+                    break
+            text = steps[-1].response.text if steps else ""
+            value = None
+            if output is not None and finish != "max_steps":
+                value, text, repair = await self._structured(
+                    model, messages, fmt, output, text, len(steps)
+                )
+                if repair is not None:
+                    steps.append(repair)
+                    usage = usage + repair.usage
+            span.set_attributes(
+                **{
+                    "gen_ai.usage.input_tokens": usage.input_tokens,
+                    "gen_ai.usage.output_tokens": usage.output_tokens,
+                    "mastra.steps": len(steps),
+                    "mastra.finish_reason": finish,
+                }
+            )
+            result = AgentResult(
+                text=text,
+                object=value,
+                steps=steps,
+                usage=usage,
+                finish_reason=finish,
+                run_id=run.run_id,
+                messages=messages[first_new:],
+            )
+            await _call(on_finish, result)
+            yield AgentFinish(result)
+
+    def _request(self, messages: list[Message], fmt: JsonSchemaFormat | None) -> ModelRequest:
+        settings = self.model_settings
+        return ModelRequest(
+            messages=list(messages),
+            tools=[t.spec for t in self.tools.values()],
+            tool_choice=settings.tool_choice,
+            response_format=fmt,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            max_tokens=settings.max_tokens,
+            stop=settings.stop,
+            seed=settings.seed,
+            extra=settings.extra,
+        )
+
+    async def _call_model(
+        self, model: LanguageModel, request: ModelRequest, streaming: bool
+    ) -> AsyncIterator[Any]:
+        """One model call, traced; yields text/reasoning deltas when streaming, then the
+        response."""
+        attributes = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": model.provider,
+            "gen_ai.request.model": model.model,
+        }
+        with self._tracer.span("gen_ai.chat", **attributes) as span:
+            if streaming:
+                response = None
+                async with contextlib.aclosing(model.stream(request)) as events:
+                    async for event in events:
+                        if isinstance(event, Finish):
+                            response = event.response
+                        elif isinstance(event, (TextDelta, ReasoningDelta)):
+                            yield event
+                if response is None:
+                    raise MastraError(f"{model.name} ended its stream without finishing")
+            else:
+                response = await model.generate(request)
+            span.set_attributes(
+                **{
+                    "gen_ai.usage.input_tokens": response.usage.input_tokens,
+                    "gen_ai.usage.output_tokens": response.usage.output_tokens,
+                    "gen_ai.response.finish_reasons": [response.finish_reason],
+                    "gen_ai.response.id": response.id or "",
+                }
+            )
+            yield response
+
+    async def _run_tools(
+        self,
+        calls: list[ToolCall],
+        run: RunContext,
+    ) -> AsyncIterator[ToolProgress | ToolResultEvent]:
+        """Run the calls concurrently; progress reports are yielded as they come, results in
+        the order of the calls. Cancelled with the run."""
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue[ToolProgress] = asyncio.Queue()
+
+        def reporter(call_id: str) -> Callable[[str, dict[str, Any]], None]:
+            def report(message: str, data: dict[str, Any]) -> None:
+                loop.call_soon_threadsafe(updates.put_nowait, ToolProgress(call_id, message, data))
+
+            return report
+
+        tasks = [
+            asyncio.create_task(self._run_tool(call, run, reporter(call.id))) for call in calls
+        ]
+        try:
+            pending: set[asyncio.Future[Any]] = set(tasks)
+            while pending:
+                waiter = asyncio.ensure_future(updates.get())
+                done, _ = await asyncio.wait(
+                    {*pending, waiter}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if waiter in done:
+                    yield waiter.result()
+                else:
+                    waiter.cancel()
+                pending -= done
+            while not updates.empty():
+                yield updates.get_nowait()
+            for task in tasks:
+                outcome: ToolOutcome = task.result()
+                yield ToolResultEvent(outcome.result, outcome.duration_ms)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _run_tool(
+        self, call: ToolCall, run: RunContext, report: Callable[[str, dict[str, Any]], None]
+    ) -> ToolOutcome:
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.name,
+            "gen_ai.tool.call.id": call.id,
+        }
+        with self._tracer.span("tool.call", **attributes) as span:
+            chosen = self.tools.get(call.name)
+            if chosen is None:
+                known = ", ".join(sorted(self.tools)) or "none"
+                message = f"unknown tool {call.name!r}; available tools: {known}"
+                span.set_status("error", message)
+                return ToolOutcome(ToolResult(call.id, call.name, message, is_error=True), message)
+
+            def progress(text: str, data: dict[str, Any]) -> None:
+                span.add_event("progress", message=text, **data)
+                report(text, data)
+
+            ctx = ToolContext(
+                agent=self.name,
+                run_id=run.run_id,
+                thread_id=run.thread_id,
+                resource_id=run.resource_id,
+                tool_call_id=call.id,
+                tracer=self._tracer,
+                on_progress=progress,
+            )
+            outcome = await chosen.run(call, ctx)
+            if outcome.error is not None:
+                span.set_status("error", outcome.error)
+            return outcome
+
+    async def _structured(
+        self,
+        model: LanguageModel,
+        messages: list[Message],
+        fmt: JsonSchemaFormat | None,
+        output: type[Any],
+        text: str,
+        steps_so_far: int,
+    ) -> tuple[Any, str, Step | None]:
+        """Decode the answer into ``output``; on failure ask the model once to repair it."""
+        try:
+            return msgspec.json.decode(text, type=output), text, None
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            problem = str(exc)
+        messages.append(
+            Message.user(
+                f"Your answer does not match the required JSON schema: {problem}. Reply with only "
+                "the corrected JSON."
+            )
+        )
+        request = msgspec.structs.replace(self._request(messages, fmt), tools=[])
+        started = time.perf_counter()
+        response: ModelResponse | None = None
+        async for event in self._call_model(model, request, streaming=False):
+            response = event
+        assert response is not None
+        messages.append(response.message)
+        step = Step(
+            index=steps_so_far,
+            request=request,
+            response=response,
+            usage=response.usage,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        try:
+            return msgspec.json.decode(response.text, type=output), response.text, step
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ValidationError(
+                f"agent {self.name!r} could not produce a valid "
+                f"{getattr(output, '__name__', 'output')} after one repair ({exc}); the model "
+                f"said: {response.text[:500]!r}"
+            ) from None

@@ -1,0 +1,106 @@
+"""What an agent run produces: steps, the result, and the events a stream yields."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import msgspec
+
+from mastra.llm.types import ModelRequest, ModelResponse, ReasoningDelta, TextDelta
+from mastra.messages import Message, ToolCall, ToolResult, Usage
+
+__all__ = [
+    "AgentEvent",
+    "AgentFinish",
+    "AgentResult",
+    "ModelSettings",
+    "Step",
+    "StepFinish",
+    "ToolCallEvent",
+    "ToolProgress",
+    "ToolResultEvent",
+]
+
+
+class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Sampling settings an agent passes with every model call."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    tool_choice: str = "auto"
+    extra: dict[str, Any] = {}
+
+
+class Step(msgspec.Struct, frozen=True, kw_only=True):
+    """One model call and the tool calls it asked for."""
+
+    index: int
+    request: ModelRequest
+    response: ModelResponse
+    tool_calls: list[ToolCall] = []
+    tool_results: list[ToolResult] = []
+    usage: Usage = Usage()
+    duration_ms: float = 0.0
+
+    @property
+    def tool_errors(self) -> list[ToolResult]:
+        return [r for r in self.tool_results if r.is_error]
+
+
+class AgentResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of ``Agent.generate``: the final text (and ``object`` with ``output=``),
+    every step, the total usage and why it stopped (the model's finish reason, or
+    ``"max_steps"``). ``messages`` are the run's new messages, prompt included."""
+
+    text: str
+    object: Any = None
+    steps: list[Step] = []
+    usage: Usage = Usage()
+    finish_reason: str = "stop"
+    run_id: str = ""
+    messages: list[Message] = []
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [call for step in self.steps for call in step.tool_calls]
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        return [result for step in self.steps for result in step.tool_results]
+
+
+class ToolCallEvent(msgspec.Struct, frozen=True, tag="tool_call"):
+    tool_call: ToolCall
+
+
+class ToolProgress(msgspec.Struct, frozen=True, tag="tool_progress"):
+    tool_call_id: str
+    message: str
+    data: dict[str, Any] = {}
+
+
+class ToolResultEvent(msgspec.Struct, frozen=True, tag="tool_result"):
+    result: ToolResult
+    duration_ms: float = 0.0
+
+
+class StepFinish(msgspec.Struct, frozen=True, tag="step_finish"):
+    step: Step
+
+
+class AgentFinish(msgspec.Struct, frozen=True, tag="agent_finish"):
+    result: AgentResult
+
+
+AgentEvent: TypeAlias = (
+    TextDelta
+    | ReasoningDelta
+    | ToolCallEvent
+    | ToolProgress
+    | ToolResultEvent
+    | StepFinish
+    | AgentFinish
+)

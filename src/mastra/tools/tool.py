@@ -1,0 +1,279 @@
+"""``Tool`` and ``@tool``: typed functions the model can call, with JSON Schema, argument
+validation, timeouts and errors that go back to the model instead of crashing the run."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import inspect
+import time
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar, overload
+
+import msgspec
+
+from mastra.errors import ValidationError
+from mastra.llm.types import ToolSpec
+from mastra.messages import ToolCall, ToolResult
+from mastra.tools.docstrings import parse_docstring
+
+__all__ = ["Tool", "ToolContext", "ToolOutcome", "tool"]
+
+R = TypeVar("R")
+
+
+class ToolContext:
+    """What a tool may ask for by declaring a parameter of this type: the agent's name, the
+    run id, thread and resource ids, the tracer, and ``progress()`` to report how far it got
+    (recorded on the tool's span and streamed to the caller)."""
+
+    def __init__(
+        self,
+        *,
+        agent: str | None = None,
+        run_id: str = "",
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        tool_call_id: str = "",
+        tracer: Any = None,
+        on_progress: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.agent, self.run_id = agent, run_id
+        self.thread_id, self.resource_id = thread_id, resource_id
+        self.tool_call_id = tool_call_id
+        self.tracer = tracer
+        self._on_progress = on_progress
+
+    def progress(self, message: str, **data: Any) -> None:
+        """Report progress: ``ctx.progress("fetched page", page=2)``."""
+        if self._on_progress is not None:
+            self._on_progress(message, data)
+
+
+class _Timeout(Exception):
+    """The tool ran past its ``timeout``."""
+
+
+class ToolOutcome(msgspec.Struct, frozen=True):
+    """What running one tool call produced: the result sent to the model, the error text
+    when it failed, and how long it took."""
+
+    result: ToolResult
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+def _context_parameter(fn: Callable[..., Any]) -> str | None:
+    hints = typing.get_type_hints(fn)
+    for name in inspect.signature(fn).parameters:
+        if hints.get(name) is ToolContext:
+            return name
+    return None
+
+
+def _input_struct(fn: Callable[..., Any], skip: str | None) -> type[msgspec.Struct]:
+    """A Struct type whose fields are the function's parameters (types and defaults)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    fields: list[Any] = []
+    for name, param in inspect.signature(fn).parameters.items():
+        if name == skip:
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ValidationError(
+                f"tool {fn.__name__!r} takes *{name}; tools need named "
+                "parameters the model can fill"
+            )
+        annotation = hints.get(name, Any)
+        if param.default is inspect.Parameter.empty:
+            fields.append((name, annotation))
+        elif isinstance(param.default, (list, dict, set)):  # a fresh copy for every call
+            fields.append(
+                (
+                    name,
+                    annotation,
+                    msgspec.field(default_factory=functools.partial(copy.deepcopy, param.default)),
+                )
+            )
+        else:
+            fields.append((name, annotation, param.default))
+    return msgspec.defstruct(
+        f"{fn.__name__}_input", fields, forbid_unknown_fields=True, kw_only=True
+    )
+
+
+def _schema_of(struct: type[Any], descriptions: dict[str, str]) -> dict[str, Any]:
+    """The JSON Schema of a Struct as an object schema (its own $defs kept beside it)."""
+    schema = msgspec.json.schema(struct)
+    defs = schema.pop("$defs", {})
+    ref = schema.get("$ref", "")
+    root = defs.pop(ref.rsplit("/", 1)[-1], schema) if ref else schema
+    root = dict(root)
+    root.pop("title", None)
+    properties = root.get("properties", {})
+    for name, text in descriptions.items():
+        if name in properties and text and "description" not in properties[name]:
+            properties[name] = {**properties[name], "description": text}
+    root.setdefault("properties", {})
+    root.setdefault("type", "object")
+    if defs:
+        root["$defs"] = defs
+    return root
+
+
+class Tool(Generic[R]):
+    """A tool the model may call.
+
+    Args:
+        id: the name the model sees.
+        description: what it does (the model reads this to decide).
+        input: a Struct describing the arguments (JSON Schema and validation).
+        output: a Struct the result is validated against (optional).
+        execute: ``fn(args)`` with an ``input`` instance, or ``fn(args, ctx)``; sync or async.
+        timeout: seconds before the call fails with a timeout error sent to the model.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        description: str = "",
+        *,
+        input: type[msgspec.Struct] | None = None,
+        output: type[Any] | None = None,
+        execute: Callable[..., R | Awaitable[R]],
+        timeout: float | None = None,
+    ) -> None:
+        if not id or not isinstance(id, str):
+            raise ValidationError(f"a tool needs a non-empty string id, got {id!r}")
+        self.id = id
+        self.description = description
+        self.input = input or msgspec.defstruct(f"{id}_input", [], forbid_unknown_fields=True)
+        self.output = output
+        self.timeout = timeout
+        self._execute = execute
+        self._descriptions: dict[str, str] = {}
+        self._call: Callable[[Any, ToolContext], Any] = self._call_with_struct
+        self._is_async = inspect.iscoroutinefunction(execute)
+
+    @functools.cached_property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments (built on first use, then cached)."""
+        return _schema_of(self.input, self._descriptions)
+
+    @functools.cached_property
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.id, self.description, self.parameters)
+
+    async def _invoke(self, args: Any, ctx: ToolContext) -> Any:
+        """Async tools are awaited; sync ones run in a worker thread (context copied), so
+        they neither block the event loop nor each other."""
+        if self._is_async:
+            return await self._call(args, ctx)
+        return await asyncio.to_thread(self._call, args, ctx)
+
+    def _call_with_struct(self, args: Any, ctx: ToolContext) -> Any:
+        if len(inspect.signature(self._execute).parameters) >= 2:
+            return self._execute(args, ctx)
+        return self._execute(args)
+
+    async def run(self, call: ToolCall, ctx: ToolContext | None = None) -> ToolOutcome:
+        """Validate the call's arguments, execute, validate the output. Every failure becomes
+        an error result for the model (never an exception); cancellation still propagates."""
+        started = time.perf_counter()
+        ctx = ctx or ToolContext(tool_call_id=call.id)
+        error: str | None = None
+        content: Any = None
+        try:
+            if call.raw_arguments is not None:
+                raise ValidationError(
+                    f"arguments are not a JSON object: {call.raw_arguments[:200]!r}"
+                )
+            args = msgspec.convert(call.arguments, self.input)
+            try:
+                value = await asyncio.wait_for(self._invoke(args, ctx), self.timeout)
+            except TimeoutError:
+                if self.timeout is None:
+                    raise  # the tool's own TimeoutError: reported below as its failure
+                raise _Timeout from None
+            if self.output is not None:
+                value = msgspec.convert(msgspec.to_builtins(value), self.output)
+            content = msgspec.to_builtins(value)
+        except msgspec.ValidationError as exc:
+            error = f"invalid arguments for tool {self.id!r}: {exc}"
+        except _Timeout:
+            error = f"tool {self.id!r} timed out after {self.timeout} s"
+        except ValidationError as exc:
+            error = f"tool {self.id!r} cannot run: {exc}"
+        except Exception as exc:  # a tool's own failure is reported to the model
+            error = f"tool {self.id!r} failed: {type(exc).__name__}: {exc}"
+        result = ToolResult(
+            call.id, self.id, error if error is not None else content, is_error=error is not None
+        )
+        return ToolOutcome(result, error, (time.perf_counter() - started) * 1000)
+
+    def __repr__(self) -> str:
+        return f"Tool({self.id!r})"
+
+
+class FunctionTool(Tool[R]):
+    """A tool made from a plain function by ``@tool``: its parameters are the arguments."""
+
+    def __init__(
+        self,
+        fn: Callable[..., R | Awaitable[R]],
+        *,
+        id: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        summary, descriptions = parse_docstring(fn.__doc__)
+        self._context_name = _context_parameter(fn)
+        super().__init__(
+            id or fn.__name__,
+            summary if description is None else description,
+            input=_input_struct(fn, self._context_name),
+            execute=fn,
+            timeout=timeout,
+        )
+        self._descriptions = descriptions
+        self._fn = fn
+        self._call = self._call_function
+        functools.update_wrapper(self, fn)
+
+    def _call_function(self, args: Any, ctx: ToolContext) -> Any:
+        kwargs = {name: getattr(args, name) for name in args.__struct_fields__}
+        if self._context_name is not None:
+            kwargs[self._context_name] = ctx
+        return self._fn(**kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Still callable as the plain function."""
+        return self._fn(*args, **kwargs)
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> FunctionTool[Any]: ...
+
+
+@overload
+def tool(
+    *, id: str | None = None, description: str | None = None, timeout: float | None = None
+) -> Callable[[Callable[..., Any]], FunctionTool[Any]]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> FunctionTool[Any] | Callable[[Callable[..., Any]], FunctionTool[Any]]:
+    """Turn a typed sync or async function into a :class:`Tool`: ``@tool`` or
+    ``@tool(timeout=5)``. The docstring's summary describes the tool and its parameter
+    sections describe the arguments; a parameter typed :class:`ToolContext` receives the run's
+    context instead of a model argument."""
+    if fn is not None:
+        return FunctionTool(fn, id=id, description=description, timeout=timeout)
+    return lambda f: FunctionTool(f, id=id, description=description, timeout=timeout)
