@@ -36,14 +36,14 @@ class Flags(TypedDict):
 def forecast(
     place: Place,
     unit: Unit = Unit.CELSIUS,
-    hours: list[int] = [6, 12],  # noqa: B006
+    hours: list[int] = [6, 12],
     mode: Literal["brief", "full"] = "brief",
     note: str | None = None,
     window: Window | None = None,
     flags: Flags | None = None,
     extra: dict[str, float] = {},
     ratio: float = 0.5,
-    count: int = 1,  # noqa: B006
+    count: int = 1,
     ok: bool = True,
 ) -> dict:
     """Forecast for a place.
