@@ -28,6 +28,26 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from mastra.demo import run_demo
+
+    return asyncio.run(run_demo(args.prompt, args.model))
+
+
+DEMO_HELP = """Run a small real agent end to end: two tools (a calculator and a planet fact
+table shipped with the package), its answer streamed to the terminal with every tool call,
+step, token count and timing.
+
+The model comes from --model or the MASTRA_MODEL environment variable, e.g.
+  MASTRA_MODEL=openai/gpt-4o-mini          (with OPENAI_API_KEY)
+  MASTRA_MODEL=anthropic/claude-sonnet-4-5 (with ANTHROPIC_API_KEY)
+  MASTRA_MODEL=ollama/llama3.2             (a local Ollama, no key)
+With neither, the same agent runs on TestModel, an offline deterministic stand-in that calls
+each tool once with example arguments, and says so."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mastra import __version__
 
@@ -37,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="version, build and SIMD dispatch of the kernels")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=_info)
+    from mastra.demo import DEFAULT_PROMPT
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a small agent end to end (offline if no model)",
+        description=DEMO_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--model", help="provider/model (default: $MASTRA_MODEL, else TestModel)")
+    demo.add_argument("--prompt", default=DEFAULT_PROMPT, help="the question to ask")
+    demo.set_defaults(run=_demo)
     return parser
 
 

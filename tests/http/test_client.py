@@ -265,6 +265,16 @@ async def test_stream_sse_and_retry_before_first_byte(serve):
     assert seen[1].headers["Accept"] == "text/event-stream"
 
 
+async def test_a_json_answer_to_a_streaming_request_is_an_error(serve):
+    base = await app_with(serve, scripted([ok({"error": {"message": "streaming disabled"}})], []))
+    async with HttpClient(base, retry=FAST) as client:
+        with pytest.raises(
+            ProviderError,
+            match="application/json where an event stream was expected: streaming disabled",
+        ):
+            [e async for e in client.stream_sse("POST", "/v1/thing")]
+
+
 async def test_truncated_stream_delivers_events_then_raises(serve):
     seen = []
     base = await app_with(serve, scripted([sse_handler(["a", "b", "c", "d"], break_after=3)], seen))

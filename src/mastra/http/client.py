@@ -282,6 +282,16 @@ class HttpClient:
         """The server-sent events of a streaming request (see :meth:`stream`)."""
         wanted = {"Accept": "text/event-stream", **(headers or {})}
         async with self.stream(method, url, json=json, params=params, headers=wanted) as resp:
+            if resp.content_type != "text/event-stream":
+                body = await self._read(resp)
+                raise ProviderError(
+                    f"{self._who(method, url)} answered {resp.content_type or 'no content type'} "
+                    f"where an event stream was expected: "
+                    f"{self._redactor.redact(_provider_message(body))}",
+                    status=resp.status,
+                    provider=self.provider,
+                    request_id=_request_id(resp.headers),
+                )
             async for event in aiter_sse(resp, decoder=decoder):
                 yield event
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -58,15 +59,17 @@ def get_model(
     ``together``, ``mistral``, ``xai``, ``ollama``, ``vllm``, ``lmstudio``; any other provider
     name with ``base_url=`` is taken as an OpenAI-compatible server. The model part may hold
     slashes (``openrouter/meta-llama/llama-3.3-70b``). Keys come from ``api_key=`` or the
-    provider's usual environment variables, read at the first call. ``cache=`` (a
-    ``TTLCache`` say) answers repeated non-streaming requests from the cache. Other keyword
-    arguments go to the provider class (``timeouts=``, ``retry=`` ...).
+    provider's usual environment variables, read at the first call; ``<PROVIDER>_BASE_URL``
+    (``OPENAI_BASE_URL`` ...) overrides the default URL when ``base_url=`` is not given.
+    ``cache=`` (a ``TTLCache`` say) answers repeated non-streaming requests from the cache.
+    Other keyword arguments go to the provider class (``timeouts=``, ``retry=`` ...).
     """
     provider, slash, model = name.partition("/")
     if not slash or not provider or not model:
         raise ValidationError(
             f"model {name!r} should look like 'provider/model', e.g. 'openai/gpt-4o-mini'"
         )
+    base_url = base_url or os.environ.get(f"{provider.upper().replace('-', '_')}_BASE_URL")
     chosen: LanguageModel
     if base_url:
         options["base_url"] = base_url

@@ -25,10 +25,14 @@ ModelFunction = Callable[[ModelRequest], "ModelResponse | str | Awaitable[ModelR
 
 
 def sample_from_schema(schema: dict[str, Any]) -> Any:
-    """A simple value that satisfies a JSON Schema (first enum value, minimums, required
-    properties ...)."""
+    """A simple value that satisfies a JSON Schema: its first example or its default when it
+    has one, else the first enum value, minimums, required properties ..."""
     if "const" in schema:
         return schema["const"]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "default" in schema:
+        return schema["default"]
     if schema.get("enum"):
         return schema["enum"][0]
     for key in ("anyOf", "oneOf"):
