@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import time
 import uuid
+import weakref
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -55,6 +56,20 @@ class RunContext(msgspec.Struct, kw_only=True):
     thread_id: str | None = None
     resource_id: str | None = None
     context: dict[str, Any] = {}
+
+
+_FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _function_tool(fn: Callable[..., Any]) -> Tool[Any]:
+    """The Tool for a plain function, made once per function: agents created per request
+    share it instead of inspecting the signature again."""
+    made = _FUNCTION_TOOLS.get(fn)
+    if made is None:
+        made = _FUNCTION_TOOLS[fn] = tool(fn)
+    return made
 
 
 def _as_messages(prompt: Prompt) -> list[Message]:
@@ -139,7 +154,7 @@ class Agent:
         self._model = model
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
-            made = item if isinstance(item, Tool) else tool(item)
+            made = item if isinstance(item, Tool) else _function_tool(item)
             if made.id in self.tools:
                 raise ValidationError(f"agent {name!r} has two tools named {made.id!r}")
             self.tools[made.id] = made
