@@ -94,7 +94,7 @@ def anthropic_stream_with_tool(n: int) -> bytes:
                     "id": "msg_1",
                     "type": "message",
                     "role": "assistant",
-                    "model": "claude-sonnet-4-5",
+                    "model": "claude-sonnet-4-6",
                     "content": [],
                     "stop_reason": None,
                     "stop_sequence": None,

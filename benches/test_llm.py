@@ -23,7 +23,7 @@ async def ours(url, provider):
     if provider == "openai":
         model = get_model("openai/gpt-4o-mini", api_key="sk-local", base_url=f"{url}/v1/tools")
     else:
-        model = get_model("anthropic/claude-sonnet-4-5", api_key="sk-local", base_url=f"{url}/v1")
+        model = get_model("anthropic/claude-sonnet-4-6", api_key="sk-local", base_url=f"{url}/v1")
     final = None
     async for event in model.stream(REQUEST):
         if isinstance(event, Finish):
@@ -60,7 +60,7 @@ async def anthropic_sdk(url):
 
     client = AsyncAnthropic(base_url=url, api_key="sk-local", max_retries=0)
     async with client.messages.stream(
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         max_tokens=4000,
         messages=[{"role": "user", "content": "find it"}],
         tools=[{"name": "lookup", "input_schema": TOOL.parameters}],

@@ -62,7 +62,7 @@ async def test_demo_against_a_configured_provider(provider_server, monkeypatch):
 async def test_demo_reports_provider_errors(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     out = io.StringIO()
-    assert await run_demo(model="anthropic/claude-sonnet-4-5", out=out) == 2
+    assert await run_demo(model="anthropic/claude-sonnet-4-6", out=out) == 2
     assert "AuthenticationError" in out.getvalue() and "ANTHROPIC_API_KEY" in out.getvalue()
 
 

@@ -42,7 +42,7 @@ step, token count and timing.
 
 The model comes from --model or the MASTRA_MODEL environment variable, e.g.
   MASTRA_MODEL=openai/gpt-4o-mini          (with OPENAI_API_KEY)
-  MASTRA_MODEL=anthropic/claude-sonnet-4-5 (with ANTHROPIC_API_KEY)
+  MASTRA_MODEL=anthropic/claude-sonnet-4-6 (with ANTHROPIC_API_KEY)
   MASTRA_MODEL=ollama/llama3.2             (a local Ollama, no key)
 With neither, the same agent runs on TestModel, an offline deterministic stand-in that calls
 each tool once with example arguments, and says so."""

@@ -302,7 +302,10 @@ async def test_cancelling_a_stream_closes_it_and_the_client_goes_on(serve):
 
     app = web.Application()
     app.router.add_get("/stream", endless)
-    app.router.add_get("/ping", lambda r: web.json_response({"pong": True}))
+    async def ping(request):
+        return web.json_response({"pong": True})
+
+    app.router.add_get("/ping", ping)
     base = await serve(app)
     async with HttpClient(base) as client:
         received = []

@@ -35,7 +35,7 @@ def message(content, stop="end_turn"):
             "id": "msg_01",
             "type": "message",
             "role": "assistant",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-4-6",
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
@@ -53,7 +53,7 @@ def stream_events(blocks, stop="end_turn"):
                 "id": "msg_02",
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-sonnet-4-5",
+                "model": "claude-sonnet-4-6",
                 "content": [],
                 "stop_reason": None,
                 "stop_sequence": None,
@@ -119,7 +119,7 @@ async def claude():
     def make(url):
         made.append(
             AnthropicModel(
-                "claude-sonnet-4-5",
+                "claude-sonnet-4-6",
                 api_key="sk-ant-test-000000000000",
                 base_url=f"{url}/v1",
                 retry=RetryPolicy(max_attempts=3, initial_delay=0.01),
@@ -135,7 +135,7 @@ async def claude():
 async def sdk_result(url, stream):
     client = AsyncAnthropic(base_url=url, api_key="sk-ant-test", max_retries=0)
     kwargs = {
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-4-6",
         "max_tokens": 300,
         "messages": [{"role": "user", "content": "hi"}],
         "tools": [{"name": "get_weather", "input_schema": WEATHER.parameters}],

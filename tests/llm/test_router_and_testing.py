@@ -26,7 +26,7 @@ from tests.servers import json_reply
     [
         ("openai/gpt-4o-mini", OpenAIChatModel, "openai", "https://api.openai.com/v1"),
         (
-            "anthropic/claude-sonnet-4-5",
+            "anthropic/claude-sonnet-4-6",
             AnthropicModel,
             "anthropic",
             "https://api.anthropic.com/v1",
@@ -71,7 +71,7 @@ def test_router_errors_and_custom_servers():
 @pytest.mark.parametrize(
     ("name", "variable"),
     [
-        ("anthropic/claude-sonnet-4-5", "ANTHROPIC_API_KEY"),
+        ("anthropic/claude-sonnet-4-6", "ANTHROPIC_API_KEY"),
         ("google/gemini-2.5-flash", "GOOGLE_GENERATIVE_AI_API_KEY or GEMINI_API_KEY"),
         ("groq/llama-3.3-70b-versatile", "GROQ_API_KEY"),
     ],
