@@ -302,6 +302,7 @@ async def test_cancelling_a_stream_closes_it_and_the_client_goes_on(serve):
 
     app = web.Application()
     app.router.add_get("/stream", endless)
+
     async def ping(request):
         return web.json_response({"pong": True})
 

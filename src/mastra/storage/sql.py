@@ -1,0 +1,230 @@
+"""The SQL both database backends share: schema, migrations and every query, written once
+with ``?`` placeholders (``?j`` for JSON values) and adapted per dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from mastra.messages import Part
+from mastra.storage.types import Resource, StoredMessage, Thread, WorkflowRun
+from mastra.telemetry import SpanRecord
+
+__all__ = ["MIGRATIONS", "Dialect", "Rows", "from_micros", "to_micros"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class Dialect(msgspec.Struct, frozen=True):
+    """How one database spells the few things that differ."""
+
+    name: str
+    param: str  # "?" or "%s"
+    json_param: str  # "?" or "%s::jsonb"
+    json_type: str
+    real_type: str
+    seq_column: str
+
+    def sql(self, text: str) -> str:
+        return (
+            text.replace("?j", self.json_param).replace("?", self.param)
+            if (self.param != "?")
+            else text.replace("?j", self.json_param)
+        )
+
+    def ddl(self, text: str) -> str:
+        return text.format(JSON=self.json_type, REAL=self.real_type, SEQ=self.seq_column)
+
+
+SQLITE = Dialect("sqlite", "?", "?", "TEXT", "REAL", "seq INTEGER PRIMARY KEY AUTOINCREMENT")
+POSTGRES = Dialect(
+    "postgres",
+    "%s",
+    "%s::jsonb",
+    "JSONB",
+    "DOUBLE PRECISION",
+    "seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+)
+
+# Forward migrations: version n is the list of statements that takes the schema from n-1 to n.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE mastra_threads (
+            id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, title TEXT NOT NULL,
+            metadata {JSON} NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)""",
+        "CREATE INDEX mastra_threads_resource ON mastra_threads (resource_id, updated_at)",
+        """CREATE TABLE mastra_messages (
+            {SEQ}, id TEXT NOT NULL UNIQUE,
+            thread_id TEXT NOT NULL REFERENCES mastra_threads (id) ON DELETE CASCADE,
+            resource_id TEXT, role TEXT NOT NULL, parts {JSON} NOT NULL,
+            created_at BIGINT NOT NULL, importance {REAL} NOT NULL)""",
+        "CREATE INDEX mastra_messages_thread ON mastra_messages (thread_id, created_at, seq)",
+        """CREATE TABLE mastra_resources (
+            id TEXT PRIMARY KEY, working_memory TEXT, metadata {JSON} NOT NULL,
+            updated_at BIGINT NOT NULL)""",
+        """CREATE TABLE mastra_workflow_runs (
+            workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
+            snapshot {JSON}, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+            PRIMARY KEY (workflow_id, run_id))""",
+        "CREATE INDEX mastra_workflow_runs_status ON mastra_workflow_runs (workflow_id, status)",
+        """CREATE TABLE mastra_spans (
+            span_id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, start_ns BIGINT NOT NULL,
+            record {JSON} NOT NULL)""",
+        "CREATE INDEX mastra_spans_trace ON mastra_spans (trace_id, start_ns)",
+        "CREATE TABLE mastra_kv (key TEXT PRIMARY KEY, value {JSON} NOT NULL)",
+    ],
+]
+
+_ENCODE = msgspec.json.Encoder()
+_PARTS = msgspec.json.Decoder(list[Part])
+_SPAN = msgspec.json.Decoder(SpanRecord)
+
+Rows = Sequence[Sequence[Any]]
+
+
+def encode(value: Any) -> str:
+    return _ENCODE.encode(value).decode()
+
+
+def decode(text: Any) -> Any:
+    return msgspec.json.decode(text) if text is not None else None
+
+
+# -- statements and row mappers, shared by SQLite and PostgreSQL -----------------------------
+
+THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
+UPSERT_THREAD = f"""INSERT INTO mastra_threads ({THREAD_COLUMNS}) VALUES (?, ?, ?, ?j, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET resource_id = excluded.resource_id, title = excluded.title,
+    metadata = excluded.metadata, updated_at = excluded.updated_at"""
+MESSAGE_COLUMNS = "id, thread_id, resource_id, role, parts, created_at, importance"
+UPSERT_MESSAGE = f"""INSERT INTO mastra_messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?j, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET thread_id = excluded.thread_id, role = excluded.role,
+    parts = excluded.parts, importance = excluded.importance"""
+TOUCH_THREAD = "UPDATE mastra_threads SET updated_at = ? WHERE id = ? AND updated_at < ?"
+RESOURCE_COLUMNS = "id, working_memory, metadata, updated_at"
+UPSERT_RESOURCE = f"""INSERT INTO mastra_resources ({RESOURCE_COLUMNS}) VALUES (?, ?, ?j, ?)
+    ON CONFLICT (id) DO UPDATE SET working_memory = excluded.working_memory,
+    metadata = excluded.metadata, updated_at = excluded.updated_at"""
+RUN_COLUMNS = "workflow_id, run_id, status, snapshot, created_at, updated_at"
+UPSERT_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?j, ?, ?)
+    ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status,
+    snapshot = excluded.snapshot, updated_at = excluded.updated_at"""
+UPSERT_SPAN = """INSERT INTO mastra_spans (span_id, trace_id, start_ns, record)
+    VALUES (?, ?, ?, ?j) ON CONFLICT (span_id) DO UPDATE SET record = excluded.record"""
+UPSERT_KV = """INSERT INTO mastra_kv (key, value) VALUES (?, ?j)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
+
+
+def thread_params(t: Thread) -> tuple[Any, ...]:
+    return (
+        t.id,
+        t.resource_id,
+        t.title,
+        encode(t.metadata),
+        to_micros(t.created_at),
+        to_micros(t.updated_at),
+    )
+
+
+def thread_of(row: Sequence[Any]) -> Thread:
+    return Thread(
+        id=row[0],
+        resource_id=row[1],
+        title=row[2],
+        metadata=decode(row[3]),
+        created_at=from_micros(row[4]),
+        updated_at=from_micros(row[5]),
+    )
+
+
+def message_params(m: StoredMessage, parts: bytes) -> tuple[Any, ...]:
+    return (
+        m.id,
+        m.thread_id,
+        m.resource_id,
+        m.role,
+        parts.decode(),
+        to_micros(m.created_at),
+        m.importance,
+    )
+
+
+def message_of(row: Sequence[Any]) -> StoredMessage:
+    parts = row[4]
+    return StoredMessage(
+        id=row[0],
+        thread_id=row[1],
+        resource_id=row[2],
+        role=row[3],
+        parts=_PARTS.decode(parts),
+        created_at=from_micros(row[5]),
+        importance=row[6],
+    )
+
+
+def resource_params(r: Resource) -> tuple[Any, ...]:
+    return (r.id, r.working_memory, encode(r.metadata), to_micros(r.updated_at))
+
+
+def resource_of(row: Sequence[Any]) -> Resource:
+    return Resource(
+        id=row[0], working_memory=row[1], metadata=decode(row[2]), updated_at=from_micros(row[3])
+    )
+
+
+def run_params(r: WorkflowRun) -> tuple[Any, ...]:
+    return (
+        r.workflow_id,
+        r.run_id,
+        r.status,
+        encode(r.snapshot),
+        to_micros(r.created_at),
+        to_micros(r.updated_at),
+    )
+
+
+def run_of(row: Sequence[Any]) -> WorkflowRun:
+    return WorkflowRun(
+        workflow_id=row[0],
+        run_id=row[1],
+        status=row[2],
+        snapshot=decode(row[3]),
+        created_at=from_micros(row[4]),
+        updated_at=from_micros(row[5]),
+    )
+
+
+def span_params(s: SpanRecord) -> tuple[Any, ...]:
+    return (s.span_id, s.trace_id, s.start_ns, encode(s))
+
+
+def span_of(row: Sequence[Any]) -> SpanRecord:
+    return _SPAN.decode(row[0])
+
+
+def messages_query(last: int | None, order: str) -> str:
+    if last is not None:
+        return (
+            f"SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS}, seq FROM "
+            "mastra_messages WHERE thread_id = ? ORDER BY created_at DESC, seq DESC "
+            "LIMIT ?) AS newest ORDER BY created_at, seq"
+        )
+    direction = "DESC" if order == "desc" else "ASC"
+    return (
+        f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = ? "
+        f"ORDER BY created_at {direction}, seq {direction} LIMIT ? OFFSET ?"
+    )

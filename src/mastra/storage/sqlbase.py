@@ -1,0 +1,228 @@
+"""``SqlStorage``: the Storage protocol over any SQL executor (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mastra.errors import NotFoundError, StorageError, ValidationError
+from mastra.storage import sql
+from mastra.storage.types import (
+    Order,
+    Resource,
+    StoredMessage,
+    Thread,
+    WorkflowRun,
+    check_id,
+    check_message,
+    check_page,
+    now,
+)
+from mastra.telemetry import SpanRecord
+
+__all__ = ["SqlStorage", "Statement"]
+
+# (sql, params, many): many=True runs executemany over a list of parameter tuples.
+Statement = tuple[str, Any, bool]
+
+
+class SqlStorage(ABC):
+    """Everything but the connection: subclasses run statements their own way."""
+
+    dialect: sql.Dialect
+
+    @abstractmethod
+    async def _read(self, query: str, params: Sequence[Any]) -> list[Sequence[Any]]: ...
+
+    @abstractmethod
+    async def _write(self, build: Callable[[], list[Statement]]) -> None:
+        """Run the statements ``build()`` returns in one transaction (build may run off the
+        event loop); foreign-key violations raise StorageError."""
+
+    def _q(self, text: str) -> str:
+        return self.dialect.sql(text)
+
+    # -- threads --------------------------------------------------------------------------
+
+    async def save_thread(self, thread: Thread) -> Thread:
+        check_id("thread", thread.id)
+        check_id("resource", thread.resource_id)
+        await self._write(lambda: [(self._q(sql.UPSERT_THREAD), sql.thread_params(thread), False)])
+        return thread
+
+    async def get_thread(self, thread_id: str) -> Thread | None:
+        rows = await self._read(
+            self._q(f"SELECT {sql.THREAD_COLUMNS} FROM mastra_threads WHERE id = ?"), (thread_id,)
+        )
+        return sql.thread_of(rows[0]) if rows else None
+
+    async def list_threads(
+        self, resource_id: str, *, limit: int = 50, offset: int = 0, order: Order = "desc"
+    ) -> list[Thread]:
+        check_page(limit, offset, order)
+        direction = "DESC" if order == "desc" else "ASC"
+        rows = await self._read(
+            self._q(
+                f"SELECT {sql.THREAD_COLUMNS} FROM mastra_threads WHERE resource_id = ? "
+                f"ORDER BY updated_at {direction}, id {direction} LIMIT ? OFFSET ?"
+            ),
+            (resource_id, limit, offset),
+        )
+        return [sql.thread_of(r) for r in rows]
+
+    async def update_thread(
+        self, thread_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Thread:
+        current = await self.get_thread(thread_id)
+        if current is None:
+            raise NotFoundError(f"no thread {thread_id!r}")
+        updated = Thread(
+            id=current.id,
+            resource_id=current.resource_id,
+            title=current.title if title is None else title,
+            metadata=current.metadata if metadata is None else metadata,
+            created_at=current.created_at,
+            updated_at=now(),
+        )
+        return await self.save_thread(updated)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self._write(
+            lambda: [
+                (self._q("DELETE FROM mastra_messages WHERE thread_id = ?"), (thread_id,), False),
+                (self._q("DELETE FROM mastra_threads WHERE id = ?"), (thread_id,), False),
+            ]
+        )
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def save_messages(self, messages: list[StoredMessage]) -> None:
+        if not messages:
+            return
+
+        def build() -> list[Statement]:
+            rows = [sql.message_params(m, check_message(m)) for m in messages]
+            newest: dict[str, int] = {}
+            for m in messages:
+                stamp = sql.to_micros(m.created_at)
+                newest[m.thread_id] = max(stamp, newest.get(m.thread_id, stamp))
+            touches = [(stamp, thread, stamp) for thread, stamp in newest.items()]
+            return [
+                (self._q(sql.UPSERT_MESSAGE), rows, True),
+                (self._q(sql.TOUCH_THREAD), touches, True),
+            ]
+
+        await self._write(build)
+
+    async def list_messages(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: Order = "asc",
+        last: int | None = None,
+    ) -> list[StoredMessage]:
+        check_page(last if last is not None else limit, offset, order)
+        query = self._q(sql.messages_query(last, order))
+        params = (thread_id, last) if last is not None else (thread_id, limit, offset)
+        return [sql.message_of(r) for r in await self._read(query, params)]
+
+    async def delete_messages(self, message_ids: list[str]) -> None:
+        ids = list(message_ids)
+        await self._write(
+            lambda: [
+                (self._q("DELETE FROM mastra_messages WHERE id = ?"), [(i,) for i in ids], True)
+            ]
+        )
+
+    # -- resources, workflow runs, spans, key-value -----------------------------------------
+
+    async def get_resource(self, resource_id: str) -> Resource | None:
+        rows = await self._read(
+            self._q(f"SELECT {sql.RESOURCE_COLUMNS} FROM mastra_resources WHERE id = ?"),
+            (resource_id,),
+        )
+        return sql.resource_of(rows[0]) if rows else None
+
+    async def save_resource(self, resource: Resource) -> Resource:
+        check_id("resource", resource.id)
+        await self._write(
+            lambda: [(self._q(sql.UPSERT_RESOURCE), sql.resource_params(resource), False)]
+        )
+        return resource
+
+    async def save_workflow_run(self, run: WorkflowRun) -> None:
+        check_id("workflow", run.workflow_id)
+        check_id("run", run.run_id)
+        await self._write(lambda: [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)])
+
+    async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
+        rows = await self._read(
+            self._q(
+                f"SELECT {sql.RUN_COLUMNS} FROM mastra_workflow_runs WHERE workflow_id = ? "
+                "AND run_id = ?"
+            ),
+            (workflow_id, run_id),
+        )
+        return sql.run_of(rows[0]) if rows else None
+
+    async def list_workflow_runs(
+        self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[WorkflowRun]:
+        check_page(limit, offset, "desc")
+        where, params = "workflow_id = ?", [workflow_id]
+        if status is not None:
+            where, params = where + " AND status = ?", [*params, status]
+        rows = await self._read(
+            self._q(
+                f"SELECT {sql.RUN_COLUMNS} FROM mastra_workflow_runs WHERE {where} "
+                "ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?"
+            ),
+            (*params, limit, offset),
+        )
+        return [sql.run_of(r) for r in rows]
+
+    async def save_spans(self, spans: list[SpanRecord]) -> None:
+        if spans:
+            await self._write(
+                lambda: [(self._q(sql.UPSERT_SPAN), [sql.span_params(s) for s in spans], True)]
+            )
+
+    async def list_spans(
+        self, *, trace_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SpanRecord]:
+        check_page(limit, offset, "asc")
+        where = "WHERE trace_id = ? " if trace_id is not None else ""
+        params = (trace_id, limit, offset) if trace_id is not None else (limit, offset)
+        rows = await self._read(
+            self._q(
+                f"SELECT record FROM mastra_spans {where}ORDER BY start_ns, span_id LIMIT ? "
+                "OFFSET ?"
+            ),
+            params,
+        )
+        return [sql.span_of(r) for r in rows]
+
+    async def kv_get(self, key: str) -> Any:
+        rows = await self._read(self._q("SELECT value FROM mastra_kv WHERE key = ?"), (key,))
+        return sql.decode(rows[0][0]) if rows else None
+
+    async def kv_set(self, key: str, value: Any) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValidationError(f"keys are non-empty strings, got {key!r}")
+        try:
+            encoded = sql.encode(value)
+        except TypeError as exc:
+            raise ValidationError(f"value for {key!r} is not JSON: {exc}") from None
+        await self._write(lambda: [(self._q(sql.UPSERT_KV), (key, encoded), False)])
+
+    async def kv_delete(self, key: str) -> None:
+        await self._write(lambda: [(self._q("DELETE FROM mastra_kv WHERE key = ?"), (key,), False)])
+
+
+def unknown_thread(exc: BaseException) -> StorageError:
+    return StorageError(
+        f"cannot save messages to a thread that does not exist ({exc}); save the thread first"
+    )

@@ -1,0 +1,183 @@
+"""``SQLiteStorage``: the embedded default. One worker thread owns the connection, so the
+event loop never waits on the disk; WAL lets other processes read and write the same file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mastra.errors import StorageError
+from mastra.storage import sql
+from mastra.storage.sqlbase import SqlStorage, Statement, unknown_thread
+
+__all__ = ["SQLiteStorage", "SQLiteWorker"]
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class SQLiteWorker:
+    """A thread with one SQLite connection that runs submitted functions in order."""
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._connected = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._loop,
+            args=(busy_timeout_ms,),
+            name=f"mastra-sqlite:{Path(path).name}",
+            daemon=True,
+        )
+        self._thread.start()
+        self._connected.wait()
+        if self._error is not None:
+            raise StorageError(f"cannot open SQLite database {path}: {self._error}")
+
+    def _loop(self, busy_timeout_ms: int) -> None:
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            self._error = exc
+            self._connected.set()
+            return
+        self._connected.set()
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                connection.close()
+                return
+            fn, loop, future = job
+            try:
+                result = fn(connection)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._thread.is_alive():
+            raise StorageError(f"SQLite database {self.path} is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, loop, future))
+        return await future
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(_STOP)
+            self._thread.join()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def transaction(connection: sqlite3.Connection, statements: list[Statement]) -> None:
+    """Run statements atomically (BEGIN IMMEDIATE takes the write lock up front)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for query, params, many in statements:
+            if many:
+                connection.executemany(query, params)
+            else:
+                connection.execute(query, params)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply the forward migrations this file lacks; returns the schema version."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("CREATE TABLE IF NOT EXISTS mastra_schema (version INTEGER NOT NULL)")
+        row = connection.execute("SELECT max(version) FROM mastra_schema").fetchone()
+        version = row[0] or 0
+        if version > len(sql.MIGRATIONS):
+            raise StorageError(
+                f"database schema version {version} is newer than this "
+                f"mastra ({len(sql.MIGRATIONS)}); upgrade mastra"
+            )
+        for number, statements in enumerate(sql.MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                connection.execute(sql.SQLITE.ddl(statement))
+            connection.execute("INSERT INTO mastra_schema (version) VALUES (?)", (number,))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return len(sql.MIGRATIONS)
+
+
+class SQLiteStorage(SqlStorage):
+    """Storage in one SQLite file (``":memory:"`` for a private in-process database).
+
+    WAL journal, ``synchronous=NORMAL`` (a committed write survives a process crash),
+    foreign keys on, a 10 s busy timeout so several processes can share the file, and
+    schema versioning with forward migrations on :meth:`init`.
+    """
+
+    dialect = sql.SQLITE
+
+    def __init__(self, path: str | os.PathLike[str] = "mastra.db") -> None:
+        self.path = os.fspath(path)
+        self._worker: SQLiteWorker | None = None
+
+    async def init(self) -> None:
+        if self._worker is None:
+            if self.path != ":memory:":
+                try:
+                    Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot create the folder for {self.path}: {exc.strerror or exc}"
+                    ) from None
+            self._worker = SQLiteWorker(self.path)
+            await self._worker.run(migrate)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            await asyncio.to_thread(worker.close)
+
+    async def _ready(self) -> SQLiteWorker:
+        if self._worker is None:
+            await self.init()
+        assert self._worker is not None
+        return self._worker
+
+    async def _read(self, query: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        worker = await self._ready()
+        return await worker.run(lambda c: c.execute(query, params).fetchall())
+
+    async def _write(self, build: Callable[[], list[Statement]]) -> None:
+        worker = await self._ready()
+        try:
+            await worker.run(lambda c: transaction(c, build()))
+        except sqlite3.IntegrityError as exc:
+            if "FOREIGN KEY" in str(exc):
+                raise unknown_thread(exc) from None
+            raise StorageError(f"SQLite refused the write: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite error on {self.path}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r})"

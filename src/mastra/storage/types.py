@@ -1,0 +1,201 @@
+"""The records storage keeps: threads, messages, resources, workflow runs, and the checks
+every backend applies before writing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import msgspec
+
+from mastra.errors import ValidationError
+from mastra.messages import Message, Part, Role
+from mastra.telemetry import SpanRecord
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "Order",
+    "Resource",
+    "Storage",
+    "StoredMessage",
+    "Thread",
+    "WorkflowRun",
+    "check_id",
+    "check_page",
+    "now",
+]
+
+Order = Literal["asc", "desc"]
+MAX_MESSAGE_BYTES = 4 * 2**20
+_ID = re.compile(r"^[\w.:@/+=-]{1,256}$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_id(kind: str, value: object) -> str:
+    """Ids are 1-256 characters of letters, digits and ``_ . : @ / + = -``."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValidationError(
+            f"invalid {kind} id {value!r}; expected 1-256 letters, digits or _.:@/+=-"
+        )
+    return value
+
+
+def check_page(limit: int, offset: int, order: str) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise ValidationError(f"limit must be an integer from 1 to 10000, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"offset must be an integer >= 0, got {offset!r}")
+    if order not in ("asc", "desc"):
+        raise ValidationError(f"order must be 'asc' or 'desc', got {order!r}")
+
+
+class Thread(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversation, owned by a resource (a user, an account ...)."""
+
+    id: str
+    resource_id: str
+    title: str = ""
+    metadata: dict[str, Any] = {}
+    created_at: datetime = msgspec.field(default_factory=now)
+    updated_at: datetime = msgspec.field(default_factory=now)
+
+
+class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message kept in a thread. ``importance`` (0..1) guides pruning."""
+
+    id: str
+    thread_id: str
+    role: Role
+    parts: list[Part]
+    resource_id: str | None = None
+    created_at: datetime = msgspec.field(default_factory=now)
+    importance: float = 0.5
+
+    @classmethod
+    def of(
+        cls,
+        message: Message,
+        *,
+        id: str,
+        thread_id: str,
+        resource_id: str | None = None,
+        importance: float = 0.5,
+        created_at: datetime | None = None,
+    ) -> StoredMessage:
+        return cls(
+            id=id,
+            thread_id=thread_id,
+            role=message.role,
+            parts=list(message.parts),
+            resource_id=resource_id,
+            importance=importance,
+            created_at=created_at or now(),
+        )
+
+    def to_message(self) -> Message:
+        return Message(self.role, list(self.parts))
+
+
+class Resource(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-resource state: working memory text and metadata."""
+
+    id: str
+    working_memory: str | None = None
+    metadata: dict[str, Any] = {}
+    updated_at: datetime = msgspec.field(default_factory=now)
+
+
+class WorkflowRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow run's persisted state."""
+
+    workflow_id: str
+    run_id: str
+    status: str
+    snapshot: Any = None
+    created_at: datetime = msgspec.field(default_factory=now)
+    updated_at: datetime = msgspec.field(default_factory=now)
+
+
+_PARTS = msgspec.json.Encoder()
+
+
+def check_message(message: StoredMessage) -> bytes:
+    """Validate a message before it is written; returns its encoded parts."""
+    check_id("message", message.id)
+    check_id("thread", message.thread_id)
+    if not 0.0 <= message.importance <= 1.0:
+        raise ValidationError(
+            f"message {message.id!r} has importance {message.importance}; expected 0..1"
+        )
+    encoded = _PARTS.encode(message.parts)
+    if len(encoded) > MAX_MESSAGE_BYTES:
+        raise ValidationError(
+            f"message {message.id!r} is {len(encoded)} bytes; the limit is "
+            f"{MAX_MESSAGE_BYTES} bytes per message"
+        )
+    return encoded
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Async storage every backend implements (see docs/storage.md)."""
+
+    async def init(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def save_thread(self, thread: Thread) -> Thread: ...
+
+    async def get_thread(self, thread_id: str) -> Thread | None: ...
+
+    async def list_threads(
+        self, resource_id: str, *, limit: int = 50, offset: int = 0, order: Order = "desc"
+    ) -> list[Thread]: ...
+
+    async def update_thread(
+        self, thread_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Thread: ...
+
+    async def delete_thread(self, thread_id: str) -> None: ...
+
+    async def save_messages(self, messages: list[StoredMessage]) -> None: ...
+
+    async def list_messages(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: Order = "asc",
+        last: int | None = None,
+    ) -> list[StoredMessage]: ...
+
+    async def delete_messages(self, message_ids: list[str]) -> None: ...
+
+    async def get_resource(self, resource_id: str) -> Resource | None: ...
+
+    async def save_resource(self, resource: Resource) -> Resource: ...
+
+    async def save_workflow_run(self, run: WorkflowRun) -> None: ...
+
+    async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None: ...
+
+    async def list_workflow_runs(
+        self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[WorkflowRun]: ...
+
+    async def save_spans(self, spans: list[SpanRecord]) -> None: ...
+
+    async def list_spans(
+        self, *, trace_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SpanRecord]: ...
+
+    async def kv_get(self, key: str) -> Any: ...
+
+    async def kv_set(self, key: str, value: Any) -> None: ...
+
+    async def kv_delete(self, key: str) -> None: ...

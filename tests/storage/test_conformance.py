@@ -1,0 +1,242 @@
+"""One behaviour, three backends: every test runs on memory, SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mastra.errors import NotFoundError, StorageError, ValidationError
+from mastra.messages import ImagePart, Message, TextPart, ToolCall, ToolResult
+from mastra.storage import (
+    InMemoryStorage,
+    PostgresStorage,
+    Resource,
+    SQLiteStorage,
+    Storage,
+    StoredMessage,
+    Thread,
+    WorkflowRun,
+)
+from mastra.storage.types import MAX_MESSAGE_BYTES
+from mastra.telemetry import SpanRecord
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def storage(request, tmp_path):
+    if request.param == "memory":
+        store = InMemoryStorage()
+    elif request.param == "sqlite":
+        store = SQLiteStorage(tmp_path / "mastra.db")
+    else:
+        store = PostgresStorage(request.getfixturevalue("postgres_dsn"))
+    await store.init()
+    yield store
+    await store.close()
+
+
+def at(seconds):
+    return T0 + timedelta(seconds=seconds)
+
+
+def msg(id, thread="t1", seconds=0, text=None, role="user", importance=0.5):
+    return StoredMessage(
+        id=id,
+        thread_id=thread,
+        role=role,
+        resource_id="r1",
+        parts=[TextPart(text or f"text {id}")],
+        created_at=at(seconds),
+        importance=importance,
+    )
+
+
+async def test_is_a_storage(storage):
+    assert isinstance(storage, Storage)
+
+
+async def test_threads_round_trip_update_and_page(storage):
+    for i in range(5):
+        await storage.save_thread(
+            Thread(
+                id=f"t{i}",
+                resource_id="r1",
+                title=f"T{i}",
+                metadata={"n": i, "tags": ["a"]},
+                created_at=at(i),
+                updated_at=at(i),
+            )
+        )
+    await storage.save_thread(
+        Thread(id="other", resource_id="r2", created_at=at(0), updated_at=at(0))
+    )
+    got = await storage.get_thread("t3")
+    assert got == Thread(
+        id="t3",
+        resource_id="r1",
+        title="T3",
+        metadata={"n": 3, "tags": ["a"]},
+        created_at=at(3),
+        updated_at=at(3),
+    )
+    assert await storage.get_thread("missing") is None
+    newest = await storage.list_threads("r1", limit=2)
+    assert [t.id for t in newest] == ["t4", "t3"]
+    assert [t.id for t in await storage.list_threads("r1", limit=2, offset=2)] == ["t2", "t1"]
+    assert [t.id for t in await storage.list_threads("r1", order="asc", limit=1)] == ["t0"]
+    updated = await storage.update_thread("t0", title="renamed")
+    assert updated.title == "renamed" and updated.metadata == {"n": 0, "tags": ["a"]}
+    assert updated.created_at == at(0) and updated.updated_at > at(4)
+    assert (await storage.list_threads("r1"))[0].id == "t0"  # most recently updated first
+    with pytest.raises(NotFoundError, match="no thread 'nope'"):
+        await storage.update_thread("nope", title="x")
+
+
+async def test_messages_order_paging_and_last(storage):
+    await storage.save_thread(Thread(id="t1", resource_id="r1", created_at=at(0), updated_at=at(0)))
+    await storage.save_messages([msg(f"m{i}", seconds=i // 2) for i in range(10)])
+    everything = await storage.list_messages("t1", limit=100)
+    assert [m.id for m in everything] == [f"m{i}" for i in range(10)]  # ties keep insert order
+    assert [m.id for m in await storage.list_messages("t1", limit=3, offset=2)] == [
+        "m2",
+        "m3",
+        "m4",
+    ]
+    assert [m.id for m in await storage.list_messages("t1", limit=2, order="desc")] == ["m9", "m8"]
+    assert [m.id for m in await storage.list_messages("t1", last=3)] == ["m7", "m8", "m9"]
+    assert (await storage.get_thread("t1")).updated_at == at(4)  # touched by the newest
+
+
+async def test_message_parts_round_trip_and_upsert(storage):
+    await storage.save_thread(Thread(id="t1", resource_id="r1"))
+    parts = [
+        TextPart("look"),
+        ImagePart(data=b"\x89PNG", media_type="image/png"),
+        ToolCall("c1", "search", {"q": "x", "n": [1, 2]}),
+        ToolResult("c1", "search", {"hits": 3}, is_error=False),
+    ]
+    original = StoredMessage(
+        id="m1",
+        thread_id="t1",
+        role="assistant",
+        parts=parts,
+        resource_id="r1",
+        created_at=at(5),
+        importance=0.9,
+    )
+    await storage.save_messages([original])
+    [got] = await storage.list_messages("t1")
+    assert got == original
+    assert got.to_message() == Message("assistant", parts)
+    await storage.save_messages([msg("m1", text="edited", seconds=99)])
+    [edited] = await storage.list_messages("t1")
+    assert edited.parts == [TextPart("edited")] and edited.created_at == at(5)
+
+
+async def test_bad_messages_write_nothing(storage):
+    await storage.save_thread(Thread(id="t1", resource_id="r1"))
+    with pytest.raises(StorageError, match="thread that does not exist"):
+        await storage.save_messages([msg("a"), msg("b", thread="ghost")])
+    with pytest.raises(ValidationError, match="importance 1.5"):
+        await storage.save_messages([msg("c"), msg("d", importance=1.5)])
+    with pytest.raises(ValidationError, match=f"the limit is {MAX_MESSAGE_BYTES} bytes"):
+        await storage.save_messages([msg("e"), msg("f", text="x" * (MAX_MESSAGE_BYTES + 1))])
+    with pytest.raises(ValidationError, match="invalid message id"):
+        await storage.save_messages([msg("bad id with spaces")])
+    assert await storage.list_messages("t1") == []
+
+
+async def test_delete_thread_cascades_and_delete_messages(storage):
+    for thread in ("t1", "t2"):
+        await storage.save_thread(Thread(id=thread, resource_id="r1"))
+    await storage.save_messages([msg("a"), msg("b"), msg("c", thread="t2")])
+    await storage.delete_messages(["a", "missing"])
+    assert [m.id for m in await storage.list_messages("t1")] == ["b"]
+    await storage.delete_thread("t1")
+    assert await storage.get_thread("t1") is None
+    assert await storage.list_messages("t1") == []
+    assert [m.id for m in await storage.list_messages("t2")] == ["c"]
+
+
+async def test_resources(storage):
+    assert await storage.get_resource("u1") is None
+    resource = Resource(
+        id="u1", working_memory="# Name\nAda", metadata={"plan": "pro"}, updated_at=at(1)
+    )
+    await storage.save_resource(resource)
+    assert await storage.get_resource("u1") == resource
+    await storage.save_resource(
+        Resource(id="u1", working_memory="# Name\nAda L.", updated_at=at(2))
+    )
+    assert (await storage.get_resource("u1")).working_memory == "# Name\nAda L."
+
+
+async def test_workflow_runs(storage):
+    for i, status in enumerate(["success", "suspended", "failed"]):
+        await storage.save_workflow_run(
+            WorkflowRun(
+                workflow_id="etl",
+                run_id=f"run{i}",
+                status=status,
+                snapshot={"step": i, "data": [1, {"x": None}]},
+                created_at=at(i),
+                updated_at=at(i),
+            )
+        )
+    await storage.save_workflow_run(WorkflowRun(workflow_id="other", run_id="x", status="success"))
+    got = await storage.get_workflow_run("etl", "run1")
+    assert got.snapshot == {"step": 1, "data": [1, {"x": None}]} and got.status == "suspended"
+    assert [r.run_id for r in await storage.list_workflow_runs("etl")] == ["run2", "run1", "run0"]
+    assert [r.run_id for r in await storage.list_workflow_runs("etl", status="failed")] == ["run2"]
+    await storage.save_workflow_run(
+        WorkflowRun(
+            workflow_id="etl",
+            run_id="run1",
+            status="success",
+            snapshot={"done": True},
+            created_at=at(50),
+            updated_at=at(60),
+        )
+    )
+    again = await storage.get_workflow_run("etl", "run1")
+    assert (again.status, again.created_at, again.updated_at) == ("success", at(1), at(60))
+    assert await storage.get_workflow_run("etl", "nope") is None
+
+
+async def test_spans_and_kv(storage):
+    spans = [
+        SpanRecord(
+            name=f"s{i}",
+            trace_id="tr1" if i < 3 else "tr2",
+            span_id=f"sp{i}",
+            parent_id=None,
+            start_ns=100 - i,
+            end_ns=200,
+            attributes={"i": i},
+        )
+        for i in range(5)
+    ]
+    await storage.save_spans(spans)
+    assert [s.span_id for s in await storage.list_spans(trace_id="tr1")] == ["sp2", "sp1", "sp0"]
+    assert await storage.list_spans(trace_id="tr2", limit=1) == [spans[4]]
+    await storage.kv_set("config", {"a": [1, 2], "b": None})
+    assert await storage.kv_get("config") == {"a": [1, 2], "b": None}
+    await storage.kv_set("config", 3)
+    assert await storage.kv_get("config") == 3
+    await storage.kv_delete("config")
+    assert await storage.kv_get("config") is None
+    with pytest.raises(ValidationError, match="not JSON"):
+        await storage.kv_set("k", object())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "limit must be an integer from 1 to 10000"),
+        ({"offset": -1}, "offset must be an integer >= 0"),
+        ({"order": "sideways"}, "order must be 'asc' or 'desc'"),
+    ],
+)
+async def test_paging_validation(storage, kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        await storage.list_messages("t1", **kwargs)
