@@ -137,7 +137,7 @@ async def test_bad_messages_write_nothing(storage):
     await storage.save_thread(Thread(id="t1", resource_id="r1"))
     with pytest.raises(StorageError, match="thread that does not exist"):
         await storage.save_messages([msg("a"), msg("b", thread="ghost")])
-    with pytest.raises(ValidationError, match="importance 1.5"):
+    with pytest.raises(ValidationError, match=r"importance 1\.5"):
         await storage.save_messages([msg("c"), msg("d", importance=1.5)])
     with pytest.raises(ValidationError, match=f"the limit is {MAX_MESSAGE_BYTES} bytes"):
         await storage.save_messages([msg("e"), msg("f", text="x" * (MAX_MESSAGE_BYTES + 1))])
