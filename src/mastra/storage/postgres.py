@@ -5,13 +5,15 @@ applied under an advisory lock so replicas starting together migrate once."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from mastra.errors import StorageError
 from mastra.storage import sql
 from mastra.storage.sqlbase import SqlStorage, Statement, unknown_thread
 
 __all__ = ["PostgresStorage"]
+
+T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x6D617374  # "mast": pg_advisory_xact_lock key for migrations
 
@@ -95,15 +97,16 @@ class PostgresStorage(SqlStorage):
             await self.init()
         return self._pool
 
-    async def _read(self, query: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def _read(
+        self, query: str, params: Sequence[Any], row: Callable[[Sequence[Any]], T]
+    ) -> list[T]:
         import psycopg
 
         pool = await self._ready()
         try:
             async with pool.connection() as conn:
                 cursor = await conn.execute(query, params)
-                rows: list[Sequence[Any]] = await cursor.fetchall()
-                return rows
+                return [row(r) for r in await cursor.fetchall()]
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL error: {exc}") from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage import sql
@@ -23,6 +23,8 @@ from mastra.telemetry import SpanRecord
 
 __all__ = ["SqlStorage", "Statement"]
 
+R = TypeVar("R")
+
 # (sql, params, many): many=True runs executemany over a list of parameter tuples.
 Statement = tuple[str, Any, bool]
 
@@ -33,7 +35,10 @@ class SqlStorage(ABC):
     dialect: sql.Dialect
 
     @abstractmethod
-    async def _read(self, query: str, params: Sequence[Any]) -> list[Sequence[Any]]: ...
+    async def _read(
+        self, query: str, params: Sequence[Any], row: Callable[[Sequence[Any]], R]
+    ) -> list[R]:
+        """Run a query and map each row (possibly off the event loop)."""
 
     @abstractmethod
     async def _write(self, build: Callable[[], list[Statement]]) -> None:
@@ -42,6 +47,10 @@ class SqlStorage(ABC):
 
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
+
+    def _map(self, fn: Callable[[Any], R], items: Sequence[Any]) -> list[R]:
+        """Map items while building statements (overridden to yield the GIL off-loop)."""
+        return [fn(item) for item in items]
 
     # -- threads --------------------------------------------------------------------------
 
@@ -53,9 +62,11 @@ class SqlStorage(ABC):
 
     async def get_thread(self, thread_id: str) -> Thread | None:
         rows = await self._read(
-            self._q(f"SELECT {sql.THREAD_COLUMNS} FROM mastra_threads WHERE id = ?"), (thread_id,)
+            self._q(f"SELECT {sql.THREAD_COLUMNS} FROM mastra_threads WHERE id = ?"),
+            (thread_id,),
+            sql.thread_of,
         )
-        return sql.thread_of(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     async def list_threads(
         self, resource_id: str, *, limit: int = 50, offset: int = 0, order: Order = "desc"
@@ -68,8 +79,9 @@ class SqlStorage(ABC):
                 f"ORDER BY updated_at {direction}, id {direction} LIMIT ? OFFSET ?"
             ),
             (resource_id, limit, offset),
+            sql.thread_of,
         )
-        return [sql.thread_of(r) for r in rows]
+        return rows
 
     async def update_thread(
         self, thread_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
@@ -102,7 +114,7 @@ class SqlStorage(ABC):
             return
 
         def build() -> list[Statement]:
-            rows = [sql.message_params(m, check_message(m)) for m in messages]
+            rows = self._map(lambda m: sql.message_params(m, check_message(m)), messages)
             newest: dict[str, int] = {}
             for m in messages:
                 stamp = sql.to_micros(m.created_at)
@@ -127,7 +139,7 @@ class SqlStorage(ABC):
         check_page(last if last is not None else limit, offset, order)
         query = self._q(sql.messages_query(last, order))
         params = (thread_id, last) if last is not None else (thread_id, limit, offset)
-        return [sql.message_of(r) for r in await self._read(query, params)]
+        return await self._read(query, params, sql.message_of)
 
     async def delete_messages(self, message_ids: list[str]) -> None:
         ids = list(message_ids)
@@ -143,8 +155,9 @@ class SqlStorage(ABC):
         rows = await self._read(
             self._q(f"SELECT {sql.RESOURCE_COLUMNS} FROM mastra_resources WHERE id = ?"),
             (resource_id,),
+            sql.resource_of,
         )
-        return sql.resource_of(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     async def save_resource(self, resource: Resource) -> Resource:
         check_id("resource", resource.id)
@@ -165,8 +178,9 @@ class SqlStorage(ABC):
                 "AND run_id = ?"
             ),
             (workflow_id, run_id),
+            sql.run_of,
         )
-        return sql.run_of(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     async def list_workflow_runs(
         self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
@@ -181,8 +195,9 @@ class SqlStorage(ABC):
                 "ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?"
             ),
             (*params, limit, offset),
+            sql.run_of,
         )
-        return [sql.run_of(r) for r in rows]
+        return rows
 
     async def save_spans(self, spans: list[SpanRecord]) -> None:
         if spans:
@@ -202,12 +217,17 @@ class SqlStorage(ABC):
                 "OFFSET ?"
             ),
             params,
+            sql.span_of,
         )
-        return [sql.span_of(r) for r in rows]
+        return rows
 
     async def kv_get(self, key: str) -> Any:
-        rows = await self._read(self._q("SELECT value FROM mastra_kv WHERE key = ?"), (key,))
-        return sql.decode(rows[0][0]) if rows else None
+        rows = await self._read(
+            self._q("SELECT value FROM mastra_kv WHERE key = ?"),
+            (key,),
+            lambda row: sql.decode(row[0]),
+        )
+        return rows[0] if rows else None
 
     async def kv_set(self, key: str, value: Any) -> None:
         if not isinstance(key, str) or not key:
