@@ -270,7 +270,7 @@ def test_constructor_validation():
         Agent("", model=TestModel())
     with pytest.raises(ValidationError, match="two tools named 'add'"):
         Agent("a", model=TestModel(), tools=[add, add])
-    with pytest.raises(ValidationError, match=r"memory= needs mastra\.memory\.Memory"):
+    with pytest.raises(ValidationError, match=r"memory must be a mastra\.memory\.Memory"):
         Agent("a", model=TestModel(), memory=object())
     assert Agent("a", model="openai/gpt-4o-mini").model.name == "openai/gpt-4o-mini"
 

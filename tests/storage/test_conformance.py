@@ -240,3 +240,15 @@ async def test_spans_and_kv(storage):
 async def test_paging_validation(storage, kwargs, message):
     with pytest.raises(ValidationError, match=message):
         await storage.list_messages("t1", **kwargs)
+
+
+async def test_messages_around_one(storage):
+    await storage.save_thread(Thread(id="t1", resource_id="r1"))
+    await storage.save_thread(Thread(id="t2", resource_id="r1"))
+    await storage.save_messages([msg(f"m{i}", seconds=i) for i in range(6)] + [msg("x", "t2")])
+    around = await storage.list_messages_around("t1", "m3", before=2, after=1)
+    assert [m.id for m in around] == ["m1", "m2", "m3", "m4"]
+    assert [m.id for m in await storage.list_messages_around("t1", "m0", before=3, after=0)] == [
+        "m0"
+    ]
+    assert await storage.list_messages_around("t1", "x") == []  # another thread's message

@@ -34,6 +34,7 @@ from mastra.agent.results import (
 from mastra.errors import MastraError, ValidationError
 from mastra.llm import Finish, JsonSchemaFormat, LanguageModel, ModelRequest, get_model
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
+from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult, Usage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
@@ -114,7 +115,9 @@ class Agent:
         instructions: the system prompt, or a (sync/async) function of :class:`RunContext`.
         model: a ``"provider/model"`` string (resolved at the first run) or a LanguageModel.
         tools: :class:`~mastra.tools.Tool`s or plain typed functions.
-        memory: reserved for :mod:`mastra.memory` (not available yet).
+        memory: a :class:`mastra.memory.Memory`: with ``thread_id`` (and ``resource_id``) a
+            run sees the history, recalled messages and working memory, and its new messages
+            are saved.
         max_steps: model calls per run at most.
         model_settings: temperature, max_tokens ... for every call.
         output: a type (msgspec Struct, dataclass, TypedDict ...) for structured answers.
@@ -128,7 +131,7 @@ class Agent:
         model: str | LanguageModel = "openai/gpt-4o-mini",
         *,
         tools: Sequence[Tool[Any] | Callable[..., Any]] = (),
-        memory: Any = None,
+        memory: Memory | None = None,
         max_steps: int = 5,
         model_settings: ModelSettings | None = None,
         output: type[Any] | None = None,
@@ -139,10 +142,9 @@ class Agent:
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ValidationError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        if memory is not None:
+        if memory is not None and not isinstance(memory, Memory):
             raise ValidationError(
-                "memory= needs mastra.memory.Memory, which this version "
-                "does not ship yet; pass the history as messages instead"
+                f"memory must be a mastra.memory.Memory, got {type(memory).__name__}"
             )
         self.name = name
         self.instructions = instructions
@@ -151,6 +153,7 @@ class Agent:
         self.output = output
         self.description = description
         self.telemetry = telemetry
+        self.memory = memory
         self._model = model
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
@@ -163,9 +166,12 @@ class Agent:
         return f"Agent({self.name!r}, tools={list(self.tools)})"
 
     def bind(self, mastra: Any) -> None:
-        """Called by :class:`mastra.Mastra` on registration: use its telemetry."""
+        """Called by :class:`mastra.Mastra` on registration: use its telemetry (and its
+        storage and vectors for the memory)."""
         if self.telemetry is None:
             self.telemetry = mastra.telemetry
+        if self.memory is not None and hasattr(self.memory, "bind"):
+            self.memory.bind(mastra)
 
     @property
     def model(self) -> LanguageModel:
@@ -278,7 +284,14 @@ class Agent:
         fmt = _schema_format(output) if output is not None else None
         limit = max_steps or self.max_steps
         new = _as_messages(prompt)
-        messages = [*await self._system(run), *new]
+        tools = dict(self.tools)
+        remembered: list[Message] = []
+        memory = self.memory if thread_id is not None else None
+        if memory is not None and thread_id is not None:
+            with self._tracer.span("memory.load", thread_id=thread_id):
+                remembered = await memory.context(thread_id, resource_id, new)
+            tools.update((t.id, t) for t in memory.tools(thread_id, resource_id))
+        messages = [*await self._system(run), *remembered, *new]
         first_new = len(messages) - len(new)
         steps: list[Step] = []
         usage = Usage()
@@ -288,7 +301,7 @@ class Agent:
             "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": run.run_id}
         ) as span:
             for index in range(limit):
-                request = self._request(messages, fmt)
+                request = self._request(messages, fmt, tools)
                 started = time.perf_counter()
                 response: ModelResponse | None = None
                 async for event in self._call_model(model, request, streaming):
@@ -303,7 +316,7 @@ class Agent:
                 if calls:
                     for call in calls:
                         yield ToolCallEvent(call)
-                    async for item in self._run_tools(calls, run):
+                    async for item in self._run_tools(calls, run, tools):
                         if isinstance(item, ToolResultEvent):
                             results.append(item.result)
                         yield item
@@ -350,14 +363,19 @@ class Agent:
                 run_id=run.run_id,
                 messages=messages[first_new:],
             )
+            if memory is not None and thread_id is not None:
+                with self._tracer.span("memory.save", thread_id=thread_id):
+                    await memory.save_messages(thread_id, result.messages, resource_id=resource_id)
             await _call(on_finish, result)
             yield AgentFinish(result)
 
-    def _request(self, messages: list[Message], fmt: JsonSchemaFormat | None) -> ModelRequest:
+    def _request(
+        self, messages: list[Message], fmt: JsonSchemaFormat | None, tools: dict[str, Tool[Any]]
+    ) -> ModelRequest:
         settings = self.model_settings
         return ModelRequest(
             messages=list(messages),
-            tools=[t.spec for t in self.tools.values()],
+            tools=[t.spec for t in tools.values()],
             tool_choice=settings.tool_choice,
             response_format=fmt,
             temperature=settings.temperature,
@@ -405,6 +423,7 @@ class Agent:
         self,
         calls: list[ToolCall],
         run: RunContext,
+        tools: dict[str, Tool[Any]],
     ) -> AsyncIterator[ToolProgress | ToolResultEvent]:
         """Run the calls concurrently; progress reports are yielded as they come, results in
         the order of the calls. Cancelled with the run."""
@@ -418,7 +437,8 @@ class Agent:
             return report
 
         tasks = [
-            asyncio.create_task(self._run_tool(call, run, reporter(call.id))) for call in calls
+            asyncio.create_task(self._run_tool(call, run, tools, reporter(call.id)))
+            for call in calls
         ]
         try:
             pending: set[asyncio.Future[Any]] = set(tasks)
@@ -442,7 +462,11 @@ class Agent:
                 task.cancel()
 
     async def _run_tool(
-        self, call: ToolCall, run: RunContext, report: Callable[[str, dict[str, Any]], None]
+        self,
+        call: ToolCall,
+        run: RunContext,
+        tools: dict[str, Tool[Any]],
+        report: Callable[[str, dict[str, Any]], None],
     ) -> ToolOutcome:
         attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -450,9 +474,9 @@ class Agent:
             "gen_ai.tool.call.id": call.id,
         }
         with self._tracer.span("tool.call", **attributes) as span:
-            chosen = self.tools.get(call.name)
+            chosen = tools.get(call.name)
             if chosen is None:
-                known = ", ".join(sorted(self.tools)) or "none"
+                known = ", ".join(sorted(tools)) or "none"
                 message = f"unknown tool {call.name!r}; available tools: {known}"
                 span.set_status("error", message)
                 return ToolOutcome(ToolResult(call.id, call.name, message, is_error=True), message)
@@ -495,7 +519,7 @@ class Agent:
                 "the corrected JSON."
             )
         )
-        request = msgspec.structs.replace(self._request(messages, fmt), tools=[])
+        request = self._request(messages, fmt, {})
         started = time.perf_counter()
         response: ModelResponse | None = None
         async for event in self._call_model(model, request, streaming=False):

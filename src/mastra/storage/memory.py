@@ -136,6 +136,18 @@ class InMemoryStorage:
             mine.reverse()
         return [m for _, _, m in mine[offset : offset + limit]]
 
+    async def list_messages_around(
+        self, thread_id: str, message_id: str, *, before: int = 1, after: int = 1
+    ) -> list[StoredMessage]:
+        check_page(before + 1, 0, "asc")
+        check_page(after + 1, 0, "asc")
+        ordered = await self.list_messages(thread_id, limit=10_000)
+        ids = [m.id for m in ordered]
+        if message_id not in ids:
+            return []
+        at = ids.index(message_id)
+        return ordered[max(at - before, 0) : at + after + 1]
+
     async def delete_messages(self, message_ids: list[str]) -> None:
         for message_id in message_ids:
             self._messages.pop(message_id, None)

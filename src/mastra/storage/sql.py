@@ -228,3 +228,18 @@ def messages_query(last: int | None, order: str) -> str:
         f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = ? "
         f"ORDER BY created_at {direction}, seq {direction} LIMIT ? OFFSET ?"
     )
+
+
+def around_query() -> str:
+    """A message and up to ? messages before and ? after it in its thread, in order."""
+    anchor = "(SELECT created_at, seq FROM mastra_messages WHERE id = ? AND thread_id = ?)"
+    return (
+        f"SELECT {MESSAGE_COLUMNS} FROM ("
+        f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, created_at AS c, seq AS s FROM "
+        f"mastra_messages WHERE thread_id = ? AND (created_at, seq) <= {anchor} "
+        f"ORDER BY created_at DESC, seq DESC LIMIT ?) AS upto "
+        f"UNION ALL "
+        f"SELECT * FROM (SELECT {MESSAGE_COLUMNS}, created_at AS c, seq AS s FROM "
+        f"mastra_messages WHERE thread_id = ? AND (created_at, seq) > {anchor} "
+        f"ORDER BY created_at, seq LIMIT ?) AS later) AS neighbours ORDER BY c, s"
+    )

@@ -141,6 +141,23 @@ class SqlStorage(ABC):
         params = (thread_id, last) if last is not None else (thread_id, limit, offset)
         return await self._read(query, params, sql.message_of)
 
+    async def list_messages_around(
+        self, thread_id: str, message_id: str, *, before: int = 1, after: int = 1
+    ) -> list[StoredMessage]:
+        check_page(before + 1, 0, "asc")
+        check_page(after + 1, 0, "asc")
+        params = (
+            thread_id,
+            message_id,
+            thread_id,
+            before + 1,
+            thread_id,
+            message_id,
+            thread_id,
+            after,
+        )
+        return await self._read(self._q(sql.around_query()), params, sql.message_of)
+
     async def delete_messages(self, message_ids: list[str]) -> None:
         ids = list(message_ids)
         await self._write(

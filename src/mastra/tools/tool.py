@@ -122,6 +122,9 @@ def _schema_of(struct: type[Any], descriptions: dict[str, str]) -> dict[str, Any
     return root
 
 
+_SCHEMAS: dict[tuple[type[Any], tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+
+
 class Tool(Generic[R]):
     """A tool the model may call.
 
@@ -159,7 +162,11 @@ class Tool(Generic[R]):
     @functools.cached_property
     def parameters(self) -> dict[str, Any]:
         """The JSON Schema of the arguments (built on first use, then cached)."""
-        return _schema_of(self.input, self._descriptions)
+        key = (self.input, tuple(sorted(self._descriptions.items())))
+        schema = _SCHEMAS.get(key)
+        if schema is None:  # tools made per run from one input type share one schema
+            schema = _SCHEMAS[key] = _schema_of(self.input, self._descriptions)
+        return schema
 
     @functools.cached_property
     def spec(self) -> ToolSpec:

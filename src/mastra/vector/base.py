@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 import numpy.typing as npt
@@ -47,7 +47,9 @@ class IndexStats(msgspec.Struct, frozen=True):
 class VectorStore(Protocol):
     """Async vector store: named indexes of vectors with metadata and filtered top-k."""
 
-    async def create_index(self, name: str, dimension: int, metric: str = "cosine") -> None: ...
+    async def create_index(
+        self, name: str, dimension: int, metric: Literal["cosine", "dot", "euclidean"] = "cosine"
+    ) -> None: ...
 
     async def upsert(
         self,

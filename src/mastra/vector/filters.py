@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -231,10 +231,11 @@ class MetadataTable:
                 result &= self._field(key, condition)
         return result
 
-    def _rows_mask(self, rows: Iterable[int]) -> Mask:
+    def _rows_mask(self, rows: Collection[int]) -> Mask:
+        if len(rows) == len(self.rows):  # every row (rows are distinct positions)
+            return np.ones(len(self.rows), dtype=np.bool_)
         mask = np.zeros(len(self.rows), dtype=np.bool_)
-        picked = np.fromiter(rows, dtype=np.int64)
-        mask[picked] = True
+        mask[np.fromiter(rows, dtype=np.int64, count=len(rows))] = True
         return mask
 
     def _equal(self, path: str, value: Any) -> Mask:

@@ -1,6 +1,6 @@
 """``SQLiteVector``: vectors as BLOBs beside their metadata in SQLite, searched in memory with
 the compiled kernels. The matrix is rebuilt from the file on open and whenever another
-process has committed to it, so reopening (or sharing) the file gives the same results."""
+process has written vectors to it, so reopening (or sharing) the file gives the same results."""
 
 from __future__ import annotations
 
@@ -25,6 +25,28 @@ __all__ = ["SQLiteVector"]
 _REGISTRY = """CREATE TABLE IF NOT EXISTS mastra_vector_indexes (
     name TEXT PRIMARY KEY, dimension INTEGER NOT NULL, metric TEXT NOT NULL,
     dtype TEXT NOT NULL)"""
+# One counter bumped by every vector write: a store reloads when it differs from the value its
+# own last write (or load) saw. (PRAGMA data_version would also fire on unrelated writes, e.g.
+# SQLiteStorage sharing the file.)
+_GENERATION = """CREATE TABLE IF NOT EXISTS mastra_vector_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)"""
+
+
+def _generation(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM mastra_vector_generation").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _write(connection: sqlite3.Connection, statements: list[tuple[str, Any, bool]]) -> int:
+    """Apply statements and bump the generation in one transaction; returns the new value."""
+    bump = (
+        """INSERT INTO mastra_vector_generation (id, value) VALUES (1, 1)
+               ON CONFLICT (id) DO UPDATE SET value = value + 1""",
+        (),
+        False,
+    )
+    transaction(connection, [*statements, bump])
+    return _generation(connection)
 
 
 def _table(name: str) -> str:
@@ -32,9 +54,10 @@ def _table(name: str) -> str:
 
 
 def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
-    """The data version and every index with its rows: (name, dim, metric, dtype, rows)."""
+    """The generation and every index with its rows: (name, dim, metric, dtype, rows)."""
     connection.execute(_REGISTRY)
-    version = connection.execute("PRAGMA data_version").fetchone()[0]
+    connection.execute(_GENERATION)
+    version = _generation(connection)
     indexes = []
     for name, dimension, metric, dtype in connection.execute(
         "SELECT name, dimension, metric, dtype FROM mastra_vector_indexes ORDER BY name"
@@ -81,18 +104,21 @@ class SQLiteVector:
     async def _fresh(self) -> InMemoryVector:
         """The in-memory copy, reloaded first if another connection changed the file."""
         worker = await self._ready()
-        version = await worker.run(lambda c: c.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._version:
+        if await worker.run(_generation) != self._version:
             await self._reload()
         return self._memory
 
     async def _persist(self, statements: list[tuple[str, Any, bool]]) -> None:
         worker = await self._ready()
         try:
-            await worker.run(lambda c: transaction(c, statements))
+            written = await worker.run(lambda c: _write(c, statements))
         except sqlite3.Error as exc:
             await self._reload()  # put the in-memory copy back in step with the file
             raise StorageError(f"SQLite refused the vector write: {exc}") from None
+        if written == (self._version or 0) + 1:
+            self._version = written  # only our write happened since we last looked
+        else:
+            await self._reload()  # another process wrote too: catch up
 
     async def close(self) -> None:
         if self._worker is not None:
