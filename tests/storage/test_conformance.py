@@ -252,3 +252,20 @@ async def test_messages_around_one(storage):
         "m0"
     ]
     assert await storage.list_messages_around("t1", "x") == []  # another thread's message
+
+
+async def test_leases_are_exclusive_until_released_or_expired(storage):
+    assert await storage.acquire_lease("run:1", "a", ttl=30)
+    assert not await storage.acquire_lease("run:1", "b", ttl=30)
+    assert await storage.acquire_lease("run:1", "a", ttl=30)  # renewal by the holder
+    await storage.release_lease("run:1", "b")  # not b's to release
+    assert not await storage.acquire_lease("run:1", "b", ttl=30)
+    await storage.release_lease("run:1", "a")
+    assert await storage.acquire_lease("run:1", "b", ttl=0.001)
+    import asyncio
+
+    await asyncio.sleep(0.01)
+    assert await storage.acquire_lease("run:1", "c", ttl=30)  # b's lease expired
+    results = await asyncio.gather(*(storage.acquire_lease("run:2", f"o{i}", ttl=30)
+                                     for i in range(8)))
+    assert sum(results) == 1

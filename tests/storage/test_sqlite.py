@@ -120,7 +120,7 @@ async def test_schema_versioning(tmp_path):
     await store.init()
     await store.close()
     connection = sqlite3.connect(path)
-    assert connection.execute("SELECT max(version) FROM mastra_schema").fetchone() == (1,)
+    assert connection.execute("SELECT max(version) FROM mastra_schema").fetchone() == (2,)
     connection.execute("INSERT INTO mastra_schema VALUES (99)")
     connection.commit()
     with pytest.raises(StorageError, match="schema version 99 is newer"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -42,6 +43,7 @@ class InMemoryStorage:
         self._runs: dict[tuple[str, str], WorkflowRun] = {}
         self._spans: dict[str, SpanRecord] = {}
         self._kv: dict[str, bytes] = {}
+        self._leases: dict[str, tuple[str, datetime]] = {}
 
     async def init(self) -> None:
         return None
@@ -194,6 +196,18 @@ class InMemoryStorage:
         check_page(limit, offset, "asc")
         mine = [s for s in self._spans.values() if trace_id is None or s.trace_id == trace_id]
         return _page(mine, lambda s: (s.start_ns, s.span_id), limit, offset, "asc")
+
+    async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
+        moment = now()
+        holder = self._leases.get(key)
+        if holder is None or holder[1] < moment or holder[0] == owner:
+            self._leases[key] = (owner, moment + timedelta(seconds=ttl))
+            return True
+        return False
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        if self._leases.get(key, ("", None))[0] == owner:
+            del self._leases[key]
 
     async def kv_get(self, key: str) -> Any:
         raw = self._kv.get(key)

@@ -87,6 +87,10 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX mastra_spans_trace ON mastra_spans (trace_id, start_ns)",
         "CREATE TABLE mastra_kv (key TEXT PRIMARY KEY, value {JSON} NOT NULL)",
     ],
+    [
+        """CREATE TABLE mastra_leases (
+            key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)""",
+    ],
 ]
 
 _ENCODE = msgspec.json.Encoder()
@@ -243,3 +247,9 @@ def around_query() -> str:
         f"mastra_messages WHERE thread_id = ? AND (created_at, seq) > {anchor} "
         f"ORDER BY created_at, seq LIMIT ?) AS later) AS neighbours ORDER BY c, s"
     )
+
+
+# Take the lease if it is free, expired, or already ours (one atomic upsert).
+ACQUIRE_LEASE = """INSERT INTO mastra_leases (key, owner, expires_at) VALUES (?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE mastra_leases.expires_at < ? OR mastra_leases.owner = excluded.owner"""
