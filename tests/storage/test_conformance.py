@@ -266,6 +266,7 @@ async def test_leases_are_exclusive_until_released_or_expired(storage):
 
     await asyncio.sleep(0.01)
     assert await storage.acquire_lease("run:1", "c", ttl=30)  # b's lease expired
-    results = await asyncio.gather(*(storage.acquire_lease("run:2", f"o{i}", ttl=30)
-                                     for i in range(8)))
+    results = await asyncio.gather(
+        *(storage.acquire_lease("run:2", f"o{i}", ttl=30) for i in range(8))
+    )
     assert sum(results) == 1

@@ -241,15 +241,24 @@ class SqlStorage(ABC):
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
         moment = sql.to_micros(now())
         expires = moment + int(ttl * 1e6)
-        await self._write(lambda: [(self._q(sql.ACQUIRE_LEASE), (key, owner, expires, moment),
-                                    False)])
-        rows = await self._read(self._q("SELECT owner FROM mastra_leases WHERE key = ?"), (key,),
-                                lambda row: row[0])
+        await self._write(
+            lambda: [(self._q(sql.ACQUIRE_LEASE), (key, owner, expires, moment), False)]
+        )
+        rows = await self._read(
+            self._q("SELECT owner FROM mastra_leases WHERE key = ?"), (key,), lambda row: row[0]
+        )
         return bool(rows) and rows[0] == owner
 
     async def release_lease(self, key: str, owner: str) -> None:
-        await self._write(lambda: [(self._q(
-            "DELETE FROM mastra_leases WHERE key = ? AND owner = ?"), (key, owner), False)])
+        await self._write(
+            lambda: [
+                (
+                    self._q("DELETE FROM mastra_leases WHERE key = ? AND owner = ?"),
+                    (key, owner),
+                    False,
+                )
+            ]
+        )
 
     async def kv_get(self, key: str) -> Any:
         rows = await self._read(

@@ -1,0 +1,164 @@
+"""Steps: typed units of work a workflow runs, and the context they run in."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, overload
+
+import msgspec
+
+from mastra.errors import WorkflowError
+
+__all__ = ["Step", "StepContext", "StepResult", "Suspend", "step"]
+
+
+class Suspend(Exception):
+    """Raised by ``ctx.suspend``: the run stops here and waits for ``resume``."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("suspended")
+        self.payload = payload
+
+
+class StepResult(msgspec.Struct, kw_only=True):
+    """What happened to one step: status, output or error, timing, attempts."""
+
+    status: str  # success | failed | suspended | skipped
+    output: Any = None
+    error: str | None = None
+    suspend_payload: Any = None
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    attempts: int = 0
+
+
+class StepContext:
+    """Passed to every step: ids, the attempt number, ``resume_data`` after a resume, the
+    results of earlier steps, and ``suspend()``."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: str,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        resume_data: Any,
+        results: dict[str, StepResult],
+        mastra: Any,
+    ) -> None:
+        self.workflow_id, self.run_id, self.step_id = workflow_id, run_id, step_id
+        self.attempt = attempt
+        self.resume_data = resume_data
+        self.mastra = mastra
+        self._results = results
+
+    async def suspend(self, payload: Any = None) -> Any:
+        """Stop the run here (its snapshot is saved); ``run.resume(step=..., data=...)``
+        runs this step again with ``ctx.resume_data`` set."""
+        raise Suspend(payload)
+
+    def get_step_result(self, step_id: str) -> Any:
+        """The output of an earlier step (None when it did not run)."""
+        result = self._results.get(step_id)
+        return result.output if result is not None else None
+
+
+class Step:
+    """A step: ``execute(ctx, data)`` (sync or async) with optional input and output types
+    (msgspec Structs or any type msgspec converts), retries with exponential backoff, and a
+    timeout in seconds."""
+
+    def __init__(
+        self,
+        id: str,
+        execute: Callable[..., Any],
+        *,
+        input: Any = None,
+        output: Any = None,
+        retries: int = 0,
+        backoff: float = 0.1,
+        timeout: float | None = None,
+        description: str = "",
+    ) -> None:
+        if not isinstance(id, str) or not id:
+            raise WorkflowError(f"a step needs a non-empty string id, got {id!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise WorkflowError(f"step {id!r}: retries must be an integer >= 0, got {retries!r}")
+        self.id, self.execute, self.input, self.output = id, execute, input, output
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
+        self.description = description
+
+    async def call(self, ctx: StepContext, data: Any) -> Any:
+        if self.input is not None:
+            try:
+                data = msgspec.convert(msgspec.to_builtins(data), self.input)
+            except msgspec.ValidationError as exc:
+                raise WorkflowError(
+                    f"step {self.id!r} got input that is not "
+                    f"{getattr(self.input, '__name__', self.input)}: {exc}"
+                ) from None
+        value = self.execute(ctx, data)
+        if inspect.isawaitable(value):
+            value = await value
+        if self.output is not None:
+            try:
+                value = msgspec.convert(msgspec.to_builtins(value), self.output)
+            except msgspec.ValidationError as exc:
+                raise WorkflowError(
+                    f"step {self.id!r} returned output that is not "
+                    f"{getattr(self.output, '__name__', self.output)}: {exc}"
+                ) from None
+        return value
+
+    def __repr__(self) -> str:
+        return f"Step({self.id!r})"
+
+
+@overload
+def step(fn: Callable[..., Any], /) -> Step: ...
+
+
+@overload
+def step(
+    *,
+    id: str | None = None,
+    input: Any = None,
+    output: Any = None,
+    retries: int = 0,
+    backoff: float = 0.1,
+    timeout: float | None = None,
+) -> Callable[[Callable[..., Any]], Step]: ...
+
+
+def step(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    input: Any = None,
+    output: Any = None,
+    retries: int = 0,
+    backoff: float = 0.1,
+    timeout: float | None = None,
+) -> Step | Callable[[Callable[..., Any]], Step]:
+    """``@step`` / ``@step(id=..., input=..., output=..., retries=..., timeout=...)`` on
+    ``fn(ctx, data)``; input and output default to the function's annotations."""
+
+    def make(f: Callable[..., Any]) -> Step:
+        hints = {k: v for k, v in inspect.get_annotations(f, eval_str=True).items()}
+        params = list(inspect.signature(f).parameters)
+        declared_in = hints.get(params[1]) if len(params) > 1 else None
+        return Step(
+            id or f.__name__,
+            f,
+            input=input if input is not None else declared_in,
+            output=output if output is not None else hints.get("return"),
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
+            description=inspect.getdoc(f) or "",
+        )
+
+    return make(fn) if fn is not None else make
