@@ -49,6 +49,9 @@ _LAZY: dict[str, str] = {
     "Tool": "mastra.tools",
     "ToolContext": "mastra.tools",
     "tool": "mastra.tools",
+    "Workflow": "mastra.workflows",
+    "step": "mastra.workflows",
+    "Memory": "mastra.memory",
 }
 
 if TYPE_CHECKING:
@@ -57,9 +60,11 @@ if TYPE_CHECKING:
     from mastra.config import MastraConfig, load_config
     from mastra.llm import LanguageModel, ModelRequest, ModelResponse, get_model
     from mastra.mastra import Mastra
+    from mastra.memory import Memory
     from mastra.messages import Message
     from mastra.telemetry import Telemetry, Tracer
     from mastra.tools import Tool, ToolContext, tool
+    from mastra.workflows import Workflow, step
 
 __all__ = [
     "Agent",
@@ -73,6 +78,7 @@ __all__ = [
     "Mastra",
     "MastraConfig",
     "MastraError",
+    "Memory",
     "Message",
     "ModelRequest",
     "ModelResponse",
@@ -89,11 +95,13 @@ __all__ = [
     "ToolError",
     "Tracer",
     "ValidationError",
+    "Workflow",
     "WorkflowError",
     "__version__",
     "get_model",
     "load_config",
     "native_info",
+    "step",
     "tool",
 ]
 
