@@ -17,9 +17,8 @@ from mastra.errors import (
     RateLimitError,
     ServerError,
 )
-from mastra.http import HttpClient, RetryPolicy, Timeouts
-from mastra.llm.base import LanguageModel, StreamAssembler
-from mastra.llm.credentials import resolve_key
+from mastra.http import RetryPolicy, Timeouts
+from mastra.llm.base import HttpModel, StreamAssembler, merge_turns
 from mastra.llm.openai import tool_result_text
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
@@ -154,23 +153,7 @@ def _content(part: Part) -> dict[str, Any] | None:
     }
 
 
-def _messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
-    """System text, and the turns with tool results as user turns, same-role turns merged."""
-    system = "\n\n".join(m.text for m in messages if m.role == "system")
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks = [b for b in map(_content, message.parts) if b is not None]
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return system, turns
-
-
-class AnthropicModel(LanguageModel):
+class AnthropicModel(HttpModel):
     """A Claude model through the Messages API.
 
     Structured output (``response_format``) is asked for with a forced tool whose input
@@ -190,34 +173,24 @@ class AnthropicModel(LanguageModel):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.model = model
-        self.base_url = base_url
+        super().__init__(
+            model,
+            api_key=api_key,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            timeouts=timeouts,
+            retry=retry,
+        )
         self.version = version
-        self._api_key, self._api_key_env = api_key, tuple(api_key_env)
-        self._timeouts, self._retry = timeouts, retry
-        self._client: HttpClient | None = None
         self._event = msgspec.json.Decoder(_Event)
 
-    def _http(self) -> HttpClient:
-        if self._client is None:
-            key = resolve_key(self.provider, self._api_key, self._api_key_env)
-            assert key is not None
-            options: dict[str, Any] = {"provider": self.provider}
-            if self._timeouts is not None:
-                options["timeouts"] = self._timeouts
-            if self._retry is not None:
-                options["retry"] = self._retry
-            self._client = HttpClient(
-                self.base_url, {"x-api-key": key, "anthropic-version": self.version}, **options
-            )
-        return self._client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"x-api-key": key or "", "anthropic-version": self.version}
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
-        system, turns = _messages(request.messages)
+        system, turns = merge_turns(
+            request.messages, _content, assistant="assistant", key="content"
+        )
         body: dict[str, Any] = {
             "model": self.model,
             "messages": turns,

@@ -14,6 +14,8 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import MastraError, ValidationError
+from mastra.http import HttpClient, RetryPolicy, Timeouts
+from mastra.llm.credentials import resolve_key
 from mastra.llm.types import (
     Finish,
     ModelRequest,
@@ -28,7 +30,14 @@ from mastra.llm.types import (
 )
 from mastra.messages import FinishReason, Message, Part, ReasoningPart, TextPart, ToolCall, Usage
 
-__all__ = ["CachedModel", "LanguageModel", "StreamAssembler", "parse_arguments"]
+__all__ = [
+    "CachedModel",
+    "HttpModel",
+    "LanguageModel",
+    "StreamAssembler",
+    "merge_turns",
+    "parse_arguments",
+]
 
 
 class LanguageModel(ABC):
@@ -76,6 +85,79 @@ class LanguageModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+class HttpModel(LanguageModel):
+    """A model behind an HTTP API. The key (``api_key`` or the first of ``api_key_env`` that is
+    set) is resolved, and the pooled :class:`~mastra.http.HttpClient` made, at the first call;
+    subclasses say how the key travels (:meth:`auth_headers`)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None,
+        base_url: str,
+        api_key_env: Sequence[str],
+        key_required: bool = True,
+        headers: dict[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self._api_key, self._api_key_env = api_key, tuple(api_key_env)
+        self._key_required = key_required
+        self._headers = dict(headers or {})
+        self._timeouts, self._retry = timeouts, retry
+        self._client: HttpClient | None = None
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        """The headers that carry the key."""
+        return {}
+
+    def _http(self) -> HttpClient:
+        if self._client is None:
+            key = resolve_key(
+                self.provider, self._api_key, self._api_key_env, required=self._key_required
+            )
+            options: dict[str, Any] = {"provider": self.provider}
+            if self._timeouts is not None:
+                options["timeouts"] = self._timeouts
+            if self._retry is not None:
+                options["retry"] = self._retry
+            self._client = HttpClient(
+                self.base_url, {**self._headers, **self.auth_headers(key)}, **options
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def merge_turns(
+    messages: Sequence[Message],
+    convert: Callable[[Part], dict[str, Any] | None],
+    *,
+    assistant: str,
+    key: str,
+) -> tuple[str, list[dict[str, Any]]]:
+    """System text, and the other messages as alternating turns for APIs that want them so:
+    tool results travel as user turns, consecutive same-role turns are merged, parts that
+    ``convert`` maps to None are left out."""
+    system = "\n\n".join(m.text for m in messages if m.role == "system")
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = assistant if message.role == "assistant" else "user"
+        parts = [p for p in map(convert, message.parts) if p is not None]
+        if turns and turns[-1]["role"] == role:
+            turns[-1][key].extend(parts)
+        else:
+            turns.append({"role": role, key: parts})
+    return system, turns
 
 
 def _loop_running() -> bool:

@@ -13,9 +13,8 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
-from mastra.http import HttpClient, RetryPolicy, Timeouts
-from mastra.llm.base import LanguageModel, StreamAssembler
-from mastra.llm.credentials import resolve_key
+from mastra.http import RetryPolicy, Timeouts
+from mastra.llm.base import HttpModel, StreamAssembler, merge_turns
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
     FinishReason,
@@ -128,22 +127,7 @@ def _part(part: Part) -> dict[str, Any] | None:
     return None  # reasoning stays with the model that produced it
 
 
-def _contents(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
-    system = "\n\n".join(m.text for m in messages if m.role == "system")
-    contents: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        role = "model" if message.role == "assistant" else "user"
-        parts = [p for p in map(_part, message.parts) if p is not None]
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": role, "parts": parts})
-    return system, contents
-
-
-class GoogleModel(LanguageModel):
+class GoogleModel(HttpModel):
     """A Gemini model through the Generative Language API (``x-goog-api-key``)."""
 
     provider = "google"
@@ -162,31 +146,21 @@ class GoogleModel(LanguageModel):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.model = model
-        self.base_url = base_url
-        self._api_key, self._api_key_env = api_key, tuple(api_key_env)
-        self._timeouts, self._retry = timeouts, retry
-        self._client: HttpClient | None = None
+        super().__init__(
+            model,
+            api_key=api_key,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            timeouts=timeouts,
+            retry=retry,
+        )
         self._chunk = msgspec.json.Decoder(_Response)
 
-    def _http(self) -> HttpClient:
-        if self._client is None:
-            key = resolve_key(self.provider, self._api_key, self._api_key_env)
-            assert key is not None
-            options: dict[str, Any] = {"provider": self.provider}
-            if self._timeouts is not None:
-                options["timeouts"] = self._timeouts
-            if self._retry is not None:
-                options["retry"] = self._retry
-            self._client = HttpClient(self.base_url, {"x-goog-api-key": key}, **options)
-        return self._client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"x-goog-api-key": key or ""}
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
-        system, contents = _contents(request.messages)
+        system, contents = merge_turns(request.messages, _part, assistant="model", key="parts")
         body: dict[str, Any] = {"contents": contents}
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}

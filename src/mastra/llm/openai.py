@@ -13,9 +13,8 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
-from mastra.http import HttpClient, RetryPolicy, Timeouts
-from mastra.llm.base import LanguageModel, StreamAssembler, parse_arguments
-from mastra.llm.credentials import resolve_key
+from mastra.http import RetryPolicy, Timeouts
+from mastra.llm.base import HttpModel, StreamAssembler, parse_arguments
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
     FinishReason,
@@ -222,7 +221,7 @@ def request_body(request: ModelRequest, model: str, max_tokens_field: str) -> di
 # -- the model -----------------------------------------------------------------------------
 
 
-class OpenAIChatModel(LanguageModel):
+class OpenAIChatModel(HttpModel):
     """A Chat Completions model at OpenAI or any OpenAI-compatible server.
 
     Args:
@@ -251,34 +250,22 @@ class OpenAIChatModel(LanguageModel):
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.model, self.provider = model, provider
-        self.base_url = base_url
+        super().__init__(
+            model,
+            api_key=api_key,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            key_required=key_required,
+            headers=headers,
+            timeouts=timeouts,
+            retry=retry,
+        )
+        self.provider = provider
         self.max_tokens_field = max_tokens_field
-        self._api_key = api_key
-        self._api_key_env = tuple(api_key_env)
-        self._key_required = key_required
-        self._headers = dict(headers or {})
-        self._timeouts, self._retry = timeouts, retry
-        self._client: HttpClient | None = None
         self._chunk = msgspec.json.Decoder(_Completion)
 
-    def _http(self) -> HttpClient:
-        if self._client is None:
-            key = resolve_key(
-                self.provider, self._api_key, self._api_key_env, required=self._key_required
-            )
-            headers = {**self._headers, **({"Authorization": f"Bearer {key}"} if key else {})}
-            options: dict[str, Any] = {"provider": self.provider}
-            if self._timeouts is not None:
-                options["timeouts"] = self._timeouts
-            if self._retry is not None:
-                options["retry"] = self._retry
-            self._client = HttpClient(self.base_url, headers, **options)
-        return self._client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         return request_body(request, self.model, self.max_tokens_field)
