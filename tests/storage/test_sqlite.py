@@ -106,11 +106,16 @@ async def test_the_event_loop_keeps_running_during_big_writes(tmp_path):
             last = moment
 
     tick = asyncio.create_task(ticker())
+    started = time.perf_counter()
     await store.save_messages(messages)
     await store.list_messages("t", last=5000)
+    elapsed = time.perf_counter() - started
     tick.cancel()
-    # encoding, SQL and decoding all happen on the worker thread; the loop only hands off
-    assert len(gaps) > 100 and max(gaps) < 0.05, f"longest stall {max(gaps) * 1000:.1f} ms"
+    # encoding, SQL and decoding all happen on the worker thread: the loop keeps ticking all
+    # along (had the work run on the loop, one gap would span all of it). Relative, because
+    # a loaded machine stretches every gap.
+    assert len(gaps) > 100, len(gaps)
+    assert max(gaps) < elapsed / 3, f"longest stall {max(gaps) * 1000:.1f} ms of {elapsed:.3f} s"
     await store.close()
 
 

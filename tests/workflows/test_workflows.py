@@ -113,7 +113,7 @@ async def test_loops_foreach_sleep_and_nesting():
     started = time.monotonic()
     result = await wf.create_run().start([1, 2, 3, 4, 5, 6])
     assert result.result == [10, 20, 30, 40, 50, 60]
-    assert 0.19 < time.monotonic() - started < 0.35  # two waves of three
+    assert 0.19 < time.monotonic() - started < 0.5  # two waves of three (one by one: 0.6)
     assert result.steps["slow[5]"].output == 60
     inner = (
         Workflow("inner")
