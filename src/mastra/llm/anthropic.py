@@ -281,13 +281,7 @@ class AnthropicModel(HttpModel):
         stop: str | None = None
         body = {**self.body(request), "stream": True}
         async for sse in self._http().stream_sse("POST", "/messages", json=body):
-            try:
-                event = self._event.decode(sse.data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ProviderError(
-                    f"{self.name} streamed an event that is not JSON of the Messages API: {exc}",
-                    provider=self.provider,
-                ) from None
+            event = self.decode_event(self._event, sse.data, "JSON of the Messages API")
             if event.type == "message_start" and event.message is not None:
                 assembler.id, assembler.model = event.message.id, event.message.model
                 yield assembler.set_usage(_usage(event.message.usage))

@@ -6,14 +6,14 @@ import asyncio
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, MutableMapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mastra.errors import MastraError, ValidationError
+from mastra.errors import MastraError, ProviderError, ValidationError
 from mastra.http import HttpClient, RetryPolicy, Timeouts
 from mastra.llm.credentials import resolve_key
 from mastra.llm.types import (
@@ -135,6 +135,16 @@ class HttpModel(LanguageModel):
         if self._client is not None:
             await self._client.close()
 
+    def decode_event(self, decoder: msgspec.json.Decoder[T], data: str, what: str) -> T:
+        """One streamed event decoded into its wire type; ProviderError (not a decoder
+        traceback) when the server sent something else."""
+        try:
+            return decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ProviderError(
+                f"{self.name} streamed an event that is not {what}: {exc}", provider=self.provider
+            ) from None
+
 
 def merge_turns(
     messages: Sequence[Message],
@@ -178,6 +188,8 @@ def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
         return {}, text
     return (value, None) if isinstance(value, dict) else ({}, text)
 
+
+T = TypeVar("T")
 
 Rewrite = Callable[[list[Part], FinishReason], tuple[list[Part], FinishReason]]
 

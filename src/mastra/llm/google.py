@@ -241,13 +241,7 @@ class GoogleModel(HttpModel):
             params={"alt": "sse"},
             json=self.body(request),
         ):
-            try:
-                chunk = self._chunk.decode(sse.data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ProviderError(
-                    f"{self.name} streamed an event that is not a GenerateContentResponse: {exc}",
-                    provider=self.provider,
-                ) from None
+            chunk = self.decode_event(self._chunk, sse.data, "a GenerateContentResponse")
             assembler.id = assembler.id or chunk.response_id
             assembler.model = assembler.model or chunk.model_version
             if chunk.usage_metadata is not None:

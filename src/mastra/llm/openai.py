@@ -310,13 +310,7 @@ class OpenAIChatModel(HttpModel):
         async for event in self._http().stream_sse("POST", "/chat/completions", json=body):
             if event.data == "[DONE]":
                 break
-            try:
-                chunk = self._chunk.decode(event.data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ProviderError(
-                    f"{self.name} streamed an event that is not a completion chunk: {exc}",
-                    provider=self.provider,
-                ) from None
+            chunk = self.decode_event(self._chunk, event.data, "a completion chunk")
             assembler.id = assembler.id or chunk.id
             assembler.model = assembler.model or chunk.model
             if chunk.usage is not None:
