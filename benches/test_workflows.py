@@ -18,16 +18,16 @@ from mastra.workflows import Step, Workflow
 CHAIN, WIDTH = 100, 50
 
 
-def mastra_chain(storage=None):
-    wf = Workflow("chain", storage=storage)
+def mastra_chain(storage=None, durability="sync"):
+    wf = Workflow("chain", storage=storage, durability=durability)
     for i in range(CHAIN):
         wf.then(Step(f"s{i}", lambda ctx, n: n + 1))
     return wf.commit()
 
 
-def mastra_fan(storage=None):
+def mastra_fan(storage=None, durability="sync"):
     return (
-        Workflow("fan", storage=storage)
+        Workflow("fan", storage=storage, durability=durability)
         .parallel([Step(f"b{i}", lambda ctx, n: n + 1) for i in range(WIDTH)])
         .commit()
     )
@@ -78,8 +78,11 @@ def sqlite(loop):
 
 
 def runner_for(framework, shape, durable, sqlite):
-    if framework == "mastra":
-        wf = (mastra_chain if shape == "chain" else mastra_fan)(sqlite if durable else None)
+    if framework.startswith("mastra"):
+        durability = framework.split("-")[1] if "-" in framework else "sync"
+        wf = (mastra_chain if shape == "chain" else mastra_fan)(
+            sqlite if durable else None, durability
+        )
         return lambda: wf.create_run().start(0)
     graph = (langgraph_chain if shape == "chain" else langgraph_fan)(durable)
     counter = iter(range(10**9))
@@ -96,8 +99,10 @@ def runner_for(framework, shape, durable, sqlite):
 
 @pytest.mark.parametrize("durable", [False, True], ids=["in-memory", "durable"])
 @pytest.mark.parametrize("shape", ["chain", "fan"])
-@pytest.mark.parametrize("framework", ["mastra", "langgraph"])
+@pytest.mark.parametrize("framework", ["mastra", "mastra-async", "mastra-exit", "langgraph"])
 def test_workflow_overhead(benchmark, loop, sqlite, framework, shape, durable):
+    if framework in ("mastra-async", "mastra-exit") and not durable:
+        pytest.skip("durability modes only matter with storage")
     make = runner_for(framework, shape, durable, sqlite)
     loop.run(make())
     steps = CHAIN if shape == "chain" else WIDTH

@@ -309,3 +309,34 @@ async def test_events_cancel_registry_and_agents_tools_as_steps():
     assert [r.status for r in await wf.list_runs()] == ["success"]
     reloaded = await app.get_workflow("compose").get_run(run.run_id)
     assert reloaded.status == "success"
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_durability_modes_all_resume(durability, tmp_path):
+    storage = SQLiteStorage(tmp_path / f"{durability}.db")
+    seen = []
+
+    def record(ctx, data):
+        seen.append(data)
+        return data + 1
+
+    wf = (Workflow("modes", storage=storage, durability=durability)
+          .then(Step("one", record)).then(Step("gate", guarded_gate))
+          .then(Step("two", record)).commit())
+    run = wf.create_run()
+    assert (await run.start(1)).status == "suspended"
+    stored = await storage.get_workflow_run("modes", run.run_id)
+    assert stored.status == "suspended" and stored.snapshot["position"] == 1
+    again = await wf.get_run(run.run_id)
+    result = await again.resume(data="go")
+    assert result.status == "success" and result.result == 3 and seen == [1, 2]
+    assert (await storage.get_workflow_run("modes", run.run_id)).status == "success"
+    await storage.close()
+    with pytest.raises(WorkflowError, match="durability must be"):
+        Workflow("bad", durability="sometimes")
+
+
+async def guarded_gate(ctx, data):
+    if ctx.resume_data is None:
+        await ctx.suspend()
+    return data

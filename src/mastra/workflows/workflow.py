@@ -10,7 +10,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -22,6 +22,10 @@ from mastra.workflows.step import Step, StepContext, StepResult, Suspend
 __all__ = ["Run", "Workflow", "WorkflowEvent", "WorkflowResult"]
 
 _QUIET = Tracer(enabled=False)
+# When snapshots are written: after every node, waited for ("sync"); in the background, the
+# latest state whenever the previous write is done, flushed before the run returns ("async");
+# only when the run stops — finished, failed, suspended or canceled ("exit").
+Durability = Literal["sync", "async", "exit"]
 _LEASE_SECONDS = 300.0
 
 
@@ -267,13 +271,17 @@ class Workflow:
         output: Any = None,
         *,
         storage: Any = None,
+        durability: Durability = "sync",
         max_iterations: int = 1000,
         description: str = "",
     ) -> None:
         if not isinstance(id, str) or not id:
             raise WorkflowError(f"a workflow needs a non-empty string id, got {id!r}")
         self.id, self.input, self.output = id, input, output
+        if durability not in ("sync", "async", "exit"):
+            raise WorkflowError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}")
         self.storage = storage
+        self.durability = durability
         self.max_iterations = max_iterations
         self.description = description
         self.nodes: list[_Node] = []
@@ -407,6 +415,8 @@ class Run:
         self._task: asyncio.Task[WorkflowResult] | None = None
         self._watchers: list[asyncio.Queue[WorkflowEvent | None]] = []
         self._owner = uuid.uuid4().hex
+        self._writer: asyncio.Future[None] | None = None
+        self._dirty = False
 
     @classmethod
     def restore(cls, workflow: Workflow, stored: WorkflowRun) -> Run:
@@ -517,7 +527,7 @@ class Run:
                         self.position = index
                         self.data = await self.workflow.nodes[index].run(self, self.data, "")
                         self.position = index + 1
-                        await self._save()
+                        await self._save(final=False)
                     self.status = "success"
                 except _Suspended as exc:
                     self.status, self.suspended = "suspended", exc.keys
@@ -525,7 +535,7 @@ class Run:
                     self.status, self.error = "failed", str(exc)
                 except asyncio.CancelledError:
                     self.status, self.error = "canceled", "canceled"
-                await self._save()
+                await self._save(final=True)
         finally:
             if storage is not None:
                 await storage.release_lease(lease, self._owner)
@@ -538,25 +548,41 @@ class Run:
             suspended=list(self.suspended),
         )
 
-    async def _save(self) -> None:
-        storage = self.workflow.storage
-        if storage is None:
+    async def _save(self, *, final: bool) -> None:
+        """Write the snapshot as the workflow's durability says. In "async" mode one
+        background writer keeps storing the latest state while nodes run (states that
+        arrive while a write is in flight are coalesced); the final save waits for it."""
+        storage, mode = self.workflow.storage, self.workflow.durability
+        if storage is None or (mode == "exit" and not final):
             return
-        snapshot = {
-            "position": self.position,
-            "data": msgspec.to_builtins(self.data),
-            "input": msgspec.to_builtins(self.input),
-            "results": msgspec.to_builtins(self.results),
-            "suspended": self.suspended,
-            "error": self.error,
-        }
-        await storage.save_workflow_run(
-            WorkflowRun(
-                workflow_id=self.workflow.id,
-                run_id=self.run_id,
-                status=self.status,
-                snapshot=snapshot,
-            )
+        if mode == "async" and not final:
+            self._dirty = True
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.ensure_future(self._drain(storage))
+            return
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer
+        await storage.save_workflow_run(self._snapshot())
+
+    async def _drain(self, storage: Any) -> None:
+        while self._dirty:
+            self._dirty = False
+            await storage.save_workflow_run(self._snapshot())
+
+    def _snapshot(self) -> WorkflowRun:
+        return WorkflowRun(
+            workflow_id=self.workflow.id,
+            run_id=self.run_id,
+            status=self.status,
+            snapshot={
+                "position": self.position,
+                "data": msgspec.to_builtins(self.data),
+                "input": msgspec.to_builtins(self.input),
+                "results": msgspec.to_builtins(self.results),
+                "suspended": self.suspended,
+                "error": self.error,
+            },
         )
 
     def _context(self, key: str, attempt: int, prefix: str) -> StepContext:
