@@ -52,6 +52,14 @@ cdef timespec _PAUSE = timespec(0, 20000)
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
 
 
+def _rebuild(cls, maxsize, sizer, ttl, timer):
+    """A cache of class ``cls`` set up like the one pickled, without calling a subclass's
+    ``__init__`` (whose signature may differ); its attributes come back through the state."""
+    cache = cls.__new__(cls)
+    CacheCore.__init__(cache, maxsize, sizer, ttl=ttl, timer=timer)
+    return cache
+
+
 @cython.final
 @cython.freelist(256)
 cdef class _Node:
@@ -465,6 +473,66 @@ cdef class CacheCore:
 
     def _timer_function(self):
         return self._timer
+
+    def _entries(self):
+        """(key, value, size, expires) from least to most recently used."""
+        cdef mc_link *link = self._root.next
+        cdef _Node node
+        entries = []
+        while link != &self._root:
+            node = _node_of(link)
+            entries.append((node.key, node.value, node.link.size, node.link.expires))
+            link = link.next
+        return entries
+
+    def _restore(self, entries, stats, attributes=None, keys=None):
+        """Refill an empty cache with ``_entries()`` of another: the same recency order, sizes
+        and deadlines (the expiry ring is rebuilt in deadline order), iteration in the order
+        of ``keys``, and its counters."""
+        cdef _Node node
+        if self._data:
+            raise ValueError("_restore needs an empty cache")
+        nodes = {}
+        for key, value, size, expires in entries:
+            node = _Node.__new__(_Node)
+            node.key = key
+            node.value = value
+            node.link.owner = <PyObject *>node
+            node.link.size = size
+            node.link.expires = expires
+            nodes[key] = node
+            mc_append(&self._root, &node.link)
+            self._currsize += size
+            if not _is_plain(key):
+                self._plain_keys = False
+        for key in (keys if keys is not None else nodes):
+            PyDict_SetItem(self._data, key, nodes[key])
+        if self._timed:
+            for key in sorted(self._data, key=lambda k: (<_Node>self._data[k]).link.expires):
+                node = <_Node>self._data[key]
+                mc_tappend(&self._root, &node.link)
+        self._hits, self._misses, self._evictions, self._expirations = stats
+        if attributes:
+            self.__dict__.update(attributes)
+
+    def __copy__(self):
+        rebuild, args, state = self.__reduce__()
+        copied = rebuild(*args)
+        copied._restore(*state)
+        return copied
+
+    def __reduce__(self):
+        """Pickle and copy support: the constructor arguments, then the entries (in recency
+        order, with sizes and deadlines) and the statistics."""
+        attributes = dict(getattr(self, "__dict__", {}))
+        sizer = attributes.get("getsizeof")
+        stats = (self._hits, self._misses, self._evictions, self._expirations)
+        args = (type(self), self.maxsize, sizer, self._ttl if self._timed else None,
+                self._timer if self._timed else None)
+        return (_rebuild, args, (self._entries(), stats, attributes, list(self._data)))
+
+    def __setstate__(self, state):
+        self._restore(*state)
 
     def _order(self):
         """Keys from least to most recently used (for tests and repr)."""

@@ -474,3 +474,52 @@ def test_soak_ten_million_operations_flat_memory():
     tracemalloc.stop()
     assert grown < 64 * 1024, f"traced memory grew by {grown} bytes over 10M operations"
     assert len(cache) == 10_000
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: LRUCache(4, getsizeof=len),
+        lambda: TTLCache(4, 60, getsizeof=len),
+    ],
+)
+def test_copy_and_pickle_keep_order_sizes_deadlines_and_stats(factory):
+    import copy
+    import pickle
+
+    cache = factory()
+    cache["a"], cache["b"], cache["c"] = "x", "yy", "z"
+    cache["a"]
+    cache.get("missing")
+    for clone in (copy.copy(cache), pickle.loads(pickle.dumps(cache))):
+        assert list(clone) == list(cache) == ["a", "b", "c"]  # iteration order
+        assert clone._order() == cache._order() == ["b", "c", "a"]  # recency order
+        assert clone.currsize == cache.currsize == 4 and clone.stats() == cache.stats()
+        clone["d"] = "w"  # evicts b in the clone only
+        assert "b" not in clone and "b" in cache
+    ttl = TTLCache(4, 10, timer=(clock := Clock()))
+    ttl["k"] = 1
+    clock.now = 5
+    ttl["j"] = 2
+    clone = copy.copy(ttl)
+    clock.now = 10
+    assert "k" not in clone and "j" in clone  # deadlines came along
+    assert clone.expire() == [("k", 1)]
+
+
+class Named(LRUCache):
+    """A subclass with its own constructor (module level, so pickle can find it)."""
+
+    def __init__(self, name):
+        super().__init__(2)
+        self.name = name
+
+
+def test_pickled_subclass_keeps_its_attributes():
+    import pickle
+
+    original = Named("n")
+    original["x"] = 1
+    restored = pickle.loads(pickle.dumps(original))
+    assert type(restored) is Named and restored.name == "n" and restored.maxsize == 2
+    assert dict(restored) == {"x": 1}

@@ -320,9 +320,13 @@ async def test_durability_modes_all_resume(durability, tmp_path):
         seen.append(data)
         return data + 1
 
-    wf = (Workflow("modes", storage=storage, durability=durability)
-          .then(Step("one", record)).then(Step("gate", guarded_gate))
-          .then(Step("two", record)).commit())
+    wf = (
+        Workflow("modes", storage=storage, durability=durability)
+        .then(Step("one", record))
+        .then(Step("gate", guarded_gate))
+        .then(Step("two", record))
+        .commit()
+    )
     run = wf.create_run()
     assert (await run.start(1)).status == "suspended"
     stored = await storage.get_workflow_run("modes", run.run_id)
