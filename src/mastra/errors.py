@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "ContextLengthError",
+    "LeaseLostError",
     "MastraError",
     "NotFoundError",
     "ProviderError",
@@ -139,6 +140,11 @@ class ToolError(MastraError):
 
 class StorageError(MastraError):
     """A storage backend failed or refused an operation; stored data is left unchanged."""
+
+
+class LeaseLostError(StorageError):
+    """A write guarded by a lease was refused: another owner holds the lease now (this
+    process was too slow to renew it), so this process must stop acting for it."""
 
 
 class WorkflowError(MastraError):

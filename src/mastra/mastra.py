@@ -136,6 +136,15 @@ class Mastra:
         """The vector store registered as ``name``; NotFoundError lists the ones that exist."""
         return _find("vector store", self._vectors, name)
 
+    async def recover_workflows(self) -> dict[str, list[Any]]:
+        """Continue the runs of every registered workflow (with storage) whose process died
+        mid-run; see ``Workflow.recover``. Returns the results by workflow id."""
+        return {
+            id: await workflow.recover()
+            for id, workflow in self._workflows.items()
+            if getattr(workflow, "storage", None) is not None
+        }
+
     def __repr__(self) -> str:
         return (
             f"Mastra({self.config.name!r}, agents={sorted(self._agents)}, "

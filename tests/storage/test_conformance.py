@@ -1,10 +1,12 @@
 """One behaviour, three backends: every test runs on memory, SQLite and PostgreSQL."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
-from mastra.errors import NotFoundError, StorageError, ValidationError
+from mastra.errors import LeaseLostError, NotFoundError, StorageError, ValidationError
 from mastra.messages import ImagePart, Message, TextPart, ToolCall, ToolResult
 from mastra.storage import (
     InMemoryStorage,
@@ -262,11 +264,35 @@ async def test_leases_are_exclusive_until_released_or_expired(storage):
     assert not await storage.acquire_lease("run:1", "b", ttl=30)
     await storage.release_lease("run:1", "a")
     assert await storage.acquire_lease("run:1", "b", ttl=0.001)
-    import asyncio
-
     await asyncio.sleep(0.01)
     assert await storage.acquire_lease("run:1", "c", ttl=30)  # b's lease expired
     results = await asyncio.gather(
         *(storage.acquire_lease("run:2", f"o{i}", ttl=30) for i in range(8))
     )
     assert sum(results) == 1
+
+
+async def test_writes_fenced_by_a_lease_happen_only_for_its_holder(storage):
+    run = WorkflowRun(workflow_id="wf", run_id="r1", status="running", snapshot={"n": 1})
+    assert await storage.acquire_lease("wf:r1", "a", ttl=0.05)
+    await storage.save_workflow_run(run, fence=("wf:r1", "a"))
+    await asyncio.sleep(0.06)  # a's lease lapses and b takes it over
+    assert await storage.acquire_lease("wf:r1", "b", ttl=30)
+    stale = msgspec.structs.replace(run, status="success", snapshot={"n": 99})
+    with pytest.raises(LeaseLostError, match="held by another owner"):
+        await storage.save_workflow_run(stale, fence=("wf:r1", "a"))
+    with pytest.raises(LeaseLostError):
+        await storage.save_workflow_run(stale, fence=("nobody-holds-this", "a"))
+    kept = await storage.get_workflow_run("wf", "r1")
+    assert kept.status == "running" and kept.snapshot == {"n": 1}
+    await storage.save_workflow_run(stale, fence=("wf:r1", "b"))
+    assert (await storage.get_workflow_run("wf", "r1")).snapshot == {"n": 99}
+
+
+@pytest.mark.parametrize("bad", ["t1\n", "t1\r\n", "\nt1", "t 1", "", "x" * 257])
+async def test_ids_must_match_in_full(storage, bad):
+    with pytest.raises(ValidationError, match="invalid thread id"):
+        await storage.save_thread(Thread(id=bad, resource_id="r1"))
+    with pytest.raises(ValidationError, match="invalid run id"):
+        await storage.save_workflow_run(WorkflowRun(workflow_id="wf", run_id=bad, status="x"))
+    assert await storage.list_threads("r1") == []

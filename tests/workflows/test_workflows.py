@@ -8,7 +8,7 @@ import pytest
 
 from mastra import Mastra
 from mastra.agent import Agent
-from mastra.errors import WorkflowError
+from mastra.errors import ValidationError, WorkflowError
 from mastra.llm.testing import FunctionModel
 from mastra.storage import InMemoryStorage, PostgresStorage, SQLiteStorage
 from mastra.tools import tool
@@ -47,7 +47,9 @@ async def test_typed_chain_with_map():
     assert result.status == "success" and result.result == {"item": "tea", "total": 12.0}
     assert result.steps["price"].output == Priced("tea", 10.0)
     assert result.steps["tax"].status == "success" and result.steps["tax"].attempts == 1
-    with pytest.raises(WorkflowError, match="input is not Order"):
+    with pytest.raises(
+        ValidationError, match="input is not Order: Object missing required field `qty`"
+    ):
         await wf.create_run().start({"item": "tea"})
 
 

@@ -18,6 +18,7 @@ from mastra.storage.types import (
     check_id,
     check_message,
     check_page,
+    lease_lost,
     now,
 )
 from mastra.telemetry import SpanRecord
@@ -162,9 +163,13 @@ class InMemoryStorage:
         self._resources[resource.id] = resource
         return resource
 
-    async def save_workflow_run(self, run: WorkflowRun) -> None:
+    async def save_workflow_run(
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+    ) -> None:
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
+        if fence is not None and self._leases.get(fence[0], ("", None))[0] != fence[1]:
+            raise lease_lost(fence[0])
         existing = self._runs.get((run.workflow_id, run.run_id))
         if existing is not None:
             run = msgspec.structs.replace(run, created_at=existing.created_at)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from mastra.errors import StorageError
 from mastra.storage import sql
-from mastra.storage.sqlbase import SqlStorage, Statement, unknown_thread
+from mastra.storage.sqlbase import Guard, SqlStorage, Statement, unknown_thread
 
 __all__ = ["PostgresStorage"]
 
@@ -110,13 +110,19 @@ class PostgresStorage(SqlStorage):
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL error: {exc}") from None
 
-    async def _write(self, build: Callable[[], list[Statement]]) -> None:
+    async def _write(
+        self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
+    ) -> bool:
         import psycopg
 
         pool = await self._ready()
         statements = build()
         try:
             async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                if guard is not None:
+                    await cur.execute(*guard)
+                    if cur.rowcount == 0:
+                        return False  # nothing was written; the transaction ends empty
                 for query, params, many in statements:
                     if many:
                         await cur.executemany(query, params)
@@ -126,6 +132,7 @@ class PostgresStorage(SqlStorage):
             raise unknown_thread(exc) from None
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL refused the write: {exc}") from None
+        return True
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password

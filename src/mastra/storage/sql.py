@@ -253,3 +253,6 @@ def around_query() -> str:
 ACQUIRE_LEASE = """INSERT INTO mastra_leases (key, owner, expires_at) VALUES (?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
     WHERE mastra_leases.expires_at < ? OR mastra_leases.owner = excluded.owner"""
+# A guarded write's first statement: it touches the lease row only while the owner holds it
+# (and in PostgreSQL locks that row, so a takeover waits for the write to commit).
+HOLD_LEASE = "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ?"

@@ -17,16 +17,19 @@ from mastra.storage.types import (
     check_id,
     check_message,
     check_page,
+    lease_lost,
     now,
 )
 from mastra.telemetry import SpanRecord
 
-__all__ = ["SqlStorage", "Statement"]
+__all__ = ["Guard", "SqlStorage", "Statement"]
 
 R = TypeVar("R")
 
 # (sql, params, many): many=True runs executemany over a list of parameter tuples.
 Statement = tuple[str, Any, bool]
+# (sql, params): a statement that must change a row for a guarded write to proceed.
+Guard = tuple[str, Any]
 
 
 class SqlStorage(ABC):
@@ -41,9 +44,12 @@ class SqlStorage(ABC):
         """Run a query and map each row (possibly off the event loop)."""
 
     @abstractmethod
-    async def _write(self, build: Callable[[], list[Statement]]) -> None:
+    async def _write(
+        self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
+    ) -> bool:
         """Run the statements ``build()`` returns in one transaction (build may run off the
-        event loop); foreign-key violations raise StorageError."""
+        event loop); foreign-key violations raise StorageError. A ``guard`` statement runs
+        first: when it changes no row, nothing is written and the result is False."""
 
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
@@ -183,10 +189,16 @@ class SqlStorage(ABC):
         )
         return resource
 
-    async def save_workflow_run(self, run: WorkflowRun) -> None:
+    async def save_workflow_run(
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+    ) -> None:
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
-        await self._write(lambda: [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)])
+        guard = (self._q(sql.HOLD_LEASE), fence) if fence is not None else None
+        if not await self._write(
+            lambda: [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)], guard=guard
+        ):
+            raise lease_lost(fence[0] if fence else "")
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
         rows = await self._read(

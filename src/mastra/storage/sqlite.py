@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from mastra.errors import StorageError
 from mastra.storage import sql
-from mastra.storage.sqlbase import SqlStorage, Statement, unknown_thread
+from mastra.storage.sqlbase import Guard, SqlStorage, Statement, unknown_thread
 
 __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
@@ -102,10 +102,16 @@ def yielding_map(fn: Callable[[Any], T], items: Iterable[Any], every: int = _CHU
     return out
 
 
-def transaction(connection: sqlite3.Connection, statements: list[Statement]) -> None:
-    """Run statements atomically (BEGIN IMMEDIATE takes the write lock up front)."""
+def transaction(
+    connection: sqlite3.Connection, statements: list[Statement], guard: Guard | None = None
+) -> bool:
+    """Run statements atomically (BEGIN IMMEDIATE takes the write lock up front); False, with
+    nothing written, when the guard statement changes no row."""
     connection.execute("BEGIN IMMEDIATE")
     try:
+        if guard is not None and connection.execute(*guard).rowcount == 0:
+            connection.execute("ROLLBACK")
+            return False
         for query, params, many in statements:
             if not many:
                 connection.execute(query, params)
@@ -117,6 +123,7 @@ def transaction(connection: sqlite3.Connection, statements: list[Statement]) -> 
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+    return True
 
 
 def migrate(connection: sqlite3.Connection) -> int:
@@ -185,10 +192,12 @@ class SQLiteStorage(SqlStorage):
         worker = await self._ready()
         return await worker.run(lambda c: yielding_map(row, c.execute(query, params)))
 
-    async def _write(self, build: Callable[[], list[Statement]]) -> None:
+    async def _write(
+        self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
+    ) -> bool:
         worker = await self._ready()
         try:
-            await worker.run(lambda c: transaction(c, build()))
+            return await worker.run(lambda c: transaction(c, build(), guard))
         except sqlite3.IntegrityError as exc:
             if "FOREIGN KEY" in str(exc):
                 raise unknown_thread(exc) from None

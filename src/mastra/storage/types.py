@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
-from mastra.errors import ValidationError
+from mastra.errors import LeaseLostError, ValidationError
 from mastra.messages import Message, Part, Role
 from mastra.telemetry import SpanRecord
 
@@ -23,12 +23,13 @@ __all__ = [
     "WorkflowRun",
     "check_id",
     "check_page",
+    "lease_lost",
     "now",
 ]
 
 Order = Literal["asc", "desc"]
 MAX_MESSAGE_BYTES = 4 * 2**20
-_ID = re.compile(r"^[\w.:@/+=-]{1,256}$")
+_ID = re.compile(r"[\w.:@/+=-]{1,256}")
 
 
 def now() -> datetime:
@@ -37,11 +38,18 @@ def now() -> datetime:
 
 def check_id(kind: str, value: object) -> str:
     """Ids are 1-256 characters of letters, digits and ``_ . : @ / + = -``."""
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ValidationError(
             f"invalid {kind} id {value!r}; expected 1-256 letters, digits or _.:@/+=-"
         )
     return value
+
+
+def lease_lost(key: str) -> LeaseLostError:
+    return LeaseLostError(
+        f"the lease {key!r} is held by another owner now; this write was refused and "
+        "nothing was changed"
+    )
 
 
 def check_page(limit: int, offset: int, order: str) -> None:
@@ -184,7 +192,13 @@ class Storage(Protocol):
 
     async def save_resource(self, resource: Resource) -> Resource: ...
 
-    async def save_workflow_run(self, run: WorkflowRun) -> None: ...
+    async def save_workflow_run(
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+    ) -> None:
+        """Insert or replace a run. With ``fence=(lease_key, owner)`` the write happens only
+        while ``owner`` holds that lease, atomically with the check; otherwise it raises
+        :class:`~mastra.errors.LeaseLostError` and changes nothing."""
+        ...
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None: ...
 

@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import msgspec
 
-from mastra.errors import WorkflowError
+from mastra.errors import ValidationError, WorkflowError
 
 __all__ = ["Step", "StepContext", "StepResult", "Suspend", "step"]
 
@@ -47,16 +47,23 @@ class StepContext:
         resume_data: Any,
         results: dict[str, StepResult],
         mastra: Any,
+        suspend_schema: Any = None,
     ) -> None:
         self.workflow_id, self.run_id, self.step_id = workflow_id, run_id, step_id
         self.attempt = attempt
         self.resume_data = resume_data
         self.mastra = mastra
         self._results = results
+        self._suspend_schema = suspend_schema
 
     async def suspend(self, payload: Any = None) -> Any:
         """Stop the run here (its snapshot is saved); ``run.resume(step=..., data=...)``
-        runs this step again with ``ctx.resume_data`` set."""
+        runs this step again with ``ctx.resume_data`` set. With the step's ``suspend=``
+        schema, the payload is checked first (a ValidationError fails the attempt)."""
+        if self._suspend_schema is not None:
+            payload = conform(
+                payload, self._suspend_schema, f"step {self.step_id!r} suspend payload"
+            )
         raise Suspend(payload)
 
     def get_step_result(self, step_id: str) -> Any:
@@ -65,10 +72,24 @@ class StepContext:
         return result.output if result is not None else None
 
 
+def conform(value: Any, schema: Any, what: str) -> Any:
+    """``value`` converted to ``schema`` (a Struct or any type msgspec converts), or a
+    ValidationError that names the offending field."""
+    try:
+        return msgspec.convert(msgspec.to_builtins(value), schema)
+    except (msgspec.ValidationError, TypeError) as exc:
+        raise ValidationError(f"{what} is not {_name(schema)}: {exc}") from None
+
+
+def _name(schema: Any) -> str:
+    return getattr(schema, "__name__", repr(schema))
+
+
 class Step:
     """A step: ``execute(ctx, data)`` (sync or async) with optional input and output types
-    (msgspec Structs or any type msgspec converts), retries with exponential backoff, and a
-    timeout in seconds."""
+    (msgspec Structs or any type msgspec converts), retries with exponential backoff, a
+    timeout in seconds, and for a step that suspends, the schemas of its suspend payload
+    (``suspend``) and of the data it is resumed with (``resume``)."""
 
     def __init__(
         self,
@@ -81,6 +102,8 @@ class Step:
         backoff: float = 0.1,
         timeout: float | None = None,
         description: str = "",
+        resume: Any = None,
+        suspend: Any = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise WorkflowError(f"a step needs a non-empty string id, got {id!r}")
@@ -89,27 +112,22 @@ class Step:
         self.id, self.execute, self.input, self.output = id, execute, input, output
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.description = description
+        self.resume, self.suspend = resume, suspend
+
+    def resume_data(self, data: Any) -> Any:
+        """Resume data checked against the ``resume`` schema (as is, without one)."""
+        if self.resume is None or data is None:
+            return data
+        return conform(data, self.resume, f"resume data for step {self.id!r}")
 
     async def call(self, ctx: StepContext, data: Any) -> Any:
         if self.input is not None:
-            try:
-                data = msgspec.convert(msgspec.to_builtins(data), self.input)
-            except msgspec.ValidationError as exc:
-                raise WorkflowError(
-                    f"step {self.id!r} got input that is not "
-                    f"{getattr(self.input, '__name__', self.input)}: {exc}"
-                ) from None
+            data = conform(data, self.input, f"step {self.id!r} input")
         value = self.execute(ctx, data)
         if inspect.isawaitable(value):
             value = await value
         if self.output is not None:
-            try:
-                value = msgspec.convert(msgspec.to_builtins(value), self.output)
-            except msgspec.ValidationError as exc:
-                raise WorkflowError(
-                    f"step {self.id!r} returned output that is not "
-                    f"{getattr(self.output, '__name__', self.output)}: {exc}"
-                ) from None
+            value = conform(value, self.output, f"step {self.id!r} output")
         return value
 
     def __repr__(self) -> str:
@@ -129,6 +147,8 @@ def step(
     retries: int = 0,
     backoff: float = 0.1,
     timeout: float | None = None,
+    resume: Any = None,
+    suspend: Any = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -142,9 +162,12 @@ def step(
     retries: int = 0,
     backoff: float = 0.1,
     timeout: float | None = None,
+    resume: Any = None,
+    suspend: Any = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
-    """``@step`` / ``@step(id=..., input=..., output=..., retries=..., timeout=...)`` on
-    ``fn(ctx, data)``; input and output default to the function's annotations."""
+    """``@step`` / ``@step(id=..., input=..., output=..., retries=..., timeout=...,
+    resume=..., suspend=...)`` on ``fn(ctx, data)``; input and output default to the
+    function's annotations."""
 
     def make(f: Callable[..., Any]) -> Step:
         hints = {k: v for k, v in inspect.get_annotations(f, eval_str=True).items()}
@@ -159,6 +182,8 @@ def step(
             backoff=backoff,
             timeout=timeout,
             description=inspect.getdoc(f) or "",
+            resume=resume,
+            suspend=suspend,
         )
 
     return make(fn) if fn is not None else make

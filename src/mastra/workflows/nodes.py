@@ -1,0 +1,241 @@
+"""The nodes a workflow is built from (then, parallel, branch, loops, foreach, map, sleep) and
+how each one runs its steps through an :class:`Executor` (the run)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mastra.workflows.step import Step, StepContext
+
+if TYPE_CHECKING:
+    from mastra.workflows.workflow import Workflow
+
+__all__ = [
+    "Executor",
+    "Node",
+    "Predicate",
+    "StepFailed",
+    "Suspended",
+    "step_path",
+]
+
+Predicate = Callable[[Any], Any]
+
+# A step's key in a run is its id, with "#n" for a loop iteration and "[i]" for a foreach
+# item; a nested workflow's steps are keyed "<its key>.<step key>".
+_MARKER = re.compile(r"#\d+|\[\d+\]")
+
+
+def step_path(key: str, step_id: str) -> str | None:
+    """What follows ``step_id`` in ``key`` once its loop/foreach marker is dropped: "" for
+    the step itself, ".<rest>" inside a nested workflow, None when the key is not under it."""
+    if not key.startswith(step_id):
+        return None
+    rest = key[len(step_id) :]
+    marker = _MARKER.match(rest)
+    if marker is not None:
+        rest = rest[marker.end() :]
+    return rest if rest == "" or rest.startswith(".") else None
+
+
+class Suspended(Exception):
+    """Raised through the nodes when steps suspended; the run stops as ``suspended``."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
+
+
+class StepFailed(Exception):
+    """Raised through the nodes when a step failed for good; the run stops as ``failed``."""
+
+    def __init__(self, key: str, error: str) -> None:
+        super().__init__(f"step {key!r} failed: {error}")
+        self.key, self.error = key, error
+
+
+class Executor(Protocol):
+    """What nodes need from the run that executes them."""
+
+    @property
+    def max_iterations(self) -> int: ...
+
+    async def unit(self, target: Step | Workflow, data: Any, key: str) -> Any:
+        """Run a step (or a nested workflow inline) under ``key``."""
+        ...
+
+    def context(self, key: str) -> StepContext: ...
+
+
+class Node(ABC):
+    kind = "node"
+    input: Any = None
+    output: Any = None
+
+    def targets(self) -> list[Step | Workflow]:
+        """The steps and nested workflows this node runs."""
+        return []
+
+    def ids(self) -> list[str]:
+        return [t.id for t in self.targets()]  # a nested workflow is one unit here
+
+    def passes_type(self, previous: Any) -> Any:
+        """The declared type of the data this node hands on, given what it received."""
+        return self.output
+
+    @abstractmethod
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        """Run this node on ``data``; returns the data for the next node."""
+
+
+class Then(Node):
+    kind = "then"
+
+    def __init__(self, target: Step | Workflow) -> None:
+        self.target = target
+        self.input, self.output = target.input, target.output
+
+    def targets(self) -> list[Step | Workflow]:
+        return [self.target]
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        return await run.unit(self.target, data, prefix + self.target.id)
+
+
+def collect(outcomes: dict[str, Any]) -> dict[str, Any]:
+    """Branch outputs by id; suspensions gathered; the first failure raised."""
+    suspended = [k for o in outcomes.values() if isinstance(o, Suspended) for k in o.keys]
+    for outcome in outcomes.values():
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Suspended):
+            raise outcome
+    if suspended:
+        raise Suspended(suspended)
+    return outcomes
+
+
+async def _concurrently(
+    run: Executor, targets: Sequence[Step | Workflow], data: Any, prefix: str
+) -> dict[str, Any]:
+    outcomes = await asyncio.gather(
+        *(run.unit(t, data, prefix + t.id) for t in targets), return_exceptions=True
+    )
+    return collect({t.id: o for t, o in zip(targets, outcomes, strict=True)})
+
+
+class Parallel(Node):
+    kind = "parallel"
+    output = dict
+
+    def __init__(self, targets: Sequence[Step | Workflow]) -> None:
+        self._targets = list(targets)
+
+    def targets(self) -> list[Step | Workflow]:
+        return list(self._targets)
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        return await _concurrently(run, self._targets, data, prefix)
+
+
+async def check(predicate: Predicate, data: Any) -> bool:
+    value = predicate(data)
+    if inspect.isawaitable(value):
+        value = await value
+    return bool(value)
+
+
+class Branch(Node):
+    kind = "branch"
+    output = dict
+
+    def __init__(self, branches: Sequence[tuple[Predicate, Step | Workflow]]) -> None:
+        self.branches = list(branches)
+
+    def targets(self) -> list[Step | Workflow]:
+        return [t for _, t in self.branches]
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        chosen = [t for p, t in self.branches if await check(p, data)]
+        return await _concurrently(run, chosen, data, prefix)
+
+
+class Loop(Node):
+    def __init__(self, target: Step | Workflow, predicate: Predicate, until: bool) -> None:
+        self.target, self.predicate, self.until = target, predicate, until
+        self.kind = "dountil" if until else "dowhile"
+        self.input, self.output = target.input, target.output
+
+    def targets(self) -> list[Step | Workflow]:
+        return [self.target]
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        iteration = 0
+        while True:
+            data = await run.unit(self.target, data, f"{prefix}{self.target.id}#{iteration}")
+            iteration += 1
+            if await check(self.predicate, data) == self.until:
+                return data
+            if iteration >= run.max_iterations:
+                raise StepFailed(
+                    self.target.id,
+                    f"{self.kind} stopped after {iteration} iterations (max_iterations)",
+                )
+
+
+class ForEach(Node):
+    kind = "foreach"
+    output = list
+
+    def __init__(self, target: Step | Workflow, concurrency: int) -> None:
+        self.target, self.concurrency = target, concurrency
+
+    def targets(self) -> list[Step | Workflow]:
+        return [self.target]
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        if not isinstance(data, list):
+            raise StepFailed(self.target.id, f"foreach needs a list, got {type(data).__name__}")
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(index: int, item: Any) -> Any:
+            async with gate:
+                return await run.unit(self.target, item, f"{prefix}{self.target.id}[{index}]")
+
+        outcomes = await asyncio.gather(
+            *(one(i, x) for i, x in enumerate(data)), return_exceptions=True
+        )
+        collected = collect({str(i): o for i, o in enumerate(outcomes)})
+        return [collected[str(i)] for i in range(len(outcomes))]
+
+
+class Map(Node):
+    kind = "map"
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.arity = len(inspect.signature(fn).parameters)
+
+    def passes_type(self, previous: Any) -> Any:
+        return None  # whatever fn returns
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        value = self.fn(data, run.context(prefix + "map")) if self.arity >= 2 else self.fn(data)
+        return await value if inspect.isawaitable(value) else value
+
+
+class Sleep(Node):
+    kind = "sleep"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def passes_type(self, previous: Any) -> Any:
+        return previous
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        await asyncio.sleep(self.seconds)
+        return data

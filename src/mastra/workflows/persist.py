@@ -1,0 +1,115 @@
+"""A run's durable record: the lease that makes one process its only executor (renewed by a
+heartbeat while it runs), and snapshot writes fenced by that lease in the workflow's
+durability mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from typing import Literal
+
+from mastra.storage import Storage, WorkflowRun
+
+__all__ = ["Durability", "RunStore"]
+
+# When snapshots are written: after every node, waited for ("sync"); in the background, the
+# latest state whenever the previous write is done, flushed before the run returns ("async");
+# only when the run stops — finished, failed, suspended or canceled ("exit").
+Durability = Literal["sync", "async", "exit"]
+
+
+class RunStore:
+    """One run's record in a :class:`~mastra.storage.Storage`.
+
+    While a process executes the run it holds the lease ``workflow:<id>:<run>`` for
+    ``lease_seconds``, renewed every third of that by a heartbeat; every snapshot write is
+    fenced by the lease, so a process that lost it (paused past its lease, partitioned)
+    can never overwrite what the new owner wrote.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        workflow_id: str,
+        run_id: str,
+        *,
+        durability: Durability,
+        lease_seconds: float,
+    ) -> None:
+        self.storage, self.durability = storage, durability
+        self.workflow_id, self.run_id = workflow_id, run_id
+        self.lease_seconds = lease_seconds
+        self.key = f"workflow:{workflow_id}:{run_id}"
+        self.owner = uuid.uuid4().hex
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._writer: asyncio.Future[None] | None = None
+        self._pending: Callable[[], WorkflowRun] | None = None
+
+    async def load(self) -> WorkflowRun | None:
+        return await self.storage.get_workflow_run(self.workflow_id, self.run_id)
+
+    async def claim(self, on_lost: Callable[[], None]) -> bool:
+        """Take the lease (False when another live owner holds it) and keep it renewed;
+        ``on_lost`` is called if it cannot be renewed before it expires."""
+        if not await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds):
+            return False
+        self._heartbeat = asyncio.ensure_future(self._renew(on_lost))
+        return True
+
+    async def _renew(self, on_lost: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        expires = loop.time() + self.lease_seconds
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            asked = loop.time()
+            try:
+                held = await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds)
+            except Exception:  # storage briefly unreachable: retry while the lease lasts
+                held = loop.time() < expires
+            else:
+                if held:
+                    expires = asked + self.lease_seconds
+            if not held:
+                on_lost()
+                return
+
+    async def release(self) -> None:
+        """Stop renewing and writing, and give the lease up."""
+        for task in (self._heartbeat, self._writer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._heartbeat = self._writer = None
+        with contextlib.suppress(Exception):  # unreleased, the lease still expires on its own
+            await self.storage.release_lease(self.key, self.owner)
+
+    async def save(self, snapshot: Callable[[], WorkflowRun], *, final: bool) -> None:
+        """Write the run as the durability mode says. In "async" mode one background writer
+        keeps storing the latest state while nodes run (states that arrive while a write is
+        in flight are coalesced); a final save waits for it, then writes."""
+        if self.durability == "exit" and not final:
+            return
+        if self.durability == "async" and not final:
+            self._pending = snapshot
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.ensure_future(self._drain())
+            return
+        await self.flush()
+        await self._write(snapshot())
+
+    async def flush(self) -> None:
+        """Wait for the background writer; its failure (a lost lease) is raised here."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer
+
+    async def _drain(self) -> None:
+        while self._pending is not None:
+            snapshot, self._pending = self._pending, None
+            await self._write(snapshot())
+
+    async def _write(self, run: WorkflowRun) -> None:
+        await self.storage.save_workflow_run(run, fence=(self.key, self.owner))
