@@ -206,3 +206,60 @@ def test_sample_from_schema_shapes():
     assert sample_from_schema({"anyOf": [{"type": "null"}, {"type": "integer"}]}) == 0
     assert sample_from_schema({"type": ["null", "boolean"]}) is False
     assert sample_from_schema({"const": 5}) == 5
+
+
+CLAUDE_REPLY = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-6",
+    "content": [{"type": "text", "text": "pong"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 3, "output_tokens": 1},
+}
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1"])
+async def test_anthropic_base_url_as_the_official_sdk_reads_it(
+    provider_server, monkeypatch, suffix
+):
+    """ANTHROPIC_BASE_URL without /v1 is what the anthropic SDK expects; both forms work."""
+    from anthropic import AsyncAnthropic
+
+    url, script = await provider_server()
+    script.add(json_reply(CLAUDE_REPLY))
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url + suffix)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-000000000000")
+    model = get_model("anthropic/claude-sonnet-4-6")
+    assert (await model.generate(ModelRequest(messages=[Message.user("ping")]))).text == "pong"
+    await model.close()
+    if suffix != "/v1":  # the SDK's own form: it adds /v1 itself
+        client = AsyncAnthropic(max_retries=0)
+        await client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=5, messages=[{"role": "user", "content": "ping"}]
+        )
+        await client.close()
+    assert {r["path"] for r in script.requests} == {"/v1/messages"}
+
+
+@pytest.mark.parametrize("variable", ["GOOGLE_BASE_URL", "GOOGLE_GEMINI_BASE_URL"])
+async def test_google_base_url_without_the_api_version(provider_server, monkeypatch, variable):
+    url, script = await provider_server()
+    script.add(
+        json_reply(
+            {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": "pong"}]},
+                        "finishReason": "STOP",
+                    }
+                ]
+            }
+        )
+    )
+    monkeypatch.setenv(variable, url)
+    model = get_model("google/gemini-2.5-flash", api_key="AIza-test")
+    assert (await model.generate(ModelRequest(messages=[Message.user("ping")]))).text == "pong"
+    assert script.requests[0]["path"] == "/v1beta/models/gemini-2.5-flash:generateContent"
+    await model.close()

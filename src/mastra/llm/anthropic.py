@@ -161,6 +161,7 @@ class AnthropicModel(HttpModel):
     """
 
     provider = "anthropic"
+    api_version = "v1"
 
     def __init__(
         self,

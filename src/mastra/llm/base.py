@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, MutableMapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 import numpy as np
@@ -87,10 +88,26 @@ class LanguageModel(ABC):
         return f"{type(self).__name__}({self.name!r})"
 
 
+_VERSIONED = re.compile(r"/v\d+(?:alpha|beta)?\d*$")
+
+
+def with_api_version(base_url: str, version: str | None) -> str:
+    """``base_url`` ending in an API version segment: as given when it has one
+    (``https://api.anthropic.com/v1``), else with ``version`` added — the form the provider's
+    own SDK takes (``ANTHROPIC_BASE_URL=http://proxy:8080``)."""
+    url = base_url.rstrip("/")
+    if version is None or _VERSIONED.search(url):
+        return url
+    return f"{url}/{version}"
+
+
 class HttpModel(LanguageModel):
     """A model behind an HTTP API. The key (``api_key`` or the first of ``api_key_env`` that is
     set) is resolved, and the pooled :class:`~mastra.http.HttpClient` made, at the first call;
-    subclasses say how the key travels (:meth:`auth_headers`)."""
+    subclasses say how the key travels (:meth:`auth_headers`) and, when their SDK's base URL
+    leaves the API version out, which version to add (:attr:`api_version`)."""
+
+    api_version: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -105,7 +122,7 @@ class HttpModel(LanguageModel):
         retry: RetryPolicy | None = None,
     ) -> None:
         self.model = model
-        self.base_url = base_url
+        self.base_url = with_api_version(base_url, self.api_version)
         self._api_key, self._api_key_env = api_key, tuple(api_key_env)
         self._key_required = key_required
         self._headers = dict(headers or {})

@@ -131,6 +131,7 @@ class GoogleModel(HttpModel):
     """A Gemini model through the Generative Language API (``x-goog-api-key``)."""
 
     provider = "google"
+    api_version = "v1beta"
 
     def __init__(
         self,

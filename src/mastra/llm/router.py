@@ -43,6 +43,13 @@ PROVIDERS: dict[str, OpenAICompatible] = {
     "lmstudio": OpenAICompatible("http://localhost:1234/v1", ("LMSTUDIO_API_KEY",), False),
 }
 NATIVE = ("anthropic", "google")
+# Base-URL variables the providers' own SDKs read, after ``<PROVIDER>_BASE_URL``.
+SDK_BASE_URL_ENV: dict[str, tuple[str, ...]] = {"google": ("GOOGLE_GEMINI_BASE_URL",)}
+
+
+def _base_url_from_env(provider: str) -> str | None:
+    names = (f"{provider.upper().replace('-', '_')}_BASE_URL", *SDK_BASE_URL_ENV.get(provider, ()))
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
 def get_model(
@@ -60,7 +67,9 @@ def get_model(
     name with ``base_url=`` is taken as an OpenAI-compatible server. The model part may hold
     slashes (``openrouter/meta-llama/llama-3.3-70b``). Keys come from ``api_key=`` or the
     provider's usual environment variables, read at the first call; ``<PROVIDER>_BASE_URL``
-    (``OPENAI_BASE_URL`` ...) overrides the default URL when ``base_url=`` is not given.
+    (``OPENAI_BASE_URL`` ...; also ``GOOGLE_GEMINI_BASE_URL``) overrides the default URL when
+    ``base_url=`` is not given. Anthropic and Google URLs may leave the API version out, as
+    their SDKs expect (``ANTHROPIC_BASE_URL=http://proxy:8080`` means ``.../v1``).
     ``cache=`` (a ``TTLCache`` say) answers repeated non-streaming requests from the cache.
     Other keyword arguments go to the provider class (``timeouts=``, ``retry=`` ...).
     """
@@ -69,7 +78,7 @@ def get_model(
         raise ValidationError(
             f"model {name!r} should look like 'provider/model', e.g. 'openai/gpt-4o-mini'"
         )
-    base_url = base_url or os.environ.get(f"{provider.upper().replace('-', '_')}_BASE_URL")
+    base_url = base_url or _base_url_from_env(provider)
     chosen: LanguageModel
     if base_url:
         options["base_url"] = base_url
