@@ -5,6 +5,7 @@ import pytest
 
 from mastra.cli import main
 from mastra.demo import calculate, lookup_planet, run_demo
+from mastra.demo_offline import SCRIPTED_NOTE
 from mastra.messages import ToolCall
 from tests.servers import sse_reply
 
@@ -14,16 +15,45 @@ async def test_offline_demo_says_so_and_uses_both_tools(monkeypatch):
     out = io.StringIO()
     assert await run_demo(out=out) == 0
     text = out.getvalue()
-    assert "No model configured" in text and "TestModel" in text
-    assert '-> calculate({"expression":"1.898e27 / 5.972e24"})' in text
-    assert "<- ok" in text and "317.816477" in text and '"moons":95' in text
-    assert "steps: 2, tool calls: 2" in text
+    assert "No model configured" in text and "scripted stand-in model" in text
+    assert '-> lookup_planet({"name":"Jupiter"})' in text
+    assert '-> calculate({"expression":"1.898e+27 / 5.972e+24"})' in text
+    assert "<- ok" in text and "317.816477" in text
+    answer = text.split("answer: ")[1]
+    assert answer.startswith("Jupiter has a mass of 1.898e+27 kg") and "95 moons" in answer
+    assert "317.8 times the mass of the Earth" in answer and "{" not in answer  # prose
+    assert SCRIPTED_NOTE in answer
+    assert "steps: 3, tool calls: 3" in text
+
+
+@pytest.mark.parametrize(
+    ("prompt", "calls", "says"),
+    [
+        ("What is 2+2?", ['calculate({"expression":"2+2"})'], "2+2 = 4."),
+        ("What is 2^10?", ['calculate({"expression":"2**10"})'], "2**10 = 1024."),
+        (
+            "How big is Mars, and what is (3+4)*2?",
+            ['calculate({"expression":"(3+4)*2"})', 'lookup_planet({"name":"Mars"})'],
+            "a radius of 3,389.5 km and 2 moons",
+        ),
+        ("Tell me a joke", [], "Offline I can only do arithmetic"),
+    ],
+)
+async def test_offline_demo_answers_the_question_asked(monkeypatch, prompt, calls, says):
+    monkeypatch.delenv("MASTRA_MODEL", raising=False)
+    out = io.StringIO()
+    assert await run_demo(prompt, out=out) == 0
+    text = out.getvalue()
+    assert [line.strip()[3:] for line in text.splitlines() if "  -> " in line] == calls
+    assert says in text.split("answer: ")[1]
+    assert "1.898e+27" not in text  # not the default question answered instead
 
 
 def test_demo_command_line(monkeypatch, capsys):
     monkeypatch.delenv("MASTRA_MODEL", raising=False)
     assert main(["demo", "--prompt", "How big is Mars?"]) == 0
-    assert "question: How big is Mars?" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "question: How big is Mars?" in printed and "Mars has a mass of" in printed
 
 
 def chunk(delta, finish=None):

@@ -22,9 +22,9 @@ from mastra.agent import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from mastra.demo_offline import offline_model
 from mastra.errors import MastraError, ToolError
-from mastra.llm import LanguageModel, get_model
-from mastra.llm.testing import TestModel
+from mastra.llm import LanguageModel
 from mastra.tools import tool
 
 __all__ = ["DEFAULT_PROMPT", "build_agent", "run_demo"]
@@ -109,10 +109,11 @@ def _choose_model(name: str | None, source: str, out: IO[str]) -> LanguageModel 
         return name
     print(
         "No model configured (set MASTRA_MODEL, e.g. openai/gpt-4o-mini with OPENAI_API_KEY, "
-        "or ollama/llama3.2): running on TestModel, an offline deterministic stand-in.",
+        "or ollama/llama3.2): running offline on a scripted stand-in model. The tools run "
+        "for real; which tools to call and the wording of the answer are scripted.",
         file=out,
     )
-    return TestModel()
+    return offline_model(_planets())
 
 
 async def run_demo(
@@ -123,7 +124,7 @@ async def run_demo(
     chosen = _choose_model(
         model or os.environ.get("MASTRA_MODEL"), "--model" if model else "MASTRA_MODEL", out
     )
-    agent = build_agent(chosen if isinstance(chosen, LanguageModel) else get_model(chosen))
+    agent = build_agent(chosen)
     print(f"question: {prompt}\n", file=out)
     started = time.perf_counter()
     streamed = False  # text written since the last line break
@@ -166,5 +167,5 @@ async def run_demo(
         print(f"\nmastra demo: {type(exc).__name__}: {exc}", file=out)
         return 2
     finally:
-        await agent.model.close()
+        await agent.aclose()
     return 0
