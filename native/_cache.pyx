@@ -10,15 +10,28 @@ in; a `busy` flag makes that thread wait (without the GIL) until the section end
 that can run arbitrary Python (getsizeof, the timer, __missing__, an overridden popitem, and the
 destructors of evicted keys and values) runs outside the section: evicted entries are held in
 local variables and released after it.
+
+Deadlines are doubles: seconds of the timer, or, with a timedelta ttl (a timer of datetimes),
+seconds since the first reading the cache saw (its origin).
 """
 
 cimport cython
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.object cimport PyObject
 from cpython.pythread cimport PyThread_get_thread_ident
+from libc.math cimport isnan
 
+import copy
 import math
+import reprlib
 import time
+from datetime import timedelta
+
+from mastra.errors import MastraError, ValidationError
+
+cdef extern from "Python.h":
+    int Py_ReprEnter(object obj) except -1
+    void Py_ReprLeave(object obj)
 
 cdef extern from "<time.h>" nogil:
     ctypedef long time_t
@@ -50,14 +63,57 @@ cdef extern from "mastra_cache.h":
 cdef object _MARKER = object()
 cdef timespec _PAUSE = timespec(0, 20000)
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
+cdef object _SECOND = timedelta(seconds=1)
+cdef object _COUNTER_END = 2 ** 64
 
 
-def _rebuild(cls, maxsize, sizer, ttl, timer):
+def _rebuild(cls, maxsize, sizer, ttl, timer, origin=None):
     """A cache of class ``cls`` set up like the one pickled, without calling a subclass's
-    ``__init__`` (whose signature may differ); its attributes come back through the state."""
+    ``__init__`` (whose signature may differ); its attributes come back through the state.
+    ``origin``: the first timer reading of a cache with a timedelta ttl."""
     cache = cls.__new__(cls)
     CacheCore.__init__(cache, maxsize, sizer, ttl=ttl, timer=timer)
+    (<CacheCore?>cache)._origin = origin
     return cache
+
+
+@cython.final
+cdef class Timer:
+    """A cache's timer (``cache.timer``): calling it calls the timer function it wraps, except
+    inside ``with cache.timer as now:``, where every reading, the cache's own included, is
+    ``now``, taken when the outermost block began. Other attributes are the function's."""
+
+    cdef object _function
+    cdef Py_ssize_t _nesting
+    cdef object _time
+
+    def __cinit__(self, function):
+        self._function = function
+
+    def __call__(self):
+        return self._time if self._nesting else self._function()
+
+    def __enter__(self):
+        if not self._nesting:
+            self._time = self._function()
+        self._nesting += 1
+        return self._time
+
+    def __exit__(self, *exc_info):
+        if self._nesting > 0:
+            self._nesting -= 1
+
+    def __copy__(self):
+        return Timer(self._function)
+
+    def __deepcopy__(self, memo):
+        return Timer(copy.deepcopy(self._function, memo))
+
+    def __reduce__(self):
+        return Timer, (self._function,)
+
+    def __getattr__(self, name):
+        return getattr(self._function, name)
 
 
 @cython.final
@@ -91,14 +147,20 @@ cdef class CacheCore:
     cdef Py_ssize_t _maxsize
     cdef Py_ssize_t _currsize
     cdef object _sizer
+    cdef bint _sizer_given
     cdef bint _timed
     cdef bint _fast_clock
+    cdef bint _ttl_delta
     cdef double _ttl
+    cdef object _ttl_object
     cdef object _timer
+    cdef Timer _clock
+    cdef object _origin
     cdef unsigned long long _hits
     cdef unsigned long long _misses
     cdef unsigned long long _evictions
     cdef unsigned long long _expirations
+    cdef unsigned long long _removals
     cdef bint _busy
     cdef long _owner
     cdef bint _own_missing
@@ -112,25 +174,46 @@ cdef class CacheCore:
         self._plain_keys = True
 
     def __init__(self, maxsize, getsizeof=None, *, ttl=None, timer=None):
+        cdef bint ttl_delta = isinstance(ttl, timedelta)
+        cdef double ttl_seconds = 0.0
         if isinstance(maxsize, bool) or not isinstance(maxsize, (int, float)) or maxsize != maxsize:
             raise TypeError(f"maxsize must be a number, got {maxsize!r}")
         if maxsize < 0:
             raise ValueError("maxsize must be non-negative")
-        self._maxsize = _UNBOUNDED if maxsize >= _UNBOUNDED else <Py_ssize_t>math.floor(maxsize)
+        if ttl is not None and not ttl_delta:
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl == ttl:
+                raise TypeError(
+                    f"ttl must be a number of seconds or a datetime.timedelta, got {ttl!r}")
+            ttl_seconds = ttl
+        # Checked: from here on nothing fails halfway. Called again on a cache (as a subclass
+        # may), __init__ starts it afresh, as cachetools does.
+        if self._data:
+            CacheCore.clear(self)
+            self.reset_stats()
+        self._configure(maxsize, getsizeof, ttl, ttl_seconds, timer)
+
+    cdef int _configure(self, maxsize, getsizeof, ttl, double ttl_seconds,
+                        timer) except -1:
         cls = type(self)
-        if getsizeof is not None:
+        self._maxsize = _UNBOUNDED if maxsize >= _UNBOUNDED else <Py_ssize_t>math.floor(maxsize)
+        self._sizer_given = getsizeof is not None
+        if self._sizer_given:
             self._sizer = getsizeof
         elif cls.getsizeof is not CacheCore.getsizeof:
             self._sizer = self.getsizeof
+        else:
+            self._sizer = None
         self._own_missing = cls.__missing__ is not CacheCore.__missing__
         self._own_popitem = cls.popitem is not CacheCore.popitem
         self._timed = ttl is not None
-        if self._timed:
-            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl == ttl:
-                raise TypeError(f"ttl must be a number of seconds, got {ttl!r}")
-            self._ttl = ttl
-            self._timer = time.monotonic if timer is None else timer
-            self._fast_clock = MC_FAST_CLOCK and self._timer is time.monotonic
+        self._ttl_delta = isinstance(ttl, timedelta)
+        self._ttl = ttl_seconds
+        self._ttl_object = ttl
+        self._timer = (time.monotonic if timer is None else timer) if self._timed else None
+        self._clock = Timer(self._timer) if self._timed else None
+        self._fast_clock = MC_FAST_CLOCK and self._timer is time.monotonic and not self._ttl_delta
+        self._origin = None
+        return 0
 
     # -- the critical section --------------------------------------------------------------
 
@@ -154,9 +237,32 @@ cdef class CacheCore:
         self._busy = False
 
     cdef inline double _now(self) except? -1.0:
+        if self._clock._nesting:
+            return self._seconds(self._clock._time)
         if self._fast_clock:
             return mc_monotonic()
-        return float(self._timer())
+        return self._seconds(self._timer())
+
+    cdef double _seconds(self, object reading) except? -1.0:
+        """A timer reading as deadlines count time: the reading itself, or with a timedelta
+        ttl, seconds since the origin (the first reading seen)."""
+        if not self._ttl_delta:
+            return reading
+        if self._origin is None:
+            self._origin = reading
+        return (reading - self._origin) / _SECOND
+
+    cdef double _now_and_deadline(self, double *deadline) except? -1.0:
+        """Now, and (in deadline) when an item set now expires."""
+        cdef double now
+        if not self._ttl_delta:
+            now = self._now()
+            deadline[0] = now + self._ttl
+            return now
+        reading = self._clock._time if self._clock._nesting else self._timer()
+        now = self._seconds(reading)
+        deadline[0] = self._seconds(reading + self._ttl_object)  # may overflow: nothing stored
+        return now
 
     cdef Py_ssize_t _size_of(self, object value) except -1:
         if self._sizer is None:
@@ -177,6 +283,7 @@ cdef class CacheCore:
         if self._timed:
             mc_tunlink(&node.link)
         self._currsize -= node.link.size
+        self._removals += 1
         return 0
 
     cdef list _expire(self, double now, list removed):
@@ -215,15 +322,20 @@ cdef class CacheCore:
 
     def __setitem__(self, key, value):
         cdef Py_ssize_t size = self._size_of(value)
+        cdef double now = 0.0
+        cdef double deadline = 0.0
         hash(key)  # an unhashable key fails here, before anything is evicted
+        if self._timed:
+            now = self._now_and_deadline(&deadline)
         if self._own_popitem:
             self._make_room_with_popitem(key, size)
-        self._store(key, value, size, self._now() if self._timed else 0.0)
+        self._store(key, value, size, now, deadline)
 
     cdef int _make_room_with_popitem(self, object key, Py_ssize_t size) except -1:
         """Evict through an overridden popitem() (a subclass hook, so outside any section)."""
         cdef PyObject *found
         cdef Py_ssize_t needed
+        cdef unsigned long long removals
         while True:
             self._enter()
             try:
@@ -231,12 +343,19 @@ cdef class CacheCore:
                 needed = size - ((<_Node>found).link.size if found is not NULL else 0)
                 if self._currsize + needed <= self._maxsize or mc_empty(&self._root):
                     return 0
+                removals = self._removals
             finally:
                 self._exit()
             self.popitem()
             self._evictions += 1
+            if self._removals == removals:
+                raise MastraError(
+                    f"{type(self).__name__}.popitem() did not free space: it returned without "
+                    "removing an item, so the new one cannot be stored. An overridden popitem() "
+                    "must remove the item it returns (super().popitem() does) or raise KeyError")
 
-    cdef int _store(self, object key, object value, Py_ssize_t size, double now) except -1:
+    cdef int _store(self, object key, object value, Py_ssize_t size, double now,
+                    double deadline) except -1:
         cdef PyObject *found
         cdef _Node node = None
         cdef _Node victim
@@ -291,7 +410,7 @@ cdef class CacheCore:
                 mc_tappend(root, &node.link)
         finally:
             if node is not None and self._timed:
-                node.link.expires = now + self._ttl
+                node.link.expires = deadline
             self._exit()
         return 0
         # first_victim, removed and old_value are released here, outside the section
@@ -407,7 +526,7 @@ cdef class CacheCore:
             if self._timed:
                 removed = self._expire(now, removed)
             if mc_empty(&self._root):
-                raise KeyError(f"{type(self).__name__} is empty")
+                raise KeyError(f"{type(self).__name__} is empty") from None
             node = _node_of(self._root.next)
             self._remove(node)
         finally:
@@ -422,6 +541,7 @@ cdef class CacheCore:
             self._data = {}
             mc_init(&self._root)
             self._currsize = 0
+            self._removals += 1
         finally:
             self._exit()
         old.clear()  # entries' destructors run here, outside the section
@@ -431,7 +551,7 @@ cdef class CacheCore:
         defaults to the timer's now."""
         if not self._timed:
             return []
-        cdef double now = self._now() if time is None else float(time)
+        cdef double now = self._now() if time is None else self._seconds(time)
         cdef list removed = None
         self._enter()
         try:
@@ -468,14 +588,14 @@ cdef class CacheCore:
         """Set the hit, miss, eviction and expiration counters to zero."""
         self._hits = self._misses = self._evictions = self._expirations = 0
 
-    def _ttl_seconds(self):
-        return self._ttl if self._timed else None
+    def _ttl_value(self):
+        return self._ttl_object if self._timed else None
 
-    def _timer_function(self):
-        return self._timer
+    def _timer_object(self):
+        return self._clock
 
     def _entries(self):
-        """(key, value, size, expires) from least to most recently used."""
+        """(key, value, size, deadline) from least to most recently used."""
         cdef mc_link *link = self._root.next
         cdef _Node node
         entries = []
@@ -485,54 +605,128 @@ cdef class CacheCore:
             link = link.next
         return entries
 
-    def _restore(self, entries, stats, attributes=None, keys=None):
-        """Refill an empty cache with ``_entries()`` of another: the same recency order, sizes
-        and deadlines (the expiry ring is rebuilt in deadline order), iteration in the order
-        of ``keys``, and its counters."""
-        cdef _Node node
-        if self._data:
-            raise ValueError("_restore needs an empty cache")
-        nodes = {}
-        for key, value, size, expires in entries:
-            node = _Node.__new__(_Node)
-            node.key = key
-            node.value = value
-            node.link.owner = <PyObject *>node
-            node.link.size = size
-            node.link.expires = expires
-            nodes[key] = node
-            mc_append(&self._root, &node.link)
-            self._currsize += size
-            if not _is_plain(key):
-                self._plain_keys = False
-        for key in (keys if keys is not None else nodes):
-            PyDict_SetItem(self._data, key, nodes[key])
-        if self._timed:
-            for key in sorted(self._data, key=lambda k: (<_Node>self._data[k]).link.expires):
-                node = <_Node>self._data[key]
-                mc_tappend(&self._root, &node.link)
-        self._hits, self._misses, self._evictions, self._expirations = stats
-        if attributes:
-            self.__dict__.update(attributes)
+    def __reduce__(self):
+        """Pickle and copy support: the constructor arguments, then the state: the entries (in
+        recency order, with sizes and deadlines), the statistics, the instance attributes and
+        the iteration order."""
+        attributes = dict(getattr(self, "__dict__", {}))
+        sizer = self._sizer if self._sizer_given else None  # else a method of the class
+        stats = (self._hits, self._misses, self._evictions, self._expirations)
+        args = (type(self), self.maxsize, sizer, self._ttl_value(),
+                self._timer if self._timed else None, self._origin)
+        return (_rebuild, args, (self._entries(), stats, attributes, list(self._data)))
 
     def __copy__(self):
         rebuild, args, state = self.__reduce__()
         copied = rebuild(*args)
-        copied._restore(*state)
+        copied.__setstate__(state)
         return copied
 
-    def __reduce__(self):
-        """Pickle and copy support: the constructor arguments, then the entries (in recency
-        order, with sizes and deadlines) and the statistics."""
-        attributes = dict(getattr(self, "__dict__", {}))
-        sizer = attributes.get("getsizeof")
-        stats = (self._hits, self._misses, self._evictions, self._expirations)
-        args = (type(self), self.maxsize, sizer, self._ttl if self._timed else None,
-                self._timer if self._timed else None)
-        return (_rebuild, args, (self._entries(), stats, attributes, list(self._data)))
-
     def __setstate__(self, state):
-        self._restore(*state)
+        """Fill a new, empty cache from the state ``__reduce__`` gave. The whole state is
+        checked before the cache changes: a malformed one raises ValidationError and leaves
+        the cache empty and usable."""
+        if not isinstance(state, tuple) or not 2 <= len(state) <= 4:
+            raise ValidationError(
+                "cache state must be a tuple (entries, stats[, attributes[, order]]) as "
+                f"__reduce__() gives, got {_described(state)}")
+        entries, stats, attributes, order = (*state, None, None)[:4]
+        nodes = self._checked_nodes(entries)
+        data = _in_order(nodes, order)
+        counters = _checked_counters(stats)
+        attributes = self._checked_attributes(attributes)
+        self._adopt(nodes, data, counters)
+        if attributes:
+            self.__dict__.update(attributes)
+
+    cdef dict _checked_nodes(self, object entries):
+        """Unlinked nodes for the entries, by key in recency order; every entry checked."""
+        cdef _Node node
+        cdef Py_ssize_t total = 0
+        if not isinstance(entries, (list, tuple)):
+            raise ValidationError(
+                "cache state: entries must be a list of (key, value, size, deadline), got "
+                f"{_described(entries)}")
+        nodes = {}
+        for position, entry in enumerate(entries):
+            if not isinstance(entry, tuple) or len(entry) != 4:
+                raise ValidationError(
+                    f"cache state: entry {position} must be a tuple (key, value, size, deadline),"
+                    f" got {_described(entry)}")
+            key, value, size, deadline = entry
+            node = _Node.__new__(_Node)
+            node.link.size = self._checked_size(size, position)
+            node.link.expires = _checked_deadline(deadline, position)
+            if key in nodes:
+                raise ValidationError(
+                    f"cache state: key {reprlib.repr(key)} has two entries ({position} and an "
+                    "earlier one); each key has one")
+            node.key = key
+            node.value = value
+            node.link.owner = <PyObject *>node
+            nodes[key] = node
+            if node.link.size > self._maxsize - total:
+                raise ValidationError(
+                    f"cache state: the entries' sizes add up to more than maxsize {self.maxsize}")
+            total += node.link.size
+        if nodes and self._ttl_delta and self._origin is None:
+            raise ValidationError(
+                "cache state: a cache with a timedelta ttl needs the time origin its deadlines "
+                "count from (the last argument of the reconstructor); it is missing")
+        return nodes
+
+    cdef Py_ssize_t _checked_size(self, object size, Py_ssize_t position) except -1:
+        if type(size) is not int:
+            raise ValidationError(
+                f"cache state: the size of entry {position} must be an int, got "
+                f"{_described(size)}")
+        if not 0 <= size <= self._maxsize:
+            raise ValidationError(
+                f"cache state: the size of entry {position} must be from 0 to maxsize "
+                f"{self.maxsize}, got {size}")
+        if self._sizer is None and size != 1:
+            raise ValidationError(
+                f"cache state: the size of entry {position} must be 1 in a cache without "
+                f"getsizeof, got {size}")
+        return size
+
+    cdef object _checked_attributes(self, object attributes):
+        if attributes is None:
+            return None
+        if not isinstance(attributes, dict) or not all(type(k) is str for k in attributes):
+            raise ValidationError(
+                "cache state: attributes must be None or a dict of attribute names, got "
+                f"{_described(attributes)}")
+        if attributes and not hasattr(self, "__dict__"):
+            raise ValidationError(
+                f"cache state: {type(self).__name__} has no instance attributes to restore")
+        return attributes
+
+    cdef int _adopt(self, dict nodes, dict data, tuple counters) except -1:
+        """Link checked nodes in: recency in ``nodes`` order, expiry in deadline order (ties in
+        recency order). Runs no Python code once the cache is found empty."""
+        cdef _Node node
+        cdef mc_link *root = &self._root
+        cdef list by_deadline = sorted(nodes.values(), key=_deadline_of) if self._timed else None
+        self._enter()
+        try:
+            if self._data:
+                raise ValidationError(
+                    f"cache state: only a new, empty cache can be filled; this "
+                    f"{type(self).__name__} holds {len(self._data)} items")
+            for node in nodes.values():
+                mc_append(root, &node.link)
+                self._currsize += node.link.size
+                if not _is_plain(node.key):
+                    self._plain_keys = False
+            if by_deadline is not None:
+                for node in by_deadline:
+                    mc_tappend(root, &node.link)
+            self._data = data
+            self._hits, self._misses, self._evictions, self._expirations = counters
+        finally:
+            self._exit()
+        return 0
 
     def _order(self):
         """Keys from least to most recently used (for tests and repr)."""
@@ -544,8 +738,76 @@ cdef class CacheCore:
         return keys
 
     def __repr__(self):
-        if self._timed:
-            self.expire()
-        items = ", ".join(f"{k!r}: {v!r}" for k, v in
-                          [(k, (<_Node>self._data[k]).value) for k in self._data])
-        return f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, currsize={self._currsize!r})"
+        if Py_ReprEnter(self):
+            return "..."  # the cache holds itself, as dict shows it
+        try:
+            if self._timed:
+                self.expire()
+            items = ", ".join(f"{k!r}: {v!r}" for k, v in
+                              [(k, (<_Node>self._data[k]).value) for k in self._data])
+            return (f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, "
+                    f"currsize={self._currsize!r})")
+        finally:
+            Py_ReprLeave(self)
+
+
+def _deadline_of(_Node node):
+    return node.link.expires
+
+
+cdef dict _in_order(dict nodes, object order):
+    """The nodes keyed in iteration order ``order``, which must list each key once."""
+    if order is None:
+        return dict(nodes)
+    if not isinstance(order, (list, tuple)):
+        raise ValidationError(
+            f"cache state: the iteration order must be a list of keys, got {_described(order)}")
+    data = {}
+    for key in order:
+        node = nodes.get(key)
+        if node is None:
+            raise ValidationError(
+                f"cache state: the iteration order names key {reprlib.repr(key)}, which has no "
+                "entry")
+        if (<_Node>node).key in data:
+            raise ValidationError(
+                f"cache state: the iteration order lists key {reprlib.repr(key)} twice")
+        data[(<_Node>node).key] = node
+    for key in nodes:
+        if key not in data:
+            raise ValidationError(
+                f"cache state: the iteration order leaves out key {reprlib.repr(key)}, which "
+                "has an entry")
+    return data
+
+
+cdef tuple _checked_counters(object stats):
+    if (not isinstance(stats, (tuple, list)) or len(stats) != 4
+            or not all(type(c) is int and 0 <= c < _COUNTER_END for c in stats)):
+        raise ValidationError(
+            "cache state: stats must be 4 counts (hits, misses, evictions, expirations) from 0 "
+            f"to 2**64 - 1, got {_described(stats)}")
+    return tuple(stats)
+
+
+cdef double _checked_deadline(object deadline, Py_ssize_t position) except? -1.0:
+    cdef double value
+    if type(deadline) is not float and type(deadline) is not int:
+        raise ValidationError(
+            f"cache state: the deadline of entry {position} must be a number, got "
+            f"{_described(deadline)}")
+    try:
+        value = deadline
+    except OverflowError:
+        raise ValidationError(
+            f"cache state: the deadline of entry {position} is out of the range of a float")
+    if isnan(value):
+        raise ValidationError(f"cache state: the deadline of entry {position} is NaN")
+    return value
+
+
+cdef str _described(object value):
+    """The type of a malformed state part (and a container's length), never its contents."""
+    if isinstance(value, (tuple, list, dict)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return type(value).__name__

@@ -1,26 +1,51 @@
 import asyncio
+import copy
 import gc
+import math
+import pickle
 import random
+import subprocess
 import sys
 import threading
 import time
 import tracemalloc
+import weakref
+from datetime import datetime, timedelta
 
 import cachetools
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mastra.cache import CacheStats, LRUCache, TTLCache, cached, hashkey
+from mastra.errors import MastraError
+
+_CLOCKS = weakref.WeakValueDictionary()
+
+
+def _clock_by_id(ident):
+    return _CLOCKS[ident]
 
 
 class Clock:
-    def __init__(self):
+    """A manual timer: ``now`` seconds, or that many seconds after 2000-01-01 when ``dated``.
+    It pickles by reference, so a pickled cache's clone reads the very same clock."""
+
+    def __init__(self, dated=False):
         self.now = 0.0
+        self.dated = dated
+        _CLOCKS[id(self)] = self
 
     def __call__(self):
-        return self.now
+        return datetime(2000, 1, 1) + timedelta(seconds=self.now) if self.dated else self.now
+
+    def __reduce__(self):
+        return _clock_by_id, (id(self),)
+
+
+def mod4(value):
+    return value % 4
 
 
 def _outcome(fn):
@@ -44,15 +69,19 @@ class AgainstCachetools(RuleBasedStateMachine):
         self.ours = self.theirs = None
 
     @rule(
-        maxsize=st.integers(0, 6), ttl=st.none() | st.sampled_from([1.0, 5.0]), sized=st.booleans()
+        maxsize=st.integers(0, 6),
+        ttl=st.none() | st.sampled_from([1.0, 5.0]),
+        sized=st.booleans(),
+        dated=st.booleans(),
     )
     @precondition(lambda self: self.ours is None)
-    def create(self, maxsize, ttl, sized):
-        sizer = (lambda v: v % 4) if sized else None
-        self.clock = Clock()
+    def create(self, maxsize, ttl, sized, dated):
+        sizer = mod4 if sized else None
+        self.clock = Clock(dated)
         if ttl is None:
             self.ours, self.theirs = LRUCache(maxsize, sizer), cachetools.LRUCache(maxsize, sizer)
         else:
+            ttl = timedelta(seconds=ttl) if dated else ttl  # datetimes from the timer then
             self.ours = TTLCache(maxsize, ttl, timer=self.clock, getsizeof=sizer)
             self.theirs = cachetools.TTLCache(maxsize, ttl, timer=self.clock, getsizeof=sizer)
 
@@ -121,6 +150,33 @@ class AgainstCachetools(RuleBasedStateMachine):
     @precondition(lambda self: self.ours is not None)
     def clear(self):
         self.both(lambda c: c.clear())
+
+    @rule(how=st.sampled_from(["copy", "pickle"]))
+    @precondition(lambda self: self.ours is not None)
+    def clone(self, how):
+        """Carry on with a copy (or a pickled clone) of both: items, recency, sizes and
+        deadlines come along, and the originals no longer matter."""
+        clone = copy.copy if how == "copy" else lambda c: pickle.loads(pickle.dumps(c))
+        stats = self.ours.stats()
+        self.ours, self.theirs = clone(self.ours), clone(self.theirs)
+        assert self.ours.stats() == stats
+
+    @rule(key=KEYS, value=st.integers(0, 9), dt=st.sampled_from([1.0, 6.0]))
+    @precondition(lambda self: isinstance(self.ours, TTLCache))
+    def frozen_timer(self, key, value, dt):
+        """Inside ``with cache.timer``, each cache reads the time the block started at."""
+        with self.ours.timer as ours_now, self.theirs.timer as theirs_now:
+            assert ours_now == theirs_now == self.clock()
+            self.clock.now += dt
+            assert self.ours.timer() == ours_now
+            self.both(lambda c: c.__setitem__(key, value))
+            self.both(lambda c: (c[key], key in c, c.get("a"), len(c), c.currsize))
+            self.both(lambda c: sorted(map(repr, c.expire())))
+
+    @rule()
+    @precondition(lambda self: self.ours is not None)
+    def same_repr(self):
+        assert repr(self.ours) == repr(self.theirs)
 
     @invariant()
     def same_state(self):
@@ -202,7 +258,7 @@ def test_subclass_hooks_missing_popitem_and_getsizeof():
 def test_ttl_semantics_with_a_manual_clock():
     clock = Clock()
     cache = TTLCache(maxsize=10, ttl=10, timer=clock)
-    assert cache.ttl == 10 and cache.timer is clock
+    assert cache.ttl == 10 and cache.timer() == 0.0 and cache.timer.dated is False
     cache["a"] = 1
     clock.now = 5
     cache["b"] = 2
@@ -230,7 +286,7 @@ def test_default_timer_follows_time_monotonic():
     from mastra._native._cache import clock_resolution
 
     cache = TTLCache(maxsize=10, ttl=0.05)
-    assert cache.timer is time.monotonic
+    assert abs(cache.timer() - time.monotonic()) < 1
     cache["k"] = 1
     assert cache["k"] == 1
     time.sleep(0.05 + 2 * clock_resolution() + 0.01)
@@ -484,9 +540,6 @@ def test_soak_ten_million_operations_flat_memory():
     ],
 )
 def test_copy_and_pickle_keep_order_sizes_deadlines_and_stats(factory):
-    import copy
-    import pickle
-
     cache = factory()
     cache["a"], cache["b"], cache["c"] = "x", "yy", "z"
     cache["a"]
@@ -516,10 +569,308 @@ class Named(LRUCache):
 
 
 def test_pickled_subclass_keeps_its_attributes():
-    import pickle
-
     original = Named("n")
     original["x"] = 1
     restored = pickle.loads(pickle.dumps(original))
     assert type(restored) is Named and restored.name == "n" and restored.maxsize == 2
     assert dict(restored) == {"x": 1}
+
+
+# -- malformed pickle state, a popitem that frees nothing, a cache inside itself -----------
+
+_FORGED_PICKLE = """
+import pickle
+from mastra.cache import LRUCache
+from mastra.errors import MastraError
+
+cache = LRUCache(4)
+cache.update(a=1, b=2, c=3)
+rebuild, args, (entries, stats, attributes, order) = cache.__reduce__()
+
+
+class Forged:
+    def __reduce__(self):  # the iteration order leaves out "c", which has an entry
+        return rebuild, args, (entries, stats, attributes, ["a", "b"])
+
+
+try:
+    loaded = pickle.loads(pickle.dumps(Forged()))
+    print("loaded", [loaded.popitem() for _ in range(3)])
+except MastraError as exc:
+    print(type(exc).__name__, exc)
+target = rebuild(*args)
+try:
+    target.__setstate__((entries, stats, attributes, ["a", "b"]))
+except MastraError:
+    pass
+target["d"] = 4  # the refused cache is left empty and working
+print(dict(target), target.currsize, target.popitem())
+"""
+
+
+def _in_child(script):
+    """Run script in a child interpreter (a crash there fails the test instead of killing
+    pytest); its output lines."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, f"exit status {proc.returncode}: {proc.stderr}"
+    return proc.stdout.splitlines()
+
+
+def test_a_forged_pickle_state_is_refused_instead_of_crashing():
+    # Before the fix, popitem() in the child died of a segmentation fault.
+    refused, usable = _in_child(_FORGED_PICKLE)
+    assert refused.startswith("ValidationError") and "'c'" in refused and "order" in refused
+    assert usable == "{'d': 4} 1 ('d', 4)"
+
+
+_REINITIALISED = """
+from mastra.cache import LRUCache, TTLCache
+
+cache = TTLCache(5, 10)
+cache.update(a=1, b=2)
+LRUCache.__init__(cache, 5)  # a second __init__, now without a ttl
+print(len(cache), cache.currsize)
+cache.pop("a", None)  # once: out of the recency ring only, and freed, still on the expiry ring
+TTLCache.__init__(cache, 5, 10)
+print(cache.expire(1e12), len(cache))
+plain = LRUCache(3)
+try:
+    TTLCache.__init__(plain, 3, "10 s")
+except TypeError:
+    plain["k"] = 1
+    print(dict(plain), plain.popitem())
+"""
+
+
+def test_calling_init_again_starts_afresh_and_a_failed_init_changes_nothing():
+    # Before the fix, the second __init__ left ring links pointing at freed items (a crash).
+    assert _in_child(_REINITIALISED) == ["0 0", "[] 0", "{'k': 1} ('k', 1)"]
+
+
+def _exercise(cache):
+    """Use a cache every way that walks its rings; all must agree with its dict."""
+    held = len(cache)
+    assert len(cache._order()) == held == len(list(cache)) == len(copy.copy(cache))
+    repr(cache), cache.expire(), cache.stats()
+    popped = []
+    with pytest.raises(KeyError):
+        while True:
+            popped.append(cache.popitem()[0])
+    assert len(popped) == held and len(cache) == cache.currsize == 0 and cache._order() == []
+    cache["fresh"] = 1
+    assert cache["fresh"] == 1 and cache.currsize == 1 and cache._order() == ["fresh"]
+
+
+ITEM_KEYS = st.one_of(st.integers(-3, 3), st.text(max_size=2), st.tuples(st.integers(0, 2)))
+SOURCES = st.sampled_from(
+    [
+        lambda: LRUCache(50),
+        lambda: LRUCache(50, getsizeof=mod4),
+        lambda: TTLCache(50, 30, timer=Clock()),
+        lambda: TTLCache(math.inf, timedelta(seconds=30), timer=Clock(dated=True)),
+    ]
+)
+
+
+def _mutations(entries, stats, attributes, order, maxsize, sized, data):
+    """Malformed variants of a valid state (entries has at least two items)."""
+    i = data.draw(st.integers(0, len(entries) - 1), label="entry")
+    j = (i + 1) % len(entries)
+    key, value, size, expires = entries[i]
+
+    def entry(**change):
+        fields = dict(key=key, value=value, size=size, expires=expires) | change
+        return [*entries[:i], tuple(fields.values()), *entries[i + 1 :]]
+
+    def bad_order(new):
+        return (entries, stats, attributes, new)
+
+    yield from [
+        (entries,),  # too short
+        (entries, stats, attributes, order, "extra"),  # too long
+        [entries, stats, attributes, order],  # not a tuple
+        ("entries", stats, attributes, order),
+        ({key: value}, stats, attributes, order),
+        ([*entries[:i], (key, value, size), *entries[i + 1 :]], stats, attributes, order),
+        ([*entries, entries[i]], stats, attributes, [*order, key]),  # duplicate entry
+        bad_order([o if o != order[j] else order[i] for o in order]),  # duplicate in the order
+        bad_order([o for o in order if o != key]),  # a key missing from the order
+        bad_order([*order, ("not", "there")]),  # a key without an entry
+        bad_order([*order[:-1], ("not", "there")]),
+        bad_order(42),
+        (entry(size=-1), stats, attributes, order),
+        (entry(size="1"), stats, attributes, order),
+        (entry(size=1.0), stats, attributes, order),
+        (entry(size=True), stats, attributes, order),
+        (entry(size=2**70), stats, attributes, order),
+        (entry(expires=math.nan), stats, attributes, order),
+        (entry(expires="soon"), stats, attributes, order),
+        (entry(expires=None), stats, attributes, order),
+        (entry(expires=10**400), stats, attributes, order),
+        (entries, stats[:3], attributes, order),
+        (entries, (-1, 0, 0, 0), attributes, order),
+        (entries, (0, 0, 2**64, 0), attributes, order),
+        (entries, ("0", 0, 0, 0), attributes, order),
+        (entries, 7, attributes, order),
+        (entries, stats, ["not", "a", "dict"], order),
+        (entries, stats, {1: "not a name"}, order),
+    ]
+    if not sized:
+        yield (entry(size=2), stats, attributes, order)  # sizes are 1 without getsizeof
+    if maxsize != math.inf:
+        yield (entry(size=maxsize + 1), stats, attributes, order)
+        yield ([(k, v, maxsize, e) for k, v, _, e in entries], stats, attributes, order)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    source=SOURCES,
+    items=st.dictionaries(ITEM_KEYS, st.integers(0, 9), min_size=2, max_size=6),
+    data=st.data(),
+)
+def test_setstate_refuses_every_malformed_state_cleanly(source, items, data):
+    cache = source()
+    cache.update(items)
+    rebuild, args, (entries, stats, attributes, order) = cache.__reduce__()
+    sized = cache.getsizeof(3) != 1
+    for bad in _mutations(entries, stats, attributes, order, cache.maxsize, sized, data):
+        target = rebuild(*args)
+        with pytest.raises((MastraError, TypeError)):
+            target.__setstate__(bad)
+        assert len(target) == 0 and target.currsize == 0 and target._order() == []
+        _exercise(target)
+    full = pickle.loads(pickle.dumps(cache))
+    with pytest.raises(MastraError, match="empty"):
+        full.__setstate__((entries, stats, attributes, order))  # only a fresh cache is filled
+    assert list(full) == list(cache)
+
+
+ANYTHING = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**65), 2**65)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=2),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+NUMBERS = st.integers(-2, 60) | st.floats(allow_nan=True) | ANYTHING
+ENTRY = st.tuples(ITEM_KEYS, ANYTHING, st.just(1) | NUMBERS, NUMBERS) | ANYTHING
+NEAR_STATES = st.tuples(
+    st.lists(ENTRY, max_size=5),
+    st.tuples(*[st.integers(-1, 3)] * 4) | ANYTHING,
+    st.none() | st.dictionaries(st.text(max_size=2), ANYTHING, max_size=2) | ANYTHING,
+    st.none() | st.lists(ITEM_KEYS, max_size=6) | ANYTHING,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(source=SOURCES, state=NEAR_STATES | ANYTHING)
+def test_setstate_never_crashes_on_arbitrary_states(source, state):
+    rebuild, args, _ = source().__reduce__()
+    target = rebuild(*args)
+    try:
+        target.__setstate__(state)
+    except (MastraError, TypeError):
+        assert len(target) == 0 and target._order() == []
+    _exercise(target)
+
+
+def test_popitem_that_frees_nothing_raises_instead_of_looping():
+    class Stubborn(LRUCache):
+        calls = 0
+
+        def popitem(self):
+            self.calls += 1
+            if self.calls > 100:  # before the fix: __setitem__ called this forever
+                raise RuntimeError("popitem called in a loop")
+            return ("a", 1)  # claims to evict, removes nothing
+
+    cache = Stubborn(2)
+    cache.update(a=1, b=2)
+    with pytest.raises(MastraError, match=r"popitem\(\) .*did not free"):
+        cache["c"] = 3
+    assert cache.calls == 1 and dict(cache) == {"a": 1, "b": 2} and cache.currsize == 2
+    cache["a"] = 5  # replacing a key needs no room
+    assert dict(cache) == {"a": 5, "b": 2}
+
+    class NewestOut(LRUCache):  # evicts by pop(), another policy: that frees space
+        def popitem(self):
+            key = list(self)[-1]
+            return key, self.pop(key)
+
+    newest = NewestOut(2)
+    newest.update(a=1, b=2, c=3)
+    assert dict(newest) == {"a": 1, "c": 3}
+
+
+def test_repr_of_a_cache_that_contains_itself():
+    cache = LRUCache(3)
+    cache["me"] = cache
+    cache["n"] = 1
+    assert repr(cache) == "LRUCache({'me': ..., 'n': 1}, maxsize=3, currsize=2)"
+    ttl = TTLCache(3, 10, timer=Clock())
+    ttl["pair"] = [ttl, cache]
+    assert repr(ttl) == (
+        "TTLCache({'pair': [..., LRUCache({'me': ..., 'n': 1}, maxsize=3, currsize=2)]}, "
+        "maxsize=3, currsize=1)"
+    )
+
+
+# -- the timer object, timedelta ttl -------------------------------------------------------
+
+
+def test_frozen_timer_holds_the_time_for_every_operation():
+    clock = Clock()
+    cache = TTLCache(10, 5, timer=clock)
+    cache["a"] = 1
+    with cache.timer as now:
+        clock.now = 100  # every read inside the block still sees 0
+        with cache.timer as inner:
+            assert inner == now == cache.timer() == 0.0
+        assert cache["a"] == 1 and "a" in cache and len(cache) == 1 and cache.expire() == []
+        cache["b"] = 2  # expires at 0 + 5
+    assert clock.now == cache.timer() == 100 and cache.timer.now == 100  # forwards attributes
+    assert len(cache) == 0
+    fast = TTLCache(10, 0.05)  # the default clock, read in C, also obeys the block
+    fast["k"] = 1
+    with fast.timer:
+        time.sleep(0.1)
+        assert "k" in fast
+    assert "k" not in fast
+
+
+def test_each_copy_has_its_own_timer_object():
+    clock = Clock()
+    cache = TTLCache(10, 5, timer=clock)
+    for clone in (copy.copy(cache), pickle.loads(pickle.dumps(cache)), copy.deepcopy(cache)):
+        assert clone.timer is not cache.timer
+        with cache.timer:
+            clock.now += 1
+            assert clone.timer() == clock.now != cache.timer()
+    assert pickle.loads(pickle.dumps(cache.timer))() == clock.now
+
+
+def test_timedelta_ttl_with_a_datetime_timer():
+    clock = Clock(dated=True)
+    cache = TTLCache(10, timedelta(seconds=10), timer=clock)
+    assert cache.ttl == timedelta(seconds=10)
+    cache["a"] = 1
+    clock.now = 4
+    cache["b"] = 2
+    for clone in (cache, copy.copy(cache), pickle.loads(pickle.dumps(cache))):
+        assert clone.expire(clock() + timedelta(seconds=5)) == []
+        assert clone.expire(datetime(2000, 1, 1, 0, 0, 10)) == [("a", 1)]
+        assert list(clone) == ["b"]
+    clock.now = 14
+    assert len(cache) == 0
+    with pytest.raises(TypeError, match="timedelta"):
+        TTLCache(10, "10 seconds")
+    with pytest.raises(TypeError):
+        TTLCache(10, timedelta(seconds=1), timer=time.monotonic)["k"] = 1  # float + timedelta

@@ -20,11 +20,12 @@ import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 
 import msgspec
 
-from mastra._native._cache import CacheCore
+from mastra._native._cache import CacheCore, Timer
 
 __all__ = ["CacheStats", "LRUCache", "TTLCache", "cached", "hashkey"]
 
@@ -71,19 +72,21 @@ class LRUCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
 
 
 class TTLCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
-    """An LRU cache whose items also expire ``ttl`` seconds (of ``timer``) after they were
-    last set, like ``cachetools.TTLCache``.
+    """An LRU cache whose items also expire ``ttl`` (of ``timer``) after they were last set,
+    like ``cachetools.TTLCache``.
 
     Expired items are invisible to lookups, ``in``, iteration and ``len`` and are removed by
     ``expire()``, by ``len``/``currsize``, and before every insertion. The default timer,
-    ``time.monotonic``, is read in C without a Python call; another timer must return a number.
+    ``time.monotonic``, is read in C without a Python call. ``ttl`` is a number of seconds
+    (then the timer must return numbers) or a ``datetime.timedelta`` (then the timer returns
+    datetimes, or anything whose differences are timedeltas).
     """
 
     def __init__(
         self,
         maxsize: float,
-        ttl: float,
-        timer: Callable[[], float] = time.monotonic,
+        ttl: float | timedelta,
+        timer: Callable[[], Any] = time.monotonic,
         getsizeof: Callable[[Any], int] | None = None,
     ) -> None:
         CacheCore.__init__(self, maxsize, getsizeof, ttl=ttl, timer=timer)
@@ -91,14 +94,16 @@ class TTLCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
             vars(self)["getsizeof"] = getsizeof  # as cachetools: an instance attribute
 
     @property
-    def ttl(self) -> float:
-        """Seconds an item lives after it was set."""
-        return cast(float, self._ttl_seconds())
+    def ttl(self) -> float | timedelta:
+        """How long an item lives after it was set, as given."""
+        return cast(float | timedelta, self._ttl_value())
 
     @property
-    def timer(self) -> Callable[[], float]:
-        """The clock the cache reads."""
-        return cast(Callable[[], float], self._timer_function())
+    def timer(self) -> Timer:
+        """The cache's timer: call it for the time the cache reads; ``with cache.timer as
+        now:`` holds that time at ``now`` for every reading inside the block (several
+        operations at one instant). Each cache, copies included, has its own."""
+        return cast(Timer, self._timer_object())
 
 
 _KWARGS_MARK = object()
