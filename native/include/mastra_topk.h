@@ -3,6 +3,7 @@
 #ifndef MASTRA_TOPK_H
 #define MASTRA_TOPK_H
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -69,6 +70,17 @@ static inline void mt_offer(mt_heap *h, float key, float score, int64_t id) {
         i = child;
     }
     items[i] = it;
+}
+
+/* A similarity of unit vectors, kept inside [-1, 1] against rounding; NaN passes through. */
+static inline float mt_unit_clamp(float s) { return s > 1.0f ? 1.0f : (s < -1.0f ? -1.0f : s); }
+
+/* Cosine of a unit query and a row from q.x and x.x. A row whose squared norm underflows
+ * (zero or subnormal) is a zero vector: cosine 0, where the division would only amplify
+ * rounding. A row holding NaN has dot = NaN, and dot - dot keeps it so (ranked last by
+ * mt_offer); for a finite dot it is exactly 0. */
+static inline float mt_cosine(float dot, float xx) {
+    return xx >= FLT_MIN ? mt_unit_clamp(dot / sqrtf(xx)) : dot - dot;
 }
 
 static int mt_better_first(const void *a, const void *b) {
