@@ -83,6 +83,11 @@ static inline float mt_cosine(float dot, float xx) {
     return xx >= FLT_MIN ? mt_unit_clamp(dot / sqrtf(xx)) : dot - dot;
 }
 
+/* 1 / |x| for the batch kernel, which scores each row against many queries: one division per
+ * row instead of one per pair. Zero for an underflowing row, NaN for a row holding NaN; then
+ * mt_unit_clamp(dot * mt_inv_norm(xx)) follows the rules of mt_cosine. */
+static inline float mt_inv_norm(float xx) { return xx >= FLT_MIN ? 1.0f / sqrtf(xx) : xx - xx; }
+
 static int mt_better_first(const void *a, const void *b) {
     const mt_item *x = (const mt_item *)a, *y = (const mt_item *)b;
     return mt_worse(y, x) ? -1 : (mt_worse(x, y) ? 1 : 0);
