@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 __all__ = ["ReadWriteLock"]
 
@@ -33,6 +31,21 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+class _Held:
+    """The context of one acquisition (a class, not a generator: it sits on every call)."""
+
+    __slots__ = ("_lock", "_writer")
+
+    def __init__(self, lock: ReadWriteLock, *, writer: bool) -> None:
+        self._lock, self._writer = lock, writer
+
+    async def __aenter__(self) -> None:
+        await self._lock._acquire(self._writer)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock._release(self._writer)
+
+
 class ReadWriteLock:
     """Many readers or one writer, first come first served: a reader arriving while a writer
     waits queues behind it, so a stream of queries cannot starve writes."""
@@ -43,21 +56,13 @@ class ReadWriteLock:
         self._writer = False
         self._queue: deque[_Waiter] = deque()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[None]:
-        await self._acquire(writer=False)
-        try:
-            yield
-        finally:
-            self._release(writer=False)
+    def read(self) -> _Held:
+        """``async with lock.read():`` shares the lock with other readers."""
+        return _Held(self, writer=False)
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
-        await self._acquire(writer=True)
-        try:
-            yield
-        finally:
-            self._release(writer=True)
+    def write(self) -> _Held:
+        """``async with lock.write():`` holds the lock alone."""
+        return _Held(self, writer=True)
 
     def _free_for(self, writer: bool) -> bool:
         return not self._writer and (self._readers == 0 or not writer)

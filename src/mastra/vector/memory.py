@@ -6,8 +6,7 @@ import asyncio
 import os
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -245,15 +244,12 @@ class InMemoryVector(AsyncClosing):
         known = ", ".join(sorted(self._indexes)) or "none"
         return NotFoundError(f"unknown vector index {name!r}; indexes: {known}")
 
-    @asynccontextmanager
-    async def _hold(self, name: str, target: _Index, *, write: bool) -> AsyncIterator[None]:
-        """Hold the index's lock; an index deleted (or a store closed) while we waited is
-        reported as such rather than changed."""
-        async with target.lock.write() if write else target.lock.read():
-            check_open(self, self._closed)
-            if target.deleted:
-                raise self._unknown(name)
-            yield
+    def _check_live(self, name: str, target: _Index) -> None:
+        """With the index's lock held: an index deleted (or a store closed) while we waited
+        is reported as such rather than changed."""
+        check_open(self, self._closed)
+        if target.deleted:
+            raise self._unknown(name)
 
     async def aclose(self) -> None:
         """Drop every index and refuse further use; closing again does nothing."""
@@ -334,7 +330,8 @@ class InMemoryVector(AsyncClosing):
                     raise ValidationError(f"ids must be non-empty strings, got {id_!r}")
             if len(set(id_list)) != m:
                 raise ValidationError("ids repeat within one upsert; each id may appear once")
-        async with self._hold(index, target, write=True):
+        async with target.lock.write():
+            self._check_live(index, target)
             target.upsert(rows, metas, id_list)
         return id_list
 
@@ -356,7 +353,8 @@ class InMemoryVector(AsyncClosing):
                 f"query takes one vector of shape ({target.dimension},), got shape {query.shape}"
             )
         spec = validate_filter(filter) if filter else None
-        async with self._hold(index, target, write=False):
+        async with target.lock.read():
+            self._check_live(index, target)
             mask = None if spec is None else target.meta.mask(spec).view(np.uint8)
             allowed = target.count if mask is None else int(np.count_nonzero(mask))
             if allowed == 0:
@@ -396,7 +394,8 @@ class InMemoryVector(AsyncClosing):
         if row_vector is not None and row_vector.shape[0] != 1:
             raise ValidationError(f"update_vector takes one vector, got {row_vector.shape[0]}")
         meta = None if metadata is None else _json_copy("metadata", metadata)
-        async with self._hold(index, target, write=True):
+        async with target.lock.write():
+            self._check_live(index, target)
             row = self._row(target, index, id)
             target.update(row, row_vector, meta)
 
@@ -409,7 +408,8 @@ class InMemoryVector(AsyncClosing):
 
     async def delete_vector(self, index: str, id: str) -> None:
         target = self._get(index)
-        async with self._hold(index, target, write=True):
+        async with target.lock.write():
+            self._check_live(index, target)
             self._row(target, index, id)
             target.delete(id)
 
@@ -423,7 +423,8 @@ class InMemoryVector(AsyncClosing):
 
     async def delete_index(self, index: str) -> None:
         target = self._get(index)
-        async with self._hold(index, target, write=True):
+        async with target.lock.write():
+            self._check_live(index, target)
             with self._registry:
                 del self._indexes[index]
             target.deleted = True
@@ -432,7 +433,8 @@ class InMemoryVector(AsyncClosing):
         """Write the index to ``path`` (``.npz``: the float32 rows plus a JSON header with
         ids, metadata and settings). The file is replaced atomically."""
         target = self._get(index)
-        async with self._hold(index, target, write=False):
+        async with target.lock.read():
+            self._check_live(index, target)
             n = target.count
             header = {
                 "version": _FORMAT_VERSION,
