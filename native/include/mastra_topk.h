@@ -3,6 +3,7 @@
 #ifndef MASTRA_TOPK_H
 #define MASTRA_TOPK_H
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -70,6 +71,22 @@ static inline void mt_offer(mt_heap *h, float key, float score, int64_t id) {
     }
     items[i] = it;
 }
+
+/* A similarity of unit vectors, kept inside [-1, 1] against rounding; NaN passes through. */
+static inline float mt_unit_clamp(float s) { return s > 1.0f ? 1.0f : (s < -1.0f ? -1.0f : s); }
+
+/* Cosine of a unit query and a row from q.x and x.x. A row whose squared norm underflows
+ * (zero or subnormal) is a zero vector: cosine 0, where the division would only amplify
+ * rounding. A row holding NaN has dot = NaN, and dot - dot keeps it so (ranked last by
+ * mt_offer); for a finite dot it is exactly 0. */
+static inline float mt_cosine(float dot, float xx) {
+    return xx >= FLT_MIN ? mt_unit_clamp(dot / sqrtf(xx)) : dot - dot;
+}
+
+/* 1 / |x| for the batch kernel, which scores each row against many queries: one division per
+ * row instead of one per pair. Zero for an underflowing row, NaN for a row holding NaN; then
+ * mt_unit_clamp(dot * mt_inv_norm(xx)) follows the rules of mt_cosine. */
+static inline float mt_inv_norm(float xx) { return xx >= FLT_MIN ? 1.0f / sqrtf(xx) : xx - xx; }
 
 static int mt_better_first(const void *a, const void *b) {
     const mt_item *x = (const mt_item *)a, *y = (const mt_item *)b;

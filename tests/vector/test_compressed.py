@@ -1,10 +1,12 @@
+import asyncio
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mastra import ValidationError
-from mastra.vector import CompressedMatrix, top_k
+from mastra.vector import CompressedMatrix, InMemoryVector, top_k
 from tests.vector.reference import reference_keys
 
 
@@ -72,3 +74,29 @@ def test_validation():
         CompressedMatrix(np.array([[1.0, np.nan]]), "int8")
     with pytest.raises(ValidationError, match="dimension 3"):
         CompressedMatrix(np.ones((2, 2)), "int8").top_k(np.ones(3), 1)
+
+
+@pytest.mark.parametrize("metric", ["dot", "euclidean"])
+def test_float16_rejects_values_beyond_its_range_like_the_store(metric):
+    """Past ±65504 float16 holds infinity, which the scan would rank as the nearest row."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((300, 8)).astype(np.float32)
+    X[17, 3] = -1e5
+    with pytest.raises(ValidationError, match=r"beyond ±65504.*range is -65504 to 65504") as got:
+        CompressedMatrix(X, "float16", metric)
+    store = InMemoryVector()
+    asyncio.run(store.create_index("half", 8, metric, dtype="float16"))
+    with pytest.raises(ValidationError) as stored:
+        asyncio.run(store.upsert("half", X))
+    assert str(got.value).split(" hold ")[1] == str(stored.value).split(" hold ")[1]
+    X[17, 3] = 65504.0  # the largest float16 is fine
+    index = CompressedMatrix(X, "float16", metric)
+    query, want = (X[5], 5) if metric == "euclidean" else (np.eye(8, dtype=np.float32)[3], 17)
+    assert index.top_k(query, 1, candidates=1)[0].tolist() == [want]
+
+
+def test_cosine_scans_unit_rows_so_float16_takes_any_magnitude():
+    X = np.array([[1e6, 0.0], [0.0, 1e-3], [-3e5, 1.0]], dtype=np.float32)
+    ids, scores = CompressedMatrix(X, "float16", "cosine").top_k(np.array([1.0, 0.0]), 3)
+    assert ids.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(scores, [1.0, 0.0, -1.0], atol=1e-5)

@@ -46,6 +46,8 @@ def matching(spec, docs=DOCS):
         ({"rating": None}, [2]),
         ({"author": {"$exists": False}}, [2, 4, 5]),
         ({"author": {"name": "Bo"}}, [1]),  # object equality
+        ({"author": {"$eq": {"gt": 1}}}, []),  # an object with operator-like keys, explicitly
+        ({"author": {"name": "Bo", "gt": 1}}, []),  # not only operator names: a plain object
         ({"$or": [{"kind": "film"}, {"price": {"$lt": 9}}]}, [1, 2, 3, 4]),
         ({"$and": [{"kind": "book"}, {"author.name": "Ada"}]}, [0]),
         ({"$not": {"kind": "book"}}, [2, 3, 4, 5]),
@@ -71,6 +73,13 @@ def test_semantics(spec, rows):
         ({"$and": []}, "non-empty list"),
         ({"a": {"$not": 5}}, "takes an operator object"),
         ({"a": {"$eq": {1, 2}}}, "is not JSON"),
+        ({"year": {"gt": 2020}}, r"'gt' without the '\$'; did you mean \$gt\?"),
+        ({"year": {"gte": 1, "lt": 5}}, r"did you mean \$gte\?"),
+        ({"$or": [{"a": 1}, {"tag": {"nin": ["x"]}}]}, r"on 'tag' .*did you mean \$nin\?"),
+        ({"a": {"$not": {"exists": True}}}, "takes an operator object"),
+        ({"year": {"$gt": 1, "lt": 5}}, r"unknown operator 'lt' on 'year'; did you mean \$lt\?"),
+        ({"a": float("nan")}, r"filter value for 'a' is nan; numbers must be finite"),
+        ({"a": {"$in": [1, float("inf")]}}, r"filter value for 'a'\[1\] is inf"),
     ],
 )
 def test_bad_filters(spec, message):

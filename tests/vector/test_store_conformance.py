@@ -47,8 +47,7 @@ async def store(request, tmp_path):
     else:
         made = PgVector(request.getfixturevalue("postgres_dsn"))
     yield made
-    if hasattr(made, "close"):
-        await made.close()
+    await made.aclose()
 
 
 @pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
@@ -115,3 +114,34 @@ async def test_lifecycle_updates_and_errors(store):
     assert await store.list_indexes() == ["docs"]
     await store.delete_index("docs")
     assert await store.list_indexes() == []
+
+
+@pytest.mark.parametrize("name", ["t1\n", "t1\r", "\nt1", "t 1", "1t", "x" * 64])
+async def test_index_names_are_matched_whole(store, name):
+    with pytest.raises(ValidationError, match="invalid index name"):
+        await store.create_index(name, D)
+    assert await store.list_indexes() == []
+
+
+async def test_a_filter_typo_is_an_error_not_an_empty_result(store):
+    await store.create_index("docs", D, "dot")
+    await store.upsert("docs", VECTORS[:20], META[:20], IDS[:20])
+    with pytest.raises(ValidationError, match=r"did you mean \$gt\?"):
+        await store.query("docs", VECTORS[0], 5, filter={"score": {"gt": 10}})
+    assert len(await store.query("docs", VECTORS[0], 5, filter={"score": {"$gt": 10}})) == 5
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+async def test_non_finite_metadata_is_rejected_and_nothing_changes(store, bad):
+    await store.create_index("docs", D, "dot")
+    await store.upsert("docs", VECTORS[:2], [{"a": 1}, {"a": 2}], ["x", "y"])
+    with pytest.raises(ValidationError, match=r"metadata\[1\]\.deep\.list\[2\] is -?(nan|inf)"):
+        await store.upsert(
+            "docs", VECTORS[2:4], [{"a": 3}, {"deep": {"list": [1, 2, bad]}}], ["x", "z"]
+        )
+    with pytest.raises(ValidationError, match=r"metadata\.score is -?(nan|inf)"):
+        await store.update_vector("docs", "y", vector=VECTORS[9], metadata={"score": bad})
+    hits = await store.query("docs", VECTORS[0], 10, include_vector=True)
+    assert {h.id: h.metadata for h in hits} == {"x": {"a": 1}, "y": {"a": 2}}
+    vectors = {h.id: h.vector for h in hits}
+    np.testing.assert_allclose([vectors["x"], vectors["y"]], VECTORS[:2], rtol=1e-6)

@@ -2,28 +2,90 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import msgspec
 import numpy.typing as npt
+import orjson
 
-from mastra.errors import ValidationError
+from mastra.errors import StorageError, ValidationError
 
-__all__ = ["IndexStats", "QueryResult", "VectorStore", "check_index_name"]
+__all__ = [
+    "AsyncClosing",
+    "IndexStats",
+    "QueryResult",
+    "VectorStore",
+    "check_index_name",
+    "check_open",
+    "json_bytes",
+    "metadata_json",
+]
 
-_INDEX_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_INDEX_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def check_index_name(name: object) -> str:
     """Index names are identifiers (they become table names in SQL backends)."""
-    if not isinstance(name, str) or not _INDEX_NAME.match(name):
+    if not isinstance(name, str) or not _INDEX_NAME.fullmatch(name):
         raise ValidationError(
             f"invalid index name {name!r}; expected a letter or underscore followed by up to 62 "
             "letters, digits or underscores"
         )
     return name
+
+
+class AsyncClosing:
+    """``async with store:`` for the stores: the block ends with ``await store.aclose()``."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def check_open(store: object, closed: bool) -> None:
+    """Every method of a closed store raises this, instead of quietly reopening it."""
+    if closed:
+        raise StorageError(f"{type(store).__name__} is closed; create a new store to go on")
+
+
+def json_bytes(where: str, value: object) -> bytes:
+    """``value`` as JSON bytes; ValidationError for anything JSON cannot hold exactly, NaN and
+    infinity included (which orjson would silently write as null)."""
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError as exc:
+        raise ValidationError(f"{where} is not JSON-serialisable: {exc}") from None
+    if b"null" in encoded:  # NaN and infinity come out as null; only then is a walk needed
+        _reject_non_finite(where, value)
+    return encoded
+
+
+def metadata_json(where: str, value: object) -> bytes:
+    """A metadata object (a dict) as JSON bytes, checked by :func:`json_bytes`."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{where} must be an object (dict), got {type(value).__name__}")
+    return json_bytes(where, value)
+
+
+def _reject_non_finite(path: str, value: object) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(
+            f"{path} is {value}; numbers must be finite (JSON has no NaN or infinity)"
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_non_finite(f"{path}.{key}", item)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _reject_non_finite(f"{path}[{i}]", item)
 
 
 class QueryResult(msgspec.Struct, frozen=True):
@@ -83,3 +145,8 @@ class VectorStore(Protocol):
     async def list_indexes(self) -> list[str]: ...
 
     async def delete_index(self, index: str) -> None: ...
+
+    async def aclose(self) -> None:
+        """Release what the store holds (threads, connections); idempotent. A closed store
+        raises StorageError when used. Stores are async context managers that call this."""
+        ...

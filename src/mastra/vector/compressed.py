@@ -30,10 +30,11 @@ from mastra.vector.kernels import (
     unit_rows,
 )
 
-__all__ = ["CompressedMatrix", "Int8Quantizer", "StorageDtype"]
+__all__ = ["CompressedMatrix", "Int8Quantizer", "StorageDtype", "check_float16_range"]
 
 StorageDtype = Literal["float32", "float16", "int8"]
 _DTYPES = ("float32", "float16", "int8")
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
 def check_dtype(dtype: str) -> StorageDtype:
@@ -42,6 +43,20 @@ def check_dtype(dtype: str) -> StorageDtype:
             f"unknown storage dtype {dtype!r}; expected one of {', '.join(_DTYPES)}"
         )
     return cast(StorageDtype, dtype)
+
+
+def check_float16_range(
+    name: str, rows: npt.NDArray[np.float32], dtype: StorageDtype, metric: Metric
+) -> None:
+    """float16 holds magnitudes up to 65504; larger values would become infinity and rank as
+    the best match. Cosine scans unit rows, which always fit."""
+    if dtype != "float16" or metric == "cosine" or not rows.size:
+        return
+    if max(float(rows.max()), -float(rows.min())) > _FLOAT16_MAX:
+        raise ValidationError(
+            f"{name} hold values beyond ±{_FLOAT16_MAX:g}, which float16 cannot store (its "
+            f"range is -{_FLOAT16_MAX:g} to {_FLOAT16_MAX:g}); use dtype 'int8' or 'float32'"
+        )
 
 
 class Int8Quantizer:
@@ -174,6 +189,7 @@ class CompressedMatrix:
         self.rows = real_matrix("matrix", matrix, (2,))
         if not np.isfinite(self.rows).all():
             raise ValidationError("matrix contains NaN or infinity; expected finite values")
+        check_float16_range("matrix rows", self.rows, self.dtype, metric)
         scanned = unit_rows(self.rows) if metric == "cosine" else self.rows
         self.quantizer = Int8Quantizer.fit(scanned) if dtype == "int8" and len(scanned) else None
         self.codes = (

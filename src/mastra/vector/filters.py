@@ -12,6 +12,9 @@ Semantics (every backend implements these):
 - ``$and`` / ``$or`` take a list of filters; ``$not`` takes a filter (top level) or an
   operator object (``{"price": {"$not": {"$gt": 5}}}``).
 - Dotted keys reach into nested objects: ``{"author.name": "Ada"}``.
+- An object whose keys are all operator names without the ``$`` (``{"year": {"gt": 2020}}``)
+  is a ValidationError, not an object to compare with: to match such an object, write
+  ``{"$eq": {...}}``.
 """
 
 from __future__ import annotations
@@ -26,11 +29,19 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import ValidationError
+from mastra.vector.base import json_bytes
 
-__all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "MetadataTable", "validate_filter"]
+__all__ = [
+    "FIELD_OPERATORS",
+    "LOGICAL_OPERATORS",
+    "MetadataTable",
+    "is_operator_object",
+    "validate_filter",
+]
 
 FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$not")
 LOGICAL_OPERATORS = ("$and", "$or", "$not")
+_BARE_OPERATORS = {op[1:]: op for op in FIELD_OPERATORS}
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "$gt": operator.gt,
@@ -98,21 +109,44 @@ def validate_filter(spec: object) -> dict[str, Any]:
     return dict(spec)
 
 
-def _is_operator_object(condition: object) -> bool:
+def is_operator_object(condition: object) -> bool:
+    """``{"$gt": 1, ...}``: a condition made of operators, not a value to compare with."""
     return isinstance(condition, Mapping) and any(
         isinstance(k, str) and k.startswith("$") for k in condition
     )
 
 
+def _did_you_mean(op: object) -> str:
+    fixed = _BARE_OPERATORS.get(op) if isinstance(op, str) else None
+    return f"; did you mean {fixed}?" if fixed else ""
+
+
+def _reject_bare_operators(path: str, condition: object) -> None:
+    """``{"year": {"gt": 2020}}`` would compare with the object {"gt": 2020} and match nothing;
+    an object made only of operator names is taken for the typo it almost surely is."""
+    if (
+        isinstance(condition, Mapping)
+        and condition
+        and all(isinstance(k, str) and k in _BARE_OPERATORS for k in condition)
+    ):
+        first = next(iter(condition))
+        raise ValidationError(
+            f"filter on {path!r} uses {first!r} without the '$'{_did_you_mean(first)} "
+            f"(to match an object with these keys, write {{'$eq': {{...}}}})"
+        )
+
+
 def _validate_condition(path: str, condition: object) -> None:
-    if not _is_operator_object(condition):
+    if not is_operator_object(condition):
+        _reject_bare_operators(path, condition)
         _check_json(path, condition)
         return
     assert isinstance(condition, Mapping)
     for op, operand in condition.items():
         if op not in FIELD_OPERATORS:
             raise ValidationError(
-                f"unknown operator {op!r} on {path!r}; expected one of {', '.join(FIELD_OPERATORS)}"
+                f"unknown operator {op!r} on {path!r}{_did_you_mean(op)}; expected one of "
+                f"{', '.join(FIELD_OPERATORS)}"
             )
         if op in ("$in", "$nin") and not isinstance(operand, list):
             raise ValidationError(f"{op} on {path!r} takes a list, got {operand!r}")
@@ -125,7 +159,7 @@ def _validate_condition(path: str, condition: object) -> None:
         ):
             raise ValidationError(f"{op} on {path!r} takes a number or a string, got {operand!r}")
         if op == "$not":
-            if not _is_operator_object(operand):
+            if not is_operator_object(operand):
                 raise ValidationError(
                     f"$not on {path!r} takes an operator object like {{'$gt': 5}}, got {operand!r}"
                 )
@@ -135,10 +169,7 @@ def _validate_condition(path: str, condition: object) -> None:
 
 
 def _check_json(path: str, value: object) -> None:
-    try:
-        orjson.dumps(value)
-    except TypeError:
-        raise ValidationError(f"filter value for {path!r} is not JSON: {value!r}") from None
+    json_bytes(f"filter value for {path!r}", value)
 
 
 def _comparable(stored: HKey, operand: Any) -> bool:
@@ -208,7 +239,10 @@ class MetadataTable:
                     present.add(row)
                     for key in _keys_of(flat[path]):
                         index.setdefault(key, set()).add(row)
-            self._indexes[path], self._present[path] = index, present
+            # _present first: a reader on another thread that finds _indexes[path] must also
+            # find _present[path].
+            self._present[path] = present
+            self._indexes[path] = index
         return index
 
     # -- evaluation --------------------------------------------------------------------------
@@ -242,7 +276,7 @@ class MetadataTable:
         return self._rows_mask(self._index(path).get(value_key(value), ()))
 
     def _field(self, path: str, condition: Any) -> Mask:
-        if not _is_operator_object(condition):
+        if not is_operator_object(condition):
             return self._equal(path, condition)
         result = np.ones(len(self.rows), dtype=np.bool_)
         for op, operand in condition.items():

@@ -22,6 +22,8 @@ METRICS: dict[str, int] = {"dot": 0, "cosine": 1, "euclidean": 2}
 
 # Work (rows x dims x queries) below which a second thread costs more than it saves.
 _PARALLEL_WORK = 1 << 22
+# The smallest normal float32: a squared norm below it counts as zero (as in the kernels).
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 IdArray = npt.NDArray[np.int64]
 ScoreArray = npt.NDArray[np.float32]
@@ -95,12 +97,17 @@ def check_threads(threads: object, n: int, d: int, m: int) -> int:
 
 
 def unit_rows(queries: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Each row scaled to length 1; zero rows stay zero (their cosine is 0, never NaN)."""
+    """Each row scaled to length 1. Zero rows, and rows whose squared norm underflows float32
+    (as the kernels count them), stay zero: their cosine is 0, never NaN."""
     if queries.shape[0] == 1:  # the common single query, without the masked divide
-        norm = float(np.sqrt(np.dot(queries[0].astype(np.float64), queries[0])))
-        return queries / np.float32(norm) if norm > 0 else np.zeros_like(queries)
-    norms = np.linalg.norm(queries.astype(np.float64), axis=1, keepdims=True)
-    scaled = np.divide(queries, norms, out=np.zeros_like(queries), where=norms > 0)
+        squared = float(np.dot(queries[0].astype(np.float64), queries[0]))
+        if squared < _FLOAT32_TINY:
+            return np.zeros_like(queries)
+        return queries / np.float32(np.sqrt(squared))
+    squares = np.einsum("ij,ij->i", queries, queries, dtype=np.float64)[:, None]
+    scaled = np.divide(
+        queries, np.sqrt(squares), out=np.zeros_like(queries), where=squares >= _FLOAT32_TINY
+    )
     return np.ascontiguousarray(scaled, dtype=np.float32)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,11 +16,19 @@ import orjson
 
 from mastra._native import _vector
 from mastra.errors import NotFoundError, StorageError, ValidationError
-from mastra.vector.base import IndexStats, QueryResult, check_index_name
+from mastra.vector.base import (
+    AsyncClosing,
+    IndexStats,
+    QueryResult,
+    check_index_name,
+    check_open,
+    metadata_json,
+)
 from mastra.vector.compressed import (
     Int8Quantizer,
     StorageDtype,
     check_dtype,
+    check_float16_range,
     default_candidates,
     encode,
     search_compressed,
@@ -39,6 +47,7 @@ from mastra.vector.kernels import (
     squared_norms,
     unit_rows,
 )
+from mastra.vector.locks import ReadWriteLock
 
 __all__ = ["InMemoryVector"]
 
@@ -48,52 +57,12 @@ _MIN_CAPACITY = 16
 # Queries scanning more floats than this run in a worker thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
-_FLOAT16_MAX = float(np.finfo(np.float16).max)
-
-
-class _ReadWriteLock:
-    """Many concurrent queries, or one mutation, per index (asyncio-level, never blocks the
-    event loop's thread)."""
-
-    def __init__(self) -> None:
-        self._readers = 0
-        self._writer = False
-        self._changed = asyncio.Condition()
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._writer)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._readers -= 1
-                self._changed.notify_all()
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._writer and self._readers == 0)
-            self._writer = True
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._writer = False
-                self._changed.notify_all()
 
 
 def _json_copy(where: str, value: Any) -> dict[str, Any]:
     """A deep, JSON-safe copy of a metadata object (so later caller mutations cannot reach
     the index)."""
-    if not isinstance(value, dict):
-        raise ValidationError(f"{where} must be an object (dict), got {type(value).__name__}")
-    try:
-        copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
-    except TypeError as exc:
-        raise ValidationError(f"{where} is not JSON-serialisable: {exc}") from None
+    copied: dict[str, Any] = orjson.loads(metadata_json(where, value))
     return copied
 
 
@@ -118,7 +87,8 @@ class _Index:
         self.ids: list[str] = []
         self.positions: dict[str, int] = {}
         self.meta = MetadataTable()
-        self.lock = _ReadWriteLock()
+        self.lock = ReadWriteLock()
+        self.deleted = False  # set under the write lock by delete_index (and aclose)
 
     @property
     def capacity(self) -> int:
@@ -245,24 +215,49 @@ class _Index:
         )
 
 
-class InMemoryVector:
+class InMemoryVector(AsyncClosing):
     """A :class:`~mastra.vector.VectorStore` held in process memory.
 
     Vectors live in one contiguous float32 matrix per index (plus a float16/int8 copy when the
     index is created with that ``dtype``), ids map to rows in O(1), and queries run the
     compiled top-k kernels with the metadata filter compiled to a row mask. ``save`` and
     ``load`` write an index to one ``.npz`` file for a quick restart.
+
+    One store may be shared by coroutines on several threads' event loops: its locks wait
+    without blocking any loop. ``async with InMemoryVector() as store:`` (or ``aclose()``)
+    drops the indexes; a closed store raises StorageError.
     """
 
     def __init__(self) -> None:
         self._indexes: dict[str, _Index] = {}
+        self._registry = threading.Lock()  # check-and-set of _indexes across threads
+        self._closed = False
 
     def _get(self, name: str) -> _Index:
+        check_open(self, self._closed)
         index = self._indexes.get(name)
         if index is None:
-            known = ", ".join(sorted(self._indexes)) or "none"
-            raise NotFoundError(f"unknown vector index {name!r}; indexes: {known}")
+            raise self._unknown(name)
         return index
+
+    def _unknown(self, name: str) -> NotFoundError:
+        known = ", ".join(sorted(self._indexes)) or "none"
+        return NotFoundError(f"unknown vector index {name!r}; indexes: {known}")
+
+    def _check_live(self, name: str, target: _Index) -> None:
+        """With the index's lock held: an index deleted (or a store closed) while we waited
+        is reported as such rather than changed."""
+        check_open(self, self._closed)
+        if target.deleted:
+            raise self._unknown(name)
+
+    async def aclose(self) -> None:
+        """Drop every index and refuse further use; closing again does nothing."""
+        with self._registry:
+            self._closed = True
+            indexes, self._indexes = self._indexes, {}
+        for index in indexes.values():
+            index.deleted = True
 
     async def create_index(
         self,
@@ -273,21 +268,23 @@ class InMemoryVector:
         dtype: StorageDtype = "float32",
     ) -> None:
         """Create an index; creating it again with the same settings does nothing."""
+        check_open(self, self._closed)
         check_index_name(name)
         if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension <= 0:
             raise ValidationError(f"dimension must be a positive integer, got {dimension!r}")
         check_metric(metric)
         check_dtype(dtype)
-        existing = self._indexes.get(name)
-        if existing is not None:
-            if (existing.dimension, existing.metric, existing.dtype) != (dimension, metric, dtype):
-                raise ValidationError(
-                    f"index {name!r} exists with dimension={existing.dimension}, "
-                    f"metric={existing.metric!r}, dtype={existing.dtype!r}; asked for "
-                    f"dimension={dimension}, metric={metric!r}, dtype={dtype!r}"
-                )
-            return
-        self._indexes[name] = _Index(dimension, metric, dtype)
+        with self._registry:
+            existing = self._indexes.get(name)
+            if existing is None:
+                self._indexes[name] = _Index(dimension, metric, dtype)
+                return
+        if (existing.dimension, existing.metric, existing.dtype) != (dimension, metric, dtype):
+            raise ValidationError(
+                f"index {name!r} exists with dimension={existing.dimension}, "
+                f"metric={existing.metric!r}, dtype={existing.dtype!r}; asked for "
+                f"dimension={dimension}, metric={metric!r}, dtype={dtype!r}"
+            )
 
     def _vectors(self, index: _Index, vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
         rows = real_matrix("vectors", vectors, (1, 2))
@@ -298,16 +295,7 @@ class InMemoryVector:
             )
         if not np.isfinite(rows).all():
             raise ValidationError("vectors contain NaN or infinity; expected finite values")
-        if (
-            index.dtype == "float16"
-            and index.metric != "cosine"
-            and rows.size
-            and (np.abs(rows).max() > _FLOAT16_MAX)
-        ):
-            raise ValidationError(
-                f"vectors hold values beyond ±{_FLOAT16_MAX:g}, which float16 cannot store; "
-                "use dtype 'int8' or 'float32' for this index"
-            )
+        check_float16_range("vectors", rows, index.dtype, index.metric)
         return rows
 
     async def upsert(
@@ -343,6 +331,7 @@ class InMemoryVector:
             if len(set(id_list)) != m:
                 raise ValidationError("ids repeat within one upsert; each id may appear once")
         async with target.lock.write():
+            self._check_live(index, target)
             target.upsert(rows, metas, id_list)
         return id_list
 
@@ -365,6 +354,7 @@ class InMemoryVector:
             )
         spec = validate_filter(filter) if filter else None
         async with target.lock.read():
+            self._check_live(index, target)
             mask = None if spec is None else target.meta.mask(spec).view(np.uint8)
             allowed = target.count if mask is None else int(np.count_nonzero(mask))
             if allowed == 0:
@@ -405,6 +395,7 @@ class InMemoryVector:
             raise ValidationError(f"update_vector takes one vector, got {row_vector.shape[0]}")
         meta = None if metadata is None else _json_copy("metadata", metadata)
         async with target.lock.write():
+            self._check_live(index, target)
             row = self._row(target, index, id)
             target.update(row, row_vector, meta)
 
@@ -418,6 +409,7 @@ class InMemoryVector:
     async def delete_vector(self, index: str, id: str) -> None:
         target = self._get(index)
         async with target.lock.write():
+            self._check_live(index, target)
             self._row(target, index, id)
             target.delete(id)
 
@@ -426,18 +418,23 @@ class InMemoryVector:
         return IndexStats(target.dimension, target.count, target.metric, target.dtype)
 
     async def list_indexes(self) -> list[str]:
+        check_open(self, self._closed)
         return sorted(self._indexes)
 
     async def delete_index(self, index: str) -> None:
         target = self._get(index)
         async with target.lock.write():
-            del self._indexes[index]
+            self._check_live(index, target)
+            with self._registry:
+                del self._indexes[index]
+            target.deleted = True
 
     async def save(self, index: str, path: str | os.PathLike[str]) -> None:
         """Write the index to ``path`` (``.npz``: the float32 rows plus a JSON header with
         ids, metadata and settings). The file is replaced atomically."""
         target = self._get(index)
         async with target.lock.read():
+            self._check_live(index, target)
             n = target.count
             header = {
                 "version": _FORMAT_VERSION,
@@ -453,12 +450,10 @@ class InMemoryVector:
     async def load(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Load an index written by :meth:`save` under ``name`` (default: the file's stem);
         returns the name. An existing index of that name is an error."""
+        check_open(self, self._closed)
         file = Path(path)
         index_name = check_index_name(name if name is not None else file.stem)
-        if index_name in self._indexes:
-            raise ValidationError(
-                f"index {index_name!r} exists; delete it or load under another name"
-            )
+        self._check_free(index_name)
         rows, header = await asyncio.to_thread(_read_npz, file)
         try:
             index = _Index(int(header["dimension"]), header["metric"], header["dtype"])
@@ -469,8 +464,15 @@ class InMemoryVector:
             raise StorageError(f"{file} holds {rows.shape} rows for {len(ids)} ids")
         if len(ids):
             index.upsert(rows, metadata, ids)
-        self._indexes[index_name] = index
+        with self._registry:  # another task may have taken the name while we read the file
+            check_open(self, self._closed)
+            self._check_free(index_name)
+            self._indexes[index_name] = index
         return index_name
+
+    def _check_free(self, name: str) -> None:
+        if name in self._indexes:
+            raise ValidationError(f"index {name!r} exists; delete it or load under another name")
 
 
 def _write_npz(path: Path, rows: np.ndarray, header: bytes) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from mastra.vector.filters import validate_filter
+from mastra.vector.filters import is_operator_object, validate_filter
 
 __all__ = ["to_sql"]
 
@@ -75,8 +75,7 @@ class _Builder:
         )
 
     def field(self, key: str, condition: Any) -> str:
-        is_operators = isinstance(condition, dict) and any(k.startswith("$") for k in condition)
-        if not is_operators:
+        if not is_operator_object(condition):
             return self.equal(key, condition)
         parts = []
         for op, operand in condition.items():

@@ -3,6 +3,7 @@ filters translated to parameterised SQL over JSONB, batch upserts."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -12,9 +13,16 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import NotFoundError, StorageError, ValidationError
-from mastra.vector.base import IndexStats, QueryResult, check_index_name
+from mastra.vector.base import (
+    AsyncClosing,
+    IndexStats,
+    QueryResult,
+    check_index_name,
+    check_open,
+    metadata_json,
+)
 from mastra.vector.filters import validate_filter
-from mastra.vector.kernels import Metric, check_k, check_metric
+from mastra.vector.kernels import Metric, check_k, check_metric, real_matrix
 from mastra.vector.pgfilter import to_sql
 
 __all__ = ["PgVector"]
@@ -39,12 +47,16 @@ def _text(vector: npt.NDArray[np.float32]) -> str:
     return "[" + ",".join(repr(float(v)) for v in vector) + "]"
 
 
-class PgVector:
+class PgVector(AsyncClosing):
     """A :class:`~mastra.vector.VectorStore` on PostgreSQL + pgvector.
 
     ``create_index(..., index_type="exact" | "hnsw" | "ivfflat")`` picks exact scans or an
     approximate index with the operator class of the metric; ``ef_search`` / ``probes`` tune
     approximate queries.
+
+    The connection pool opens on first use, on the running event loop, and belongs to that
+    loop: calls from another loop raise StorageError (make one PgVector per loop). Use it as
+    ``async with PgVector(dsn) as store:`` or call ``aclose()`` on that loop.
     """
 
     def __init__(
@@ -60,30 +72,67 @@ class PgVector:
         self.min_size, self.max_size = min_size, max_size
         self.ef_search, self.probes = ef_search, probes
         self._pool: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the pool belongs to
+        self._opening: asyncio.Lock | None = None
+        self._closed = False
         self._indexes: dict[str, tuple[int, str, str]] = {}
 
-    async def _ready(self) -> Any:
-        if self._pool is None:
-            from psycopg_pool import AsyncConnectionPool
-
-            pool = AsyncConnectionPool(
-                self.dsn, min_size=self.min_size, max_size=self.max_size, open=False
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
+        check_open(self, self._closed)
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop, self._opening = loop, asyncio.Lock()
+        elif self._loop is not loop:
+            raise StorageError(
+                "this PgVector's connection pool belongs to the event loop that first used it; "
+                "a pool cannot serve another loop (or thread): make one PgVector per event loop"
             )
-            try:
-                await pool.open(wait=True, timeout=30)
-                async with pool.connection() as conn:
-                    await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                    await conn.execute(_REGISTRY)
-            except Exception as exc:
-                await pool.close()
-                raise StorageError(f"cannot prepare PostgreSQL for vectors: {exc}") from None
-            self._pool = pool
+        return loop
+
+    async def _ready(self) -> Any:
+        self._check_loop()
+        if self._pool is None:
+            assert self._opening is not None
+            async with self._opening:  # concurrent first calls open one pool, not several
+                if self._pool is None:
+                    self._pool = await self._open_pool()
+                    check_open(self, self._closed)  # aclose() ran while the pool opened
         return self._pool
 
-    async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+    async def _open_pool(self) -> Any:
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            self.dsn, min_size=self.min_size, max_size=self.max_size, open=False
+        )
+        try:
+            await pool.open(wait=True, timeout=30)
+            async with pool.connection() as conn:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                await conn.execute(_REGISTRY)
+        except Exception as exc:
             await pool.close()
+            raise StorageError(f"cannot prepare PostgreSQL for vectors: {exc}") from None
+        return pool
+
+    async def aclose(self) -> None:
+        """Close the connection pool (on the loop that opened it); idempotent."""
+        if self._closed:
+            return
+        if self._loop is None or self._opening is None or self._loop.is_closed():
+            # never used, or its loop is gone (and the pool's tasks with it): nothing to await
+            self._closed, self._pool = True, None
+            return
+        self._check_loop()
+        self._closed = True
+        async with self._opening:  # let a pool being opened finish, then close it
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def close(self) -> None:
+        """The same as :meth:`aclose`."""
+        await self.aclose()
 
     async def _info(self, name: str) -> tuple[int, str, str]:
         check_index_name(name)
@@ -158,8 +207,6 @@ class PgVector:
         self._indexes[name] = (dimension, metric, index_type)
 
     def _rows(self, dimension: int, vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
-        from mastra.vector.kernels import real_matrix
-
         rows = real_matrix("vectors", vectors, (1, 2))
         rows = rows.reshape(1, -1) if rows.ndim == 1 else rows
         if rows.shape[1] != dimension:
@@ -189,10 +236,10 @@ class PgVector:
             or not all(isinstance(i, str) and i for i in id_list)
         ):
             raise ValidationError("ids must be unique non-empty strings, one per vector")
-        try:
-            metas = [orjson.dumps(m).decode() for m in (metadata or [{}] * count)]
-        except TypeError as exc:
-            raise ValidationError(f"metadata is not JSON-serialisable: {exc}") from None
+        metas = [
+            metadata_json(f"metadata[{i}]", m).decode()
+            for i, m in enumerate(metadata or [{}] * count)
+        ]
         params = [(i, _text(r), m) for i, r, m in zip(id_list, rows, metas, strict=True)]
         pool = await self._ready()
         async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -261,7 +308,7 @@ class PgVector:
             params.append(_text(self._rows(dimension, vector)[0]))
         if metadata is not None:
             sets.append("metadata = %s::jsonb")
-            params.append(orjson.dumps(metadata).decode())
+            params.append(metadata_json("metadata", metadata).decode())
         pool = await self._ready()
         async with pool.connection() as conn:
             cursor = await conn.execute(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -15,9 +17,10 @@ import orjson
 
 from mastra.errors import StorageError
 from mastra.storage.sqlite import SQLiteWorker, transaction
-from mastra.vector.base import IndexStats, QueryResult, check_index_name
+from mastra.vector.base import AsyncClosing, IndexStats, QueryResult, check_index_name, check_open
 from mastra.vector.compressed import StorageDtype
 from mastra.vector.kernels import Metric
+from mastra.vector.locks import ReadWriteLock
 from mastra.vector.memory import InMemoryVector
 
 __all__ = ["SQLiteVector"]
@@ -69,28 +72,34 @@ def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
     return version, indexes
 
 
-class SQLiteVector:
+class SQLiteVector(AsyncClosing):
     """A :class:`~mastra.vector.VectorStore` in a SQLite file (``":memory:"`` works too).
 
     Writes go to the file first... then to the in-memory copy: a failed write leaves both as
-    they were. Queries run on the in-memory copy (see :class:`InMemoryVector`).
+    they were. Queries run on the in-memory copy (see :class:`InMemoryVector`). Writes take
+    turns and queries run together, also across threads that each run an event loop. Use it
+    as ``async with SQLiteVector(path) as store:`` or call ``aclose()``: that stops the
+    connection's thread.
     """
 
     def __init__(self, path: str | os.PathLike[str] = "mastra-vectors.db") -> None:
         self.path = os.fspath(path)
         self._worker: SQLiteWorker | None = None
-        self._memory = InMemoryVector()
-        self._version: int | None = None
+        self._opening = threading.Lock()
+        self._lock = ReadWriteLock()
+        # The in-memory copy and the generation it reflects, swapped together (None: unread).
+        self._state: tuple[InMemoryVector, int] | None = None
+        self._closed = False
 
-    async def _ready(self) -> SQLiteWorker:
-        if self._worker is None:
-            self._worker = SQLiteWorker(self.path)
-            await self._reload()
-        return self._worker
+    def _open(self) -> SQLiteWorker:
+        with self._opening:  # one connection thread, whichever thread asks first
+            check_open(self, self._closed)
+            if self._worker is None:
+                self._worker = SQLiteWorker(self.path)
+            return self._worker
 
-    async def _reload(self) -> None:
-        assert self._worker is not None
-        version, indexes = await self._worker.run(_load)
+    async def _reload(self, worker: SQLiteWorker) -> InMemoryVector:
+        version, indexes = await worker.run(_load)
         memory = InMemoryVector()
         for name, dimension, metric, dtype, rows in indexes:
             await memory.create_index(name, dimension, metric, dtype=dtype)
@@ -99,31 +108,59 @@ class SQLiteVector:
                 await memory.upsert(
                     name, matrix, [orjson.loads(r[2]) for r in rows], [r[0] for r in rows]
                 )
-        self._memory, self._version = memory, version
+        self._state = (memory, version)
+        return memory
 
     async def _fresh(self) -> InMemoryVector:
         """The in-memory copy, reloaded first if another connection changed the file."""
-        worker = await self._ready()
-        if await worker.run(_generation) != self._version:
-            await self._reload()
-        return self._memory
+        worker = self._open()
+        state = self._state
+        if state is None or await worker.run(_generation) != state[1]:
+            return await self._reload(worker)
+        return state[0]
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[InMemoryVector]:
+        async with self._lock.read():
+            yield await self._fresh()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[InMemoryVector]:
+        async with self._lock.write():
+            yield await self._fresh()
 
     async def _persist(self, statements: list[tuple[str, Any, bool]]) -> None:
-        worker = await self._ready()
+        """Write to the file and keep the in-memory copy in step (inside ``_writing``, which
+        also keeps aclose from stopping the worker meanwhile)."""
+        worker, state = self._worker, self._state
+        assert worker is not None and state is not None
         try:
             written = await worker.run(lambda c: _write(c, statements))
         except sqlite3.Error as exc:
-            await self._reload()  # put the in-memory copy back in step with the file
+            await self._reload(worker)  # put the in-memory copy back in step with the file
             raise StorageError(f"SQLite refused the vector write: {exc}") from None
-        if written == (self._version or 0) + 1:
-            self._version = written  # only our write happened since we last looked
+        if written == state[1] + 1:
+            self._state = (state[0], written)  # only our write happened since we last looked
         else:
-            await self._reload()  # another process wrote too: catch up
+            await self._reload(worker)  # another process wrote too: catch up
+
+    async def aclose(self) -> None:
+        """Wait for running calls, then stop the connection's thread; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock.write():
+            with self._opening:
+                worker, self._worker = self._worker, None
+            state, self._state = self._state, None
+        if worker is not None:
+            worker.close()
+        if state is not None:
+            await state[0].aclose()
 
     async def close(self) -> None:
-        if self._worker is not None:
-            worker, self._worker = self._worker, None
-            worker.close()
+        """The same as :meth:`aclose`."""
+        await self.aclose()
 
     async def create_index(
         self,
@@ -133,24 +170,15 @@ class SQLiteVector:
         *,
         dtype: StorageDtype = "float32",
     ) -> None:
-        memory = await self._fresh()
-        await memory.create_index(name, dimension, metric, dtype=dtype)
-        await self._persist(
-            [
-                (
-                    f"""CREATE TABLE IF NOT EXISTS {_table(name)} (id TEXT PRIMARY KEY,
-                 vector BLOB NOT NULL, metadata TEXT NOT NULL)""",
-                    (),
-                    False,
-                ),
-                (
-                    """INSERT INTO mastra_vector_indexes (name, dimension, metric, dtype)
-                VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING""",
-                    (name, dimension, metric, dtype),
-                    False,
-                ),
-            ]
-        )
+        table = f"""CREATE TABLE IF NOT EXISTS {_table(name)} (id TEXT PRIMARY KEY,
+            vector BLOB NOT NULL, metadata TEXT NOT NULL)"""
+        register = """INSERT INTO mastra_vector_indexes (name, dimension, metric, dtype)
+            VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"""
+        async with self._writing() as memory:
+            await memory.create_index(name, dimension, metric, dtype=dtype)
+            await self._persist(
+                [(table, (), False), (register, (name, dimension, metric, dtype), False)]
+            )
 
     async def upsert(
         self,
@@ -159,26 +187,27 @@ class SQLiteVector:
         metadata: Sequence[dict[str, Any]] | None = None,
         ids: Sequence[str] | None = None,
     ) -> list[str]:
-        memory = await self._fresh()
-        id_list = await memory.upsert(index, vectors, metadata, ids)
-        if not id_list:
-            return id_list
-        rows = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(id_list), -1)
-        metas = metadata or [{} for _ in id_list]
-        params = [
-            (i, rows[n].tobytes(), orjson.dumps(metas[n]).decode()) for n, i in enumerate(id_list)
-        ]
-        await self._persist(
-            [
-                (
-                    f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
-                metadata = excluded.metadata""",
-                    params,
-                    True,
-                )
+        async with self._writing() as memory:
+            id_list = await memory.upsert(index, vectors, metadata, ids)
+            if not id_list:
+                return id_list
+            rows = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(id_list), -1)
+            metas = metadata or [{} for _ in id_list]
+            params = [
+                (i, rows[n].tobytes(), orjson.dumps(metas[n]).decode())
+                for n, i in enumerate(id_list)
             ]
-        )
+            await self._persist(
+                [
+                    (
+                        f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
+                        metadata = excluded.metadata""",
+                        params,
+                        True,
+                    )
+                ]
+            )
         return id_list
 
     async def query(
@@ -189,8 +218,8 @@ class SQLiteVector:
         filter: dict[str, Any] | None = None,
         include_vector: bool = False,
     ) -> list[QueryResult]:
-        memory = await self._fresh()
-        return await memory.query(index, vector, top_k, filter, include_vector)
+        async with self._reading() as memory:
+            return await memory.query(index, vector, top_k, filter, include_vector)
 
     async def update_vector(
         self,
@@ -199,44 +228,43 @@ class SQLiteVector:
         vector: npt.ArrayLike | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        memory = await self._fresh()
-        await memory.update_vector(index, id, vector, metadata)
         statements: list[tuple[str, Any, bool]] = []
-        if vector is not None:
-            blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-            statements.append(
-                (f"UPDATE {_table(index)} SET vector = ? WHERE id = ?", (blob, id), False)
-            )
-        if metadata is not None:
-            statements.append(
-                (
-                    f"UPDATE {_table(index)} SET metadata = ? WHERE id = ?",
-                    (orjson.dumps(metadata).decode(), id),
-                    False,
+        async with self._writing() as memory:
+            await memory.update_vector(index, id, vector, metadata)
+            if vector is not None:
+                blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+                statements.append(
+                    (f"UPDATE {_table(index)} SET vector = ? WHERE id = ?", (blob, id), False)
                 )
-            )
-        await self._persist(statements)
+            if metadata is not None:
+                text = orjson.dumps(metadata).decode()
+                statements.append(
+                    (f"UPDATE {_table(index)} SET metadata = ? WHERE id = ?", (text, id), False)
+                )
+            await self._persist(statements)
 
     async def delete_vector(self, index: str, id: str) -> None:
-        memory = await self._fresh()
-        await memory.delete_vector(index, id)
-        await self._persist([(f"DELETE FROM {_table(index)} WHERE id = ?", (id,), False)])
+        async with self._writing() as memory:
+            await memory.delete_vector(index, id)
+            await self._persist([(f"DELETE FROM {_table(index)} WHERE id = ?", (id,), False)])
 
     async def describe_index(self, index: str) -> IndexStats:
-        return await (await self._fresh()).describe_index(index)
+        async with self._reading() as memory:
+            return await memory.describe_index(index)
 
     async def list_indexes(self) -> list[str]:
-        return await (await self._fresh()).list_indexes()
+        async with self._reading() as memory:
+            return await memory.list_indexes()
 
     async def delete_index(self, index: str) -> None:
-        memory = await self._fresh()
-        await memory.delete_index(index)
-        await self._persist(
-            [
-                (f"DROP TABLE IF EXISTS {_table(index)}", (), False),
-                ("DELETE FROM mastra_vector_indexes WHERE name = ?", (index,), False),
-            ]
-        )
+        async with self._writing() as memory:
+            await memory.delete_index(index)
+            await self._persist(
+                [
+                    (f"DROP TABLE IF EXISTS {_table(index)}", (), False),
+                    ("DELETE FROM mastra_vector_indexes WHERE name = ?", (index,), False),
+                ]
+            )
 
     def __repr__(self) -> str:
         return f"SQLiteVector({self.path!r})"
