@@ -13,6 +13,7 @@ from mastra.llm.anthropic import AnthropicModel
 from mastra.llm.base import CachedModel, LanguageModel
 from mastra.llm.google import GoogleModel
 from mastra.llm.openai import OpenAIChatModel
+from mastra.plugins import load, names
 
 __all__ = ["PROVIDERS", "OpenAICompatible", "get_model"]
 
@@ -63,8 +64,10 @@ def get_model(
     """The model ``"provider/model"`` names.
 
     Providers: ``openai``, ``anthropic``, ``google``, ``groq``, ``deepseek``, ``openrouter``,
-    ``together``, ``mistral``, ``xai``, ``ollama``, ``vllm``, ``lmstudio``; any other provider
-    name with ``base_url=`` is taken as an OpenAI-compatible server. The model part may hold
+    ``together``, ``mistral``, ``xai``, ``ollama``, ``vllm``, ``lmstudio``, and those installed
+    plugins add (the ``mastra.providers`` entry points, called as
+    ``factory(model, api_key=..., **options)``); any other provider name with ``base_url=``
+    is taken as an OpenAI-compatible server. The model part may hold
     slashes (``openrouter/meta-llama/llama-3.3-70b``). Keys come from ``api_key=`` or the
     provider's usual environment variables, read at the first call; ``<PROVIDER>_BASE_URL``
     (``OPENAI_BASE_URL`` ...; also ``GOOGLE_GEMINI_BASE_URL``) overrides the default URL when
@@ -82,10 +85,13 @@ def get_model(
     chosen: LanguageModel
     if base_url:
         options["base_url"] = base_url
+    plugin = None if provider in (*PROVIDERS, *NATIVE) else load("providers", provider)
     if provider == "anthropic":
         chosen = AnthropicModel(model, api_key=api_key, **options)
     elif provider == "google":
         chosen = GoogleModel(model, api_key=api_key, **options)
+    elif plugin is not None:
+        chosen = plugin(model, api_key=api_key, **options)
     elif provider in PROVIDERS or base_url:
         spec = PROVIDERS.get(provider) or OpenAICompatible(
             base_url or "", (f"{provider.upper().replace('-', '_')}_API_KEY",), False
@@ -101,7 +107,7 @@ def get_model(
             **options,
         )
     else:
-        known = ", ".join(sorted([*PROVIDERS, *NATIVE]))
+        known = ", ".join(sorted([*PROVIDERS, *NATIVE, *names("providers")]))
         raise ValidationError(
             f"unknown provider {provider!r} in {name!r}; known providers: {known} "
             "(or pass base_url= for any OpenAI-compatible server)"

@@ -1,0 +1,63 @@
+"""Plugins: installed packages add providers, storage and vector backends, and tools through
+entry points, without touching Mastra.py.
+
+In the plugin package's ``pyproject.toml``::
+
+    [project.entry-points."mastra.providers"]
+    acme = "acme_mastra:AcmeModel"          # get_model("acme/x") -> AcmeModel("x", ...)
+
+    [project.entry-points."mastra.storage"]
+    acme = "acme_mastra:open_storage"       # open_storage("acme://...") -> open_storage(url)
+
+    [project.entry-points."mastra.vectors"]
+    acme = "acme_mastra:open_vectors"       # open_vectors("acme://...")
+
+    [project.entry-points."mastra.tools"]
+    acme = "acme_mastra:TOOLS"              # a Tool, or a list of Tools
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Literal
+
+from mastra.errors import ConfigError
+
+__all__ = ["GROUPS", "Kind", "load", "names"]
+
+Kind = Literal["providers", "storage", "vectors", "tools"]
+GROUPS: dict[Kind, str] = {
+    "providers": "mastra.providers",
+    "storage": "mastra.storage",
+    "vectors": "mastra.vectors",
+    "tools": "mastra.tools",
+}
+
+
+def _installed(kind: Kind) -> dict[str, EntryPoint]:
+    return {point.name: point for point in entry_points(group=GROUPS[kind])}
+
+
+def names(kind: Kind) -> list[str]:
+    """The names the installed plugins register for ``kind``, sorted."""
+    return sorted(_installed(kind))
+
+
+def load(kind: Kind, name: str) -> Any | None:
+    """The object an installed plugin registers as ``name`` for ``kind`` (None when none
+    does); a plugin that fails to import is a ConfigError naming its package."""
+    point = _installed(kind).get(name)
+    return _load(point) if point is not None else None
+
+
+@cache
+def _load(point: EntryPoint) -> Any:
+    try:
+        return point.load()
+    except Exception as exc:
+        package = point.dist.name if point.dist is not None else point.value
+        raise ConfigError(
+            f"the {point.group} plugin {point.name!r} ({point.value}, from {package}) failed "
+            f"to load: {type(exc).__name__}: {exc}"
+        ) from exc
