@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mastra.llm import Finish, ModelRequest, ToolSpec, get_model
+from mastra.llm import Finish, ModelRequest, ModelSettings, ToolSpec, get_model
 from mastra.messages import Message
 
 STREAM_EVENTS = TOKENS = 2000
@@ -16,7 +16,9 @@ TOOL = ToolSpec(
     "Search",
     {"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}},
 )
-REQUEST = ModelRequest(messages=[Message.user("find it")], tools=[TOOL], max_tokens=4000)
+REQUEST = ModelRequest(
+    messages=[Message.user("find it")], tools=[TOOL], settings=ModelSettings(max_tokens=4000)
+)
 
 
 async def ours(url, provider):

@@ -13,7 +13,7 @@ from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcmp, memcpy
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
-from mastra.errors import StreamError
+from mastra.errors import EventTooLargeError
 
 cdef str _MESSAGE = "message"
 cdef const char *_BOM = b"\xef\xbb\xbf"
@@ -63,23 +63,6 @@ cdef int _grow(char **buf, Py_ssize_t *cap, Py_ssize_t needed) except -1:
     buf[0] = grown
     cap[0] = new_cap
     return 0
-
-
-class EventTooLargeError(StreamError):
-    """One or more events of a ``feed()`` were over ``max_event_bytes`` and were skipped.
-
-    Raised after the whole chunk was decoded. ``events`` holds every other event the chunk
-    completed, in stream order; ``skipped`` counts the oversized events, ``size`` is how many
-    bytes the first one had reached when it crossed ``limit``. The decoder stays valid: the
-    next ``feed()`` goes on, still discarding the rest of an oversized event that is not over.
-    """
-
-    def __init__(self, message, *, events=(), skipped=1, size=0, limit=0):
-        super().__init__(message)
-        self.events = list(events)
-        self.skipped = skipped
-        self.size = size
-        self.limit = limit
 
 
 cdef class SSEDecoder:

@@ -8,6 +8,9 @@ hold the status, the provider's own message and its request id, never a request 
 from __future__ import annotations
 
 import builtins
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = [
     "AuthenticationError",
@@ -15,18 +18,23 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "ContextLengthError",
+    "EventTooLargeError",
     "LeaseLostError",
     "MastraError",
     "NotFoundError",
     "ProviderError",
     "RateLimitError",
     "ServerError",
+    "ServiceError",
     "StorageError",
     "StreamError",
     "TimeoutError",
     "ToolError",
+    "TransportError",
     "ValidationError",
     "WorkflowError",
+    "WorkflowGraphError",
+    "WorkflowValidationError",
 ]
 
 
@@ -50,14 +58,14 @@ class NotFoundError(MastraError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
-class ProviderError(MastraError):
-    """A call to a model provider or another HTTP service failed.
+class ServiceError(MastraError):
+    """A call to another service (a model provider, an HTTP API, a database) failed.
 
     Attributes:
         status: HTTP status, or None when no response arrived.
-        provider: provider name ("openai", "anthropic" ...) when known.
+        provider: the service's name ("openai", "postgres" ...) when known.
         request_id: the id the server gave the request, for support tickets.
-        body: the provider's error message (never request headers or keys).
+        body: the service's error message (never request headers or keys).
     """
 
     def __init__(
@@ -84,6 +92,11 @@ class ProviderError(MastraError):
         if self.request_id:
             parts.append(f"request_id={self.request_id}")
         return " ".join(parts) if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+
+
+class ProviderError(ServiceError):
+    """A model provider (or another HTTP service) answered, and the answer is an error: an
+    error status, or a body that is not what its API promises."""
 
 
 class BadRequestError(ProviderError):
@@ -121,17 +134,45 @@ class ServerError(ProviderError):
     """The provider failed on its side (5xx)."""
 
 
-class TimeoutError(ProviderError, builtins.TimeoutError):
-    """No answer within the configured connect/read/total timeout."""
+class TransportError(ServiceError):
+    """No usable answer came back: a timeout, a connection that failed or broke, a stream
+    that broke off — from a provider, an HTTP service or a database alike."""
 
 
-class ConnectionError(ProviderError, builtins.ConnectionError):
-    """The connection could not be made or broke before the response was complete."""
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """No answer within the configured time (connect, read, total, a lock or a pool wait)."""
 
 
-class StreamError(ProviderError):
-    """A streamed response broke off or broke its protocol: an event over the size limit, or
-    the connection ending in the middle of the stream."""
+class ConnectionError(TransportError, builtins.ConnectionError):
+    """The connection could not be made or broke before the answer was complete."""
+
+
+class StreamError(TransportError):
+    """A streamed response broke off or broke its protocol (the connection ended in the
+    middle of the stream, an event over the size limit ...)."""
+
+
+class EventTooLargeError(StreamError):
+    """One or more server-sent events of a chunk were over ``max_event_bytes`` and skipped.
+
+    Raised after the whole chunk was decoded: ``events`` holds every other event the chunk
+    completed, in stream order; ``skipped`` counts the oversized events, ``size`` is how many
+    bytes the first one had reached when it crossed ``limit``. The decoder stays usable.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        events: Iterable[Any] = (),
+        skipped: int = 1,
+        size: int = 0,
+        limit: int = 0,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, **details)
+        self.events = list(events)
+        self.skipped, self.size, self.limit = skipped, size, limit
 
 
 class ToolError(MastraError):
@@ -149,3 +190,40 @@ class LeaseLostError(StorageError):
 
 class WorkflowError(MastraError):
     """A workflow is malformed, or a run cannot proceed (bad resume, run already active ...)."""
+
+
+class WorkflowGraphError(WorkflowError):
+    """A workflow's graph cannot be built or committed: a duplicate step id, types that do
+    not fit between steps, an argument of a builder method that makes no sense."""
+
+
+class WorkflowValidationError(WorkflowError, ValidationError):
+    """Data does not fit a workflow's declared types: its input, a step's input or output,
+    a suspend payload or resume data (also a ValidationError)."""
+
+
+ErrorMapping = dict[type[BaseException], Callable[[str], MastraError]]
+
+
+def mapped(exc: BaseException, mapping: ErrorMapping, what: str) -> MastraError | None:
+    """The error ``exc`` becomes under ``mapping`` (first matching class, in order), with a
+    message "<what>: <exc>"; None when nothing matches. MastraErrors stay as they are."""
+    if isinstance(exc, MastraError):
+        return exc
+    for source, make in mapping.items():
+        if isinstance(exc, source):
+            return make(f"{what}: {str(exc).strip() or type(exc).__name__}")
+    return None
+
+
+@contextlib.contextmanager
+def map_exceptions(mapping: ErrorMapping, what: str) -> Iterator[None]:
+    """Raise the Mastra error that ``mapping`` makes of an exception from the block (see
+    :func:`mapped`); exceptions it does not map pass through unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        error = mapped(exc, mapping, what)
+        if error is None or error is exc:
+            raise
+        raise error from None

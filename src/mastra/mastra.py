@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mastra.closeable import AsyncCloseable
 from mastra.config import MastraConfig, load_config
 from mastra.errors import NotFoundError, ValidationError
 from mastra.telemetry import Telemetry, configure_logging
@@ -54,7 +55,7 @@ def _find(kind: str, registry: Mapping[str, Any], name: str) -> Any:
     raise NotFoundError(f"unknown {kind} {name!r}{suggestion}; registered {kind}s: {known}")
 
 
-class Mastra:
+class Mastra(AsyncCloseable):
     """The application registry.
 
     Args:
@@ -66,6 +67,10 @@ class Mastra:
         telemetry: tracer, meter and redactor; default from ``config``.
         logger: default ``telemetry.logger`` (the ``mastra`` logger).
         config: a :class:`MastraConfig`; default ``MastraConfig()``.
+
+    What is registered is the registry's to close: ``async with Mastra(...) as app:`` (or
+    ``await app.aclose()``) closes the agents (and the models they made), their memories,
+    the storage and the vector stores, and flushes telemetry.
     """
 
     def __init__(
@@ -135,6 +140,15 @@ class Mastra:
     def get_vector(self, name: str) -> Any:
         """The vector store registered as ``name``; NotFoundError lists the ones that exist."""
         return _find("vector store", self._vectors, name)
+
+    async def aclose(self) -> None:
+        """Close everything registered (see the class docstring); safe to call twice."""
+        memories = [a.memory for a in self._agents.values() if getattr(a, "memory", None)]
+        for component in (*self._agents.values(), *memories, *self._vectors.values()):
+            await component.aclose()
+        if self.storage is not None:
+            await self.storage.aclose()
+        self.telemetry.shutdown()
 
     async def recover_workflows(self) -> dict[str, list[Any]]:
         """Continue the runs of every registered workflow (with storage) whose process died

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from mastra._native._sse import EventTooLargeError, ServerSentEvent, SSEDecoder
-from mastra.errors import StreamError
+from mastra._native._sse import ServerSentEvent, SSEDecoder
+from mastra.errors import EventTooLargeError, StreamError
 
 if TYPE_CHECKING:
     import aiohttp

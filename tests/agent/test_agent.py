@@ -225,7 +225,7 @@ async def test_callbacks_dynamic_instructions_and_settings():
         "hello", context={"user": "ada"}, on_step_finish=steps.append, on_finish=finished.append
     )
     assert seen[0].messages[0].text == "Agent greeter for ada"
-    assert (seen[0].temperature, seen[0].max_tokens) == (0.1, 20)
+    assert (seen[0].settings.temperature, seen[0].settings.max_tokens) == (0.1, 20)
     assert len(steps) == 1 and finished[0].text == "hi"
 
 

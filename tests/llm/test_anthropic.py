@@ -10,6 +10,7 @@ from mastra.llm.types import (
     Finish,
     JsonSchemaFormat,
     ModelRequest,
+    ModelSettings,
     ReasoningDelta,
     ToolCallEnd,
     ToolSpec,
@@ -25,7 +26,7 @@ WEATHER = ToolSpec(
 REQUEST = ModelRequest(
     messages=[Message.system("Be brief."), Message.user("Weather in Paris?")],
     tools=[WEATHER],
-    max_tokens=300,
+    settings=ModelSettings(max_tokens=300),
 )
 
 
@@ -245,9 +246,7 @@ async def test_request_translation(provider_server, claude):
             Message.user("and?"),
         ],
         tools=[WEATHER],
-        tool_choice="required",
-        temperature=0.5,
-        stop=["END"],
+        settings=ModelSettings(tool_choice="required", temperature=0.5, stop=["END"]),
     )
     await claude(url).generate(request)
     body = script.requests[0]["json"]

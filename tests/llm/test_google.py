@@ -4,7 +4,7 @@ import pytest
 from mastra.errors import BadRequestError, ProviderError
 from mastra.http import RetryPolicy
 from mastra.llm.google import GoogleModel
-from mastra.llm.types import Finish, JsonSchemaFormat, ModelRequest, ToolSpec
+from mastra.llm.types import Finish, JsonSchemaFormat, ModelRequest, ModelSettings, ToolSpec
 from mastra.messages import ImagePart, Message, ReasoningPart, TextPart, ToolCall, ToolResult
 from tests.servers import json_reply, sse_reply
 
@@ -167,13 +167,10 @@ async def test_request_translation(provider_server, gemini):
             ),
         ],
         tools=[WEATHER],
-        tool_choice="get_weather",
-        temperature=0.1,
-        top_p=0.5,
-        max_tokens=9,
-        stop=["x"],
-        seed=3,
         response_format=JsonSchemaFormat("a", {"type": "object"}),
+        settings=ModelSettings(
+            tool_choice="get_weather", temperature=0.1, top_p=0.5, max_tokens=9, stop=["x"], seed=3
+        ),
     )
     await gemini(url).generate(request)
     body = script.requests[0]["json"]

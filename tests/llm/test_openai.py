@@ -10,6 +10,7 @@ from mastra.llm.types import (
     Finish,
     JsonSchemaFormat,
     ModelRequest,
+    ModelSettings,
     TextDelta,
     ToolCallDelta,
     ToolCallEnd,
@@ -313,14 +314,16 @@ async def test_request_translation(provider_server, model_at):
             Message.tool([ToolResult("c1", "get_weather", {"temp": 3})]),
         ],
         tools=[WEATHER],
-        tool_choice="get_weather",
-        temperature=0.2,
-        top_p=0.9,
-        max_tokens=50,
-        stop=["\n\n"],
-        seed=7,
         response_format=JsonSchemaFormat("answer", {"type": "object"}),
-        extra={"user": "u-1"},
+        settings=ModelSettings(
+            tool_choice="get_weather",
+            temperature=0.2,
+            top_p=0.9,
+            max_tokens=50,
+            stop=["\n\n"],
+            seed=7,
+            extra={"user": "u-1"},
+        ),
     )
     await model.generate(request)
     body = script.requests[0]["json"]

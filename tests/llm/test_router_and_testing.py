@@ -10,6 +10,7 @@ from mastra.llm import (
     JsonSchemaFormat,
     ModelRequest,
     ModelResponse,
+    ModelSettings,
     OpenAIChatModel,
     TextDelta,
     ToolCallEnd,
@@ -122,10 +123,12 @@ async def test_response_cache(provider_server):
     cache = TTLCache(maxsize=10, ttl=60)
     model = get_model("openai/gpt-4o-mini", api_key="sk-1", base_url=url, cache=cache)
     assert isinstance(model, CachedModel)
-    request = ModelRequest(messages=[Message.user("hello")], temperature=0)
+    request = ModelRequest(messages=[Message.user("hello")], settings=ModelSettings(temperature=0))
     first, second = await model.generate(request), await model.generate(request)
     assert first == second and len(script.requests) == 1
-    await model.generate(ModelRequest(messages=[Message.user("hello")], temperature=1))
+    await model.generate(
+        ModelRequest(messages=[Message.user("hello")], settings=ModelSettings(temperature=1))
+    )
     assert len(script.requests) == 2  # other settings, other key
     assert all("sk-1" not in key for key in cache)
     await model.close()

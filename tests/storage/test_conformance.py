@@ -296,3 +296,19 @@ async def test_ids_must_match_in_full(storage, bad):
     with pytest.raises(ValidationError, match="invalid run id"):
         await storage.save_workflow_run(WorkflowRun(workflow_id="wf", run_id=bad, status="x"))
     assert await storage.list_threads("r1") == []
+
+
+async def test_an_unreachable_postgres_is_a_connection_error_without_the_password():
+    import builtins
+
+    from mastra.errors import ConnectionError
+
+    storage = PostgresStorage(
+        "postgresql://mastra:hunter2-secret@127.0.0.1:1/app", connect_timeout=0.5
+    )
+    with pytest.raises(ConnectionError) as caught:
+        await storage.list_threads("r1")
+    assert isinstance(caught.value, builtins.ConnectionError)
+    assert caught.value.provider == "postgres" and "hunter2" not in str(caught.value)
+    assert "hunter2" not in repr(storage)
+    await storage.aclose()

@@ -1,4 +1,5 @@
 import asyncio
+import builtins
 import os
 import signal
 import sqlite3
@@ -137,3 +138,23 @@ async def test_unopenable_path(tmp_path):
     blocker.write_text("")
     with pytest.raises(StorageError, match="cannot create the folder"):
         await SQLiteStorage(blocker / "db.sqlite").init()
+
+
+async def test_waiting_too_long_for_another_writer_is_a_timeout(tmp_path):
+    from mastra.errors import TimeoutError
+
+    path = tmp_path / "busy.db"
+    storage = SQLiteStorage(path, busy_timeout=0.2)
+    await storage.save_thread(Thread(id="t1", resource_id="r"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        with pytest.raises(TimeoutError, match="locked") as caught:
+            await storage.save_thread(Thread(id="t2", resource_id="r"))
+        assert isinstance(caught.value, builtins.TimeoutError)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await storage.save_thread(Thread(id="t2", resource_id="r"))  # and then it goes through
+    assert [t.id for t in await storage.list_threads("r", order="asc")] == ["t1", "t2"]
+    await storage.aclose()

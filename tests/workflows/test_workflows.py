@@ -8,7 +8,7 @@ import pytest
 
 from mastra import Mastra
 from mastra.agent import Agent
-from mastra.errors import ValidationError, WorkflowError
+from mastra.errors import MastraError, ValidationError, WorkflowError
 from mastra.llm.testing import FunctionModel
 from mastra.storage import InMemoryStorage, PostgresStorage, SQLiteStorage
 from mastra.tools import tool
@@ -346,3 +346,18 @@ async def guarded_gate(ctx, data):
     if ctx.resume_data is None:
         await ctx.suspend()
     return data
+
+
+def test_sync_twins_for_scripts(tmp_path):
+    storage = SQLiteStorage(tmp_path / "sync.db")
+    wf = approval_workflow(storage).commit()
+    run = wf.create_run()
+    assert run.start_sync("memo").status == "suspended"
+    assert run.resume_sync("approve", {"yes": True}).result is True
+
+    async def inside_a_loop():
+        with pytest.raises(MastraError, match=r"start_sync\(\) cannot run inside a running"):
+            wf.create_run().start_sync("x")
+
+    asyncio.run(inside_a_loop())
+    asyncio.run(storage.aclose())

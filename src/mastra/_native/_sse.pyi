@@ -1,5 +1,3 @@
-from mastra.errors import StreamError
-
 class ServerSentEvent:
     event: str
     data: str
@@ -7,21 +5,6 @@ class ServerSentEvent:
     retry: int | None
     def __init__(
         self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
-    ) -> None: ...
-
-class EventTooLargeError(StreamError):
-    events: list[ServerSentEvent]
-    skipped: int
-    size: int
-    limit: int
-    def __init__(
-        self,
-        message: str,
-        *,
-        events: list[ServerSentEvent] | tuple[ServerSentEvent, ...] = (),
-        skipped: int = 1,
-        size: int = 0,
-        limit: int = 0,
     ) -> None: ...
 
 class SSEDecoder:

@@ -5,14 +5,13 @@ from mastra.agent.results import (
     AgentEvent,
     AgentFinish,
     AgentResult,
-    ModelSettings,
     Step,
     StepFinish,
     ToolCallEvent,
     ToolProgress,
     ToolResultEvent,
 )
-from mastra.llm.types import ReasoningDelta, TextDelta
+from mastra.llm.types import ModelSettings, ReasoningDelta, TextDelta
 
 __all__ = [
     "Agent",

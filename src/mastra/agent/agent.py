@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import time
 import uuid
@@ -16,7 +17,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import msgspec
 
@@ -24,28 +25,55 @@ from mastra.agent.results import (
     AgentEvent,
     AgentFinish,
     AgentResult,
-    ModelSettings,
     Step,
     StepFinish,
     ToolCallEvent,
     ToolProgress,
     ToolResultEvent,
 )
+from mastra.closeable import AsyncCloseable
 from mastra.errors import MastraError, ValidationError
-from mastra.llm import Finish, JsonSchemaFormat, LanguageModel, ModelRequest, get_model
+from mastra.llm import (
+    Finish,
+    JsonSchemaFormat,
+    LanguageModel,
+    ModelRequest,
+    ModelSettings,
+    get_model,
+)
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
+from mastra.loops import run_sync
 from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult, Usage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
 
-__all__ = ["Agent", "RunContext"]
+__all__ = ["Agent", "RunContext", "RunOptions"]
 
 Prompt = str | Message | Sequence[Message]
 Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
 Callback = Callable[[Any], Any]
 
 _QUIET_TRACER = Tracer(enabled=False)
+
+
+class RunOptions(TypedDict, total=False):
+    """The keyword options of ``generate``, ``stream`` and their ``*_sync`` twins."""
+
+    thread_id: str | None
+    """The conversation: with the agent's memory, its history is loaded and the run saved."""
+    resource_id: str | None
+    """Who the thread belongs to (a user, an account): working memory and recall scope."""
+    output: type[Any] | None
+    """A type for a structured answer (``result.object``); overrides the agent's."""
+    max_steps: int | None
+    """Model calls at most in this run (default: the agent's ``max_steps``)."""
+    context: dict[str, Any] | None
+    """Values that dynamic instructions see as ``RunContext.context``."""
+    on_step_finish: Callback | None
+    """Called (sync or async) with each :class:`Step` as it finishes."""
+    on_finish: Callback | None
+    """Called (sync or async) with the :class:`AgentResult`."""
 
 
 class RunContext(msgspec.Struct, kw_only=True):
@@ -57,6 +85,25 @@ class RunContext(msgspec.Struct, kw_only=True):
     thread_id: str | None = None
     resource_id: str | None = None
     context: dict[str, Any] = {}
+
+
+@dataclasses.dataclass
+class _RunState:
+    """What one run carries from step to step."""
+
+    run: RunContext
+    output: type[Any] | None
+    fmt: JsonSchemaFormat | None
+    limit: int
+    tools: dict[str, Tool[Any]]
+    memory: Memory | None
+    messages: list[Message]
+    first_new: int  # where this run's own messages start (after system and history)
+    on_step_finish: Callback | None = None
+    on_finish: Callback | None = None
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    finish: str = "max_steps"
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -102,7 +149,7 @@ def _schema_format(output: type[Any]) -> JsonSchemaFormat:
     return JsonSchemaFormat(getattr(output, "__name__", "output"), root)
 
 
-class Agent:
+class Agent(AsyncCloseable):
     """An agent: ``instructions`` + a ``model`` + ``tools``, run step by step.
 
     Each step calls the model; when it asks for tools they run concurrently and their results
@@ -113,7 +160,9 @@ class Agent:
     Args:
         name: how the registry and traces know it.
         instructions: the system prompt, or a (sync/async) function of :class:`RunContext`.
-        model: a ``"provider/model"`` string (resolved at the first run) or a LanguageModel.
+        model: a ``"provider/model"`` string (resolved at the first run; the agent then owns
+            the model and ``aclose()`` / ``async with agent:`` closes it) or a LanguageModel
+            (yours to close).
         tools: :class:`~mastra.tools.Tool`s or plain typed functions.
         memory: a :class:`mastra.memory.Memory`: with ``thread_id`` (and ``resource_id``) a
             run sees the history, recalled messages and working memory, and its new messages
@@ -155,6 +204,7 @@ class Agent:
         self.telemetry = telemetry
         self.memory = memory
         self._model = model
+        self._owns_model = isinstance(model, str)
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
             made = item if isinstance(item, Tool) else _function_tool(item)
@@ -179,18 +229,21 @@ class Agent:
             self._model = get_model(self._model)
         return self._model
 
+    async def aclose(self) -> None:
+        """Close the model this agent made from a ``"provider/model"`` string."""
+        if self._owns_model and not isinstance(self._model, str):
+            await self._model.aclose()
+
     @property
     def _tracer(self) -> Tracer:
         return self.telemetry.tracer if self.telemetry is not None else _QUIET_TRACER
 
     # -- public entry points --------------------------------------------------------------
 
-    async def generate(self, prompt: Prompt, **options: Any) -> AgentResult:
-        """Run to the end and return the :class:`AgentResult`.
-
-        Options: ``thread_id``, ``resource_id``, ``output`` (overrides the agent's),
-        ``max_steps``, ``context`` (for dynamic instructions), ``on_step_finish(step)`` and
-        ``on_finish(result)`` callbacks (sync or async)."""
+    async def generate(self, prompt: Prompt, **options: Unpack[RunOptions]) -> AgentResult:
+        """Run to the end and return the :class:`AgentResult`; ``options`` are
+        :class:`RunOptions` (``thread_id``, ``resource_id``, ``output``, ``max_steps``,
+        ``context``, ``on_step_finish``, ``on_finish``)."""
         result: AgentResult | None = None
         async with contextlib.aclosing(self._run(prompt, streaming=False, **options)) as run:
             async for event in run:
@@ -199,7 +252,9 @@ class Agent:
         assert result is not None
         return result
 
-    async def stream(self, prompt: Prompt, **options: Any) -> AsyncGenerator[AgentEvent, None]:
+    async def stream(
+        self, prompt: Prompt, **options: Unpack[RunOptions]
+    ) -> AsyncGenerator[AgentEvent, None]:
         """The run as events: text and reasoning deltas, tool calls, tool progress, tool
         results, step finishes, and last :class:`AgentFinish`. Leaving the loop early (or
         cancelling) cancels the model request and any running tools."""
@@ -207,15 +262,15 @@ class Agent:
             async for event in run:
                 yield event
 
-    def generate_sync(self, prompt: Prompt, **options: Any) -> AgentResult:
+    def generate_sync(self, prompt: Prompt, **options: Unpack[RunOptions]) -> AgentResult:
         """``generate`` for scripts and notebooks."""
-        with asyncio.Runner() as runner:
-            try:
-                return runner.run(self.generate(prompt, **options))
-            finally:
-                runner.run(self.model.close())
+        return run_sync(
+            lambda: self.generate(prompt, **options),
+            name="generate_sync()",
+            instead="`await agent.generate(...)`",
+        )
 
-    def stream_sync(self, prompt: Prompt, **options: Any) -> Iterator[AgentEvent]:
+    def stream_sync(self, prompt: Prompt, **options: Unpack[RunOptions]) -> Iterator[AgentEvent]:
         """``stream`` for scripts: a plain iterator of the same events."""
         with asyncio.Runner() as runner:
             events = self.stream(prompt, **options)
@@ -227,7 +282,6 @@ class Agent:
                         return
             finally:
                 runner.run(events.aclose())
-                runner.run(self.model.close())
 
     def as_tool(self, id: str | None = None, description: str | None = None) -> Tool[str]:
         """This agent as a tool another agent can call with a ``prompt``."""
@@ -261,28 +315,43 @@ class Agent:
         return [Message.system(text)] if text else []
 
     async def _run(
-        self,
-        prompt: Prompt,
-        *,
-        streaming: bool,
-        thread_id: str | None = None,
-        resource_id: str | None = None,
-        output: type[Any] | None = None,
-        max_steps: int | None = None,
-        context: dict[str, Any] | None = None,
-        on_step_finish: Callback | None = None,
-        on_finish: Callback | None = None,
+        self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
     ) -> AsyncGenerator[AgentEvent, None]:
+        state = await self._prepare(prompt, options)
+        model = self.model
+        with self._tracer.span(
+            "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": state.run.run_id}
+        ) as span:
+            for index in range(state.limit):
+                async for event in self._step(state, model, index, streaming):
+                    yield event
+                if state.finish != "max_steps":
+                    break
+            result = await self._conclude(state, model)
+            span.set_attributes(
+                **{
+                    "gen_ai.usage.input_tokens": result.usage.input_tokens,
+                    "gen_ai.usage.output_tokens": result.usage.output_tokens,
+                    "mastra.steps": len(result.steps),
+                    "mastra.finish_reason": result.finish_reason,
+                }
+            )
+            await self._persist(state, result)
+            await _call(state.on_finish, result)
+            yield AgentFinish(result)
+
+    async def _prepare(self, prompt: Prompt, options: RunOptions) -> _RunState:
+        """The run's state: its ids, limits and answer format, the tools, and the messages
+        (system prompt, what memory recalls for the thread, then the prompt)."""
+        thread_id, resource_id = options.get("thread_id"), options.get("resource_id")
         run = RunContext(
             agent=self.name,
             run_id=uuid.uuid4().hex,
             thread_id=thread_id,
             resource_id=resource_id,
-            context=context or {},
+            context=options.get("context") or {},
         )
-        output = output or self.output
-        fmt = _schema_format(output) if output is not None else None
-        limit = max_steps or self.max_steps
+        output = options.get("output") or self.output
         new = _as_messages(prompt)
         tools = dict(self.tools)
         remembered: list[Message] = []
@@ -292,98 +361,97 @@ class Agent:
                 remembered = await memory.context(thread_id, resource_id, new)
             tools.update((t.id, t) for t in memory.tools(thread_id, resource_id))
         messages = [*await self._system(run), *remembered, *new]
-        first_new = len(messages) - len(new)
-        steps: list[Step] = []
-        usage = Usage()
-        finish = "max_steps"
-        model = self.model
-        with self._tracer.span(
-            "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": run.run_id}
-        ) as span:
-            for index in range(limit):
-                request = self._request(messages, fmt, tools)
-                started = time.perf_counter()
-                response: ModelResponse | None = None
-                async for event in self._call_model(model, request, streaming):
-                    if isinstance(event, ModelResponse):
-                        response = event
-                    else:
-                        yield event
-                assert response is not None
-                messages.append(response.message)
-                calls = response.message.tool_calls
-                results: list[ToolResult] = []
-                if calls:
-                    for call in calls:
-                        yield ToolCallEvent(call)
-                    async for item in self._run_tools(calls, run, tools):
-                        if isinstance(item, ToolResultEvent):
-                            results.append(item.result)
-                        yield item
-                    messages.append(Message.tool(results))
-                step = Step(
-                    index=index,
-                    request=request,
-                    response=response,
-                    tool_calls=calls,
-                    tool_results=results,
-                    usage=response.usage,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                steps.append(step)
-                usage = usage + response.usage
-                await _call(on_step_finish, step)
-                yield StepFinish(step)
-                if not calls:
-                    finish = response.finish_reason
-                    break
-            text = steps[-1].response.text if steps else ""
-            value = None
-            if output is not None and finish != "max_steps":
-                value, text, repair = await self._structured(
-                    model, messages, fmt, output, text, len(steps)
-                )
-                if repair is not None:
-                    steps.append(repair)
-                    usage = usage + repair.usage
-            span.set_attributes(
-                **{
-                    "gen_ai.usage.input_tokens": usage.input_tokens,
-                    "gen_ai.usage.output_tokens": usage.output_tokens,
-                    "mastra.steps": len(steps),
-                    "mastra.finish_reason": finish,
-                }
+        return _RunState(
+            run=run,
+            output=output,
+            fmt=_schema_format(output) if output is not None else None,
+            limit=options.get("max_steps") or self.max_steps,
+            tools=tools,
+            memory=memory,
+            messages=messages,
+            first_new=len(messages) - len(new),
+            on_step_finish=options.get("on_step_finish"),
+            on_finish=options.get("on_finish"),
+        )
+
+    async def _step(
+        self, state: _RunState, model: LanguageModel, index: int, streaming: bool
+    ) -> AsyncIterator[AgentEvent]:
+        """One model call and the tools it asks for; a call without tools ends the run."""
+        request = self._request(state.messages, state.fmt, state.tools)
+        started = time.perf_counter()
+        response: ModelResponse | None = None
+        async for event in self._call_model(model, request, streaming):
+            if isinstance(event, ModelResponse):
+                response = event
+            else:
+                yield event
+        assert response is not None
+        state.messages.append(response.message)
+        calls = response.message.tool_calls
+        results: list[ToolResult] = []
+        if calls:
+            for call in calls:
+                yield ToolCallEvent(call)
+            async for item in self._run_tools(calls, state.run, state.tools):
+                if isinstance(item, ToolResultEvent):
+                    results.append(item.result)
+                yield item
+            state.messages.append(Message.tool(results))
+        step = Step(
+            index=index,
+            request=request,
+            response=response,
+            tool_calls=calls,
+            tool_results=results,
+            usage=response.usage,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        state.steps.append(step)
+        state.usage = state.usage + response.usage
+        await _call(state.on_step_finish, step)
+        yield StepFinish(step)
+        if not calls:
+            state.finish = response.finish_reason
+
+    async def _conclude(self, state: _RunState, model: LanguageModel) -> AgentResult:
+        """The result: the last answer, decoded into ``output`` when one is asked for."""
+        text = state.steps[-1].response.text if state.steps else ""
+        value = None
+        if state.output is not None and state.finish != "max_steps":
+            value, text, repair = await self._structured(
+                model, state.messages, state.fmt, state.output, text, len(state.steps)
             )
-            result = AgentResult(
-                text=text,
-                object=value,
-                steps=steps,
-                usage=usage,
-                finish_reason=finish,
-                run_id=run.run_id,
-                messages=messages[first_new:],
-            )
-            if memory is not None and thread_id is not None:
-                with self._tracer.span("memory.save", thread_id=thread_id):
-                    await memory.save_messages(thread_id, result.messages, resource_id=resource_id)
-            await _call(on_finish, result)
-            yield AgentFinish(result)
+            if repair is not None:
+                state.steps.append(repair)
+                state.usage = state.usage + repair.usage
+        return AgentResult(
+            text=text,
+            object=value,
+            steps=state.steps,
+            usage=state.usage,
+            finish_reason=state.finish,
+            run_id=state.run.run_id,
+            messages=state.messages[state.first_new :],
+        )
+
+    async def _persist(self, state: _RunState, result: AgentResult) -> None:
+        """Save the run's new messages to the thread (with memory and a thread id)."""
+        thread_id = state.run.thread_id
+        if state.memory is not None and thread_id is not None:
+            with self._tracer.span("memory.save", thread_id=thread_id):
+                await state.memory.save_messages(
+                    thread_id, result.messages, resource_id=state.run.resource_id
+                )
 
     def _request(
         self, messages: list[Message], fmt: JsonSchemaFormat | None, tools: dict[str, Tool[Any]]
     ) -> ModelRequest:
-        settings = self.model_settings
         return ModelRequest(
             messages=list(messages),
             tools=[t.spec for t in tools.values()],
-            tool_choice=settings.tool_choice,
             response_format=fmt,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            max_tokens=settings.max_tokens,
-            stop=settings.stop,
-            seed=settings.seed,
-            extra=settings.extra,
+            settings=self.model_settings,
         )
 
     async def _call_model(

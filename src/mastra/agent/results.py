@@ -13,25 +13,12 @@ __all__ = [
     "AgentEvent",
     "AgentFinish",
     "AgentResult",
-    "ModelSettings",
     "Step",
     "StepFinish",
     "ToolCallEvent",
     "ToolProgress",
     "ToolResultEvent",
 ]
-
-
-class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Sampling settings an agent passes with every model call."""
-
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
-    tool_choice: str = "auto"
-    extra: dict[str, Any] = {}
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ import aiohttp
 import msgspec
 import orjson
 
+from mastra.closeable import AsyncCloseable
 from mastra.errors import (
     AuthenticationError,
     BadRequestError,
@@ -21,9 +22,12 @@ from mastra.errors import (
     ProviderError,
     RateLimitError,
     ServerError,
+    ServiceError,
     TimeoutError,
+    mapped,
 )
 from mastra.http.policy import RetryPolicy, Timeouts, is_retryable_status, parse_retry_after
+from mastra.loops import PerLoop
 from mastra.sse import ServerSentEvent, SSEDecoder, aiter_sse
 from mastra.telemetry.redact import Redactor
 
@@ -73,14 +77,16 @@ def _provider_message(body: bytes) -> str:
     return body.decode("utf-8", "replace").strip()[:_MAX_MESSAGE]
 
 
-class HttpClient:
+class HttpClient(AsyncCloseable):
     """An HTTP client for model providers and other JSON APIs.
 
-    One ``aiohttp.ClientSession`` (created on first use, inside the running loop) pools
-    connections with keep-alive and a DNS cache. Failed attempts are retried per ``retry``:
-    408/409/429/5xx, connection errors and timeouts, with exponential backoff and full jitter,
-    honouring ``Retry-After``; other 4xx never are. A streaming request is retried only until
-    its response starts. Failures raise the ``ProviderError`` family with the status, the
+    An ``aiohttp.ClientSession`` per event loop (created on first use in that loop) pools
+    connections with keep-alive and a DNS cache; ``async with`` or ``aclose()`` closes them.
+    Failed attempts are retried per ``retry``: 408/409/429/5xx, connection errors and
+    timeouts, with exponential backoff and full jitter, honouring ``Retry-After``; other 4xx
+    never are. A streaming request is retried only until
+    its response starts. Failures raise ``ProviderError`` (an error answer) or
+    ``TransportError`` (no usable answer: timeout, connection, stream) with the status, the
     provider's message and the request id; header values (API keys) never appear in them.
 
     Args:
@@ -111,40 +117,35 @@ class HttpClient:
         self.max_connections = max_connections
         self.max_response_bytes = max_response_bytes
         self.provider = provider
-        self._session: aiohttp.ClientSession | None = None
+        # A session belongs to the loop it was made in; a client is often shared by several.
+        self._sessions: PerLoop[aiohttp.ClientSession] = PerLoop(
+            self._open_session, lambda s: s.close(), lambda s: not s.closed
+        )
         self._redactor = Redactor([v for k, v in self.headers.items() if _SECRET_HEADER.search(k)])
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.headers))  # names only: values may be keys
         return f"HttpClient(base_url={self.base_url!r}, headers=[{names}])"
 
-    async def __aenter__(self) -> HttpClient:
-        return self
+    async def aclose(self) -> None:
+        """Close the pooled connections of every event loop that used this client (a loop
+        running in another thread closes its own); the client opens a new pool if used
+        again."""
+        await self._sessions.aclose()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the pooled connections; the client opens a new pool if used again."""
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
-
-    def _session_now(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self.max_connections, ttl_dns_cache=300, keepalive_timeout=30
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(
-                    total=self.timeouts.total,
-                    sock_connect=self.timeouts.connect,
-                    sock_read=self.timeouts.read,
-                ),
-                auto_decompress=True,
-            )
-        return self._session
+    async def _open_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.max_connections, ttl_dns_cache=300, keepalive_timeout=30
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=self.timeouts.total,
+                sock_connect=self.timeouts.connect,
+                sock_read=self.timeouts.read,
+            ),
+            auto_decompress=True,
+        )
 
     def _url(self, url: str) -> str:
         if self.base_url is None or url.startswith(("http://", "https://")):
@@ -184,7 +185,7 @@ class HttpClient:
         counts as a failed attempt) and the connection released."""
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                response = await self._session_now().request(
+                response = await (await self._sessions.get()).request(
                     method, self._url(url), data=body, params=params, headers=headers
                 )
                 if stream and response.status < 400:
@@ -333,7 +334,7 @@ class HttpClient:
 
     def _failure(
         self, method: str, url: str, response: aiohttp.ClientResponse, body: bytes
-    ) -> ProviderError:
+    ) -> ServiceError:
         status = response.status
         message = self._redactor.redact(_provider_message(body))
         text = f"{self._who(method, url)} failed with {status}: {message}"
@@ -355,16 +356,24 @@ class HttpClient:
             return ContextLengthError(text, **common)
         return BadRequestError(text, **common)
 
-    def _transport_failure(self, method: str, url: str, exc: BaseException) -> ProviderError:
-        if isinstance(exc, ProviderError):
-            return exc
-        who = self._who(method, url)
-        if isinstance(exc, builtins.TimeoutError):
-            return TimeoutError(f"{who} timed out ({self.timeouts})", provider=self.provider)
-        detail = self._redactor.redact(str(exc) or type(exc).__name__)
-        return ConnectionError(f"{who} failed: {detail}", provider=self.provider)
+    def _transport_failure(self, method: str, url: str, exc: BaseException) -> ServiceError:
+        who, provider = self._who(method, url), self.provider
+        failure = mapped(
+            exc,
+            {
+                builtins.TimeoutError: lambda _: TimeoutError(
+                    f"{who} timed out ({self.timeouts})", provider=provider
+                ),
+                Exception: lambda text: ConnectionError(
+                    self._redactor.redact(text), provider=provider
+                ),
+            },
+            f"{who} failed",
+        )
+        assert isinstance(failure, ServiceError)
+        return failure
 
-    async def _before_retry(self, attempt: int, failure: ProviderError) -> None:
+    async def _before_retry(self, attempt: int, failure: ServiceError) -> None:
         """Raise ``failure`` when it is final; otherwise wait out the backoff."""
         retryable = failure.status is None or is_retryable_status(failure.status)
         if not retryable or attempt >= self.retry.max_attempts:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, Unpack
 
 import msgspec
 import orjson
@@ -17,8 +17,14 @@ from mastra.errors import (
     RateLimitError,
     ServerError,
 )
-from mastra.http import RetryPolicy, Timeouts
-from mastra.llm.base import HttpModel, StreamAssembler, merge_turns
+from mastra.llm.base import (
+    HttpModel,
+    HttpOptions,
+    StreamAssembler,
+    finish_reason,
+    merge_turns,
+    settings_body,
+)
 from mastra.llm.openai import tool_result_text
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
@@ -94,6 +100,9 @@ class _Event(msgspec.Struct):
 
 
 _NO_USAGE = Usage()
+_EVENT = msgspec.json.Decoder(_Event)
+# Anthropic has no seed.
+_SETTINGS = {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -163,30 +172,16 @@ class AnthropicModel(HttpModel):
     provider = "anthropic"
     api_version = "v1"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str | None = None,
-        base_url: str = ANTHROPIC_BASE_URL,
-        api_key_env: Sequence[str] = ("ANTHROPIC_API_KEY",),
-        version: str = ANTHROPIC_VERSION,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            api_key=api_key,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeouts=timeouts,
-            retry=retry,
-        )
-        self.version = version
-        self._event = msgspec.json.Decoder(_Event)
+    default_base_url = ANTHROPIC_BASE_URL
+    default_key_env = ("ANTHROPIC_API_KEY",)
+    auth_header = ("x-api-key", "{key}")
 
-    def auth_headers(self, key: str | None) -> dict[str, str]:
-        return {"x-api-key": key or "", "anthropic-version": self.version}
+    def __init__(
+        self, model: str, *, version: str = ANTHROPIC_VERSION, **options: Unpack[HttpOptions]
+    ) -> None:
+        options["headers"] = {"anthropic-version": version, **(options.get("headers") or {})}
+        super().__init__(model, **options)
+        self.version = version
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         system, turns = merge_turns(
@@ -195,7 +190,7 @@ class AnthropicModel(HttpModel):
         body: dict[str, Any] = {
             "model": self.model,
             "messages": turns,
-            "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+            "max_tokens": request.settings.max_tokens or DEFAULT_MAX_TOKENS,
         }
         if system:
             body["system"] = system
@@ -203,7 +198,7 @@ class AnthropicModel(HttpModel):
             {"name": t.name, "description": t.description, "input_schema": t.parameters}
             for t in request.tools
         ]
-        choice = request.tool_choice
+        choice = request.settings.tool_choice
         if request.response_format is not None:
             fmt = request.response_format
             tools.append(
@@ -225,14 +220,8 @@ class AnthropicModel(HttpModel):
                 if choice == "none"
                 else {"type": "tool", "name": choice}
             )
-        for field, value in (
-            ("temperature", request.temperature),
-            ("top_p", request.top_p),
-            ("stop_sequences", request.stop),
-        ):
-            if value is not None:
-                body[field] = value
-        body.update(request.extra)
+        body.update(settings_body(request.settings, _SETTINGS))
+        body.update(request.settings.extra)
         return body
 
     @staticmethod
@@ -267,7 +256,7 @@ class AnthropicModel(HttpModel):
             elif block.type == "thinking" and block.thinking:
                 parts.append(ReasoningPart(block.thinking, block.signature))
         parts, reason = self._answer_parts(
-            request, parts, _FINISH.get(message.stop_reason or "", "other")
+            request, parts, finish_reason(_FINISH, message.stop_reason)
         )
         return ModelResponse(
             message=Message("assistant", parts),
@@ -282,7 +271,7 @@ class AnthropicModel(HttpModel):
         stop: str | None = None
         body = {**self.body(request), "stream": True}
         async for sse in self._http().stream_sse("POST", "/messages", json=body):
-            event = self.decode_event(self._event, sse.data, "JSON of the Messages API")
+            event = self.decode_event(_EVENT, sse.data, "JSON of the Messages API")
             if event.type == "message_start" and event.message is not None:
                 assembler.id, assembler.model = event.message.id, event.message.model
                 yield assembler.set_usage(_usage(event.message.usage))
@@ -312,7 +301,7 @@ class AnthropicModel(HttpModel):
             elif event.type == "message_stop":
                 break
         rewrite = functools.partial(self._answer_parts, request)
-        for final in assembler.finish(_FINISH.get(stop or "", "other"), rewrite):
+        for final in assembler.finish(finish_reason(_FINISH, stop), rewrite):
             yield final
 
     @staticmethod

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Callable, MutableMapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import AsyncGenerator, Callable, Mapping, MutableMapping, Sequence
+from typing import Any, ClassVar, TypedDict, TypeVar
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mastra.errors import MastraError, ProviderError, ValidationError
+from mastra.closeable import AsyncCloseable
+from mastra.errors import ProviderError, ValidationError
 from mastra.http import HttpClient, RetryPolicy, Timeouts
 from mastra.llm.credentials import resolve_key
 from mastra.llm.types import (
     Finish,
     ModelRequest,
     ModelResponse,
+    ModelSettings,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -29,22 +30,27 @@ from mastra.llm.types import (
     ToolCallStart,
     UsageUpdate,
 )
+from mastra.loops import run_sync
 from mastra.messages import FinishReason, Message, Part, ReasoningPart, TextPart, ToolCall, Usage
 
 __all__ = [
     "CachedModel",
     "HttpModel",
+    "HttpOptions",
     "LanguageModel",
     "StreamAssembler",
+    "finish_reason",
     "merge_turns",
     "parse_arguments",
+    "settings_body",
 ]
 
 
-class LanguageModel(ABC):
+class LanguageModel(AsyncCloseable, ABC):
     """A chat model behind one interface. ``generate`` answers at once, ``stream`` yields
     :data:`~mastra.llm.types.StreamEvent`s ending with a :class:`Finish` that carries the
-    whole response; ``embed`` exists where the provider has embeddings."""
+    whole response; ``embed`` exists where the provider has embeddings. A model that holds
+    connections releases them with ``aclose()`` (or ``async with model:``)."""
 
     provider: str = "unknown"
     model: str = ""
@@ -66,23 +72,11 @@ class LanguageModel(ABC):
 
     def generate_sync(self, request: ModelRequest) -> ModelResponse:
         """``generate`` for scripts and notebooks (runs its own event loop)."""
-        if _loop_running():
-            raise MastraError(
-                "generate_sync() cannot run inside a running event loop; "
-                "use `await model.generate(request)` there"
-            )
-
-        async def once() -> ModelResponse:
-            try:
-                return await self.generate(request)
-            finally:
-                await self.close()
-
-        return asyncio.run(once())
-
-    async def close(self) -> None:
-        """Release connections (models without any have nothing to do)."""
-        return None
+        return run_sync(
+            lambda: self.generate(request),
+            name="generate_sync()",
+            instead="`await model.generate(request)`",
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -101,37 +95,66 @@ def with_api_version(base_url: str, version: str | None) -> str:
     return f"{url}/{version}"
 
 
-class HttpModel(LanguageModel):
-    """A model behind an HTTP API. The key (``api_key`` or the first of ``api_key_env`` that is
-    set) is resolved, and the pooled :class:`~mastra.http.HttpClient` made, at the first call;
-    subclasses say how the key travels (:meth:`auth_headers`) and, when their SDK's base URL
-    leaves the API version out, which version to add (:attr:`api_version`)."""
+class HttpOptions(TypedDict, total=False):
+    """What every HTTP provider takes besides the model id."""
 
+    api_key: str | None
+    base_url: str | None
+    api_key_env: Sequence[str] | None
+    key_required: bool
+    headers: Mapping[str, str] | None
+    timeouts: Timeouts | None
+    retry: RetryPolicy | None
+
+
+class HttpModel(LanguageModel):
+    """A model behind an HTTP API; providers differ only in how they translate requests and
+    answers, and in the class attributes below.
+
+    The key (``api_key`` or the first of ``api_key_env`` that is set) is resolved, and the
+    pooled :class:`~mastra.http.HttpClient` made, at the first call.
+
+    Args:
+        model: the provider's model id.
+        api_key: the key; default from the ``api_key_env`` variables at first use.
+        base_url: the API root (default :attr:`default_base_url`).
+        api_key_env: environment variables to read the key from, in order.
+        key_required: False for local servers that take no key.
+        headers, timeouts, retry: passed to the :class:`~mastra.http.HttpClient`.
+    """
+
+    default_base_url: ClassVar[str] = ""
+    default_key_env: ClassVar[tuple[str, ...]] = ()
+    # The header that carries the key, and its value with ``{key}`` in it.
+    auth_header: ClassVar[tuple[str, str]] = ("Authorization", "Bearer {key}")
+    # The API version a base URL gets when it has none (the form the provider's SDK takes).
     api_version: ClassVar[str | None] = None
 
     def __init__(
         self,
         model: str,
         *,
-        api_key: str | None,
-        base_url: str,
-        api_key_env: Sequence[str],
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api_key_env: Sequence[str] | None = None,
         key_required: bool = True,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.model = model
-        self.base_url = with_api_version(base_url, self.api_version)
-        self._api_key, self._api_key_env = api_key, tuple(api_key_env)
+        self.base_url = with_api_version(base_url or self.default_base_url, self.api_version)
+        self._api_key = api_key
+        self._api_key_env = tuple(api_key_env if api_key_env is not None else self.default_key_env)
         self._key_required = key_required
         self._headers = dict(headers or {})
         self._timeouts, self._retry = timeouts, retry
         self._client: HttpClient | None = None
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
-        """The headers that carry the key."""
-        return {}
+        """The headers that carry the key (none without one)."""
+        name, value = self.auth_header
+        return {name: value.format(key=key)} if key else {}
 
     def _http(self) -> HttpClient:
         if self._client is None:
@@ -148,9 +171,9 @@ class HttpModel(LanguageModel):
             )
         return self._client
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.close()
+            await self._client.aclose()
 
     def decode_event(self, decoder: msgspec.json.Decoder[T], data: str, what: str) -> T:
         """One streamed event decoded into its wire type; ProviderError (not a decoder
@@ -187,14 +210,6 @@ def merge_turns(
     return system, turns
 
 
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
     """Tool-call argument text as an object, or ({}, text) when it is not a JSON object."""
     if not text.strip():
@@ -209,6 +224,25 @@ def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
 T = TypeVar("T")
 
 Rewrite = Callable[[list[Part], FinishReason], tuple[list[Part], FinishReason]]
+
+
+def settings_body(settings: ModelSettings, names: Mapping[str, str]) -> dict[str, Any]:
+    """The settings that are set, under their wire names (``names``: field -> wire name; a
+    field it leaves out is not sent). ``settings.extra`` is the caller's to merge."""
+    return {
+        wire: value
+        for field, wire in names.items()
+        if (value := getattr(settings, field)) is not None
+    }
+
+
+def finish_reason(
+    table: Mapping[str, FinishReason], wire: str | None, *, calls: bool = False
+) -> FinishReason:
+    """The provider's stop reason in our words ("other" when unknown); a plain stop that
+    came with tool calls is ``tool_calls``."""
+    reason = table.get(wire or "", "other")
+    return "tool_calls" if calls and reason == "stop" else reason
 
 
 class StreamAssembler:
@@ -314,5 +348,5 @@ class CachedModel(LanguageModel):
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return await self.inner.embed(texts)
 
-    async def close(self) -> None:
-        await self.inner.close()
+    async def aclose(self) -> None:
+        await self.inner.aclose()

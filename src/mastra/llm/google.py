@@ -13,8 +13,7 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
-from mastra.http import RetryPolicy, Timeouts
-from mastra.llm.base import HttpModel, StreamAssembler, merge_turns
+from mastra.llm.base import HttpModel, StreamAssembler, finish_reason, merge_turns, settings_body
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
     FinishReason,
@@ -78,6 +77,14 @@ class _Embeddings(msgspec.Struct):
     embeddings: list[_Embedding]
 
 
+_CHUNK = msgspec.json.Decoder(_Response)
+_SETTINGS = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "stop": "stopSequences",
+    "seed": "seed",
+}
 _FINISH: dict[str, FinishReason] = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
@@ -133,32 +140,9 @@ class GoogleModel(HttpModel):
     provider = "google"
     api_version = "v1beta"
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str | None = None,
-        base_url: str = GOOGLE_BASE_URL,
-        api_key_env: Sequence[str] = (
-            "GOOGLE_GENERATIVE_AI_API_KEY",
-            "GEMINI_API_KEY",
-            "GOOGLE_API_KEY",
-        ),
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(
-            model,
-            api_key=api_key,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            timeouts=timeouts,
-            retry=retry,
-        )
-        self._chunk = msgspec.json.Decoder(_Response)
-
-    def auth_headers(self, key: str | None) -> dict[str, str]:
-        return {"x-goog-api-key": key or ""}
+    default_base_url = GOOGLE_BASE_URL
+    default_key_env = ("GOOGLE_GENERATIVE_AI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+    auth_header = ("x-goog-api-key", "{key}")
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         system, contents = merge_turns(request.messages, _part, assistant="model", key="parts")
@@ -174,38 +158,24 @@ class GoogleModel(HttpModel):
                     ]
                 }
             ]
-            choice = request.tool_choice
+            choice = request.settings.tool_choice
             mode = {"auto": "AUTO", "none": "NONE", "required": "ANY"}.get(choice, "ANY")
             config: dict[str, Any] = {"mode": mode}
             if choice not in ("auto", "none", "required"):
                 config["allowedFunctionNames"] = [choice]
             body["toolConfig"] = {"functionCallingConfig": config}
-        generation: dict[str, Any] = {}
-        for field, value in (
-            ("temperature", request.temperature),
-            ("topP", request.top_p),
-            ("maxOutputTokens", request.max_tokens),
-            ("stopSequences", request.stop),
-            ("seed", request.seed),
-        ):
-            if value is not None:
-                generation[field] = value
+        generation = settings_body(request.settings, _SETTINGS)
         if request.response_format is not None:
             generation["responseMimeType"] = "application/json"
             generation["responseJsonSchema"] = request.response_format.schema
         if generation:
             body["generationConfig"] = generation
-        body.update(request.extra)
+        body.update(request.settings.extra)
         return body
 
     @property
     def _path(self) -> str:
         return f"/models/{self.model}"
-
-    @staticmethod
-    def _finish(wire: str | None, calls: bool) -> FinishReason:
-        reason = _FINISH.get(wire or "", "other")
-        return "tool_calls" if calls and reason == "stop" else reason
 
     async def generate(self, request: ModelRequest) -> ModelResponse:
         response = await self._http().request_json(
@@ -228,7 +198,7 @@ class GoogleModel(HttpModel):
         return ModelResponse(
             message=Message("assistant", parts),
             usage=_usage(response.usage_metadata),
-            finish_reason=self._finish(candidate.finish_reason, calls),
+            finish_reason=finish_reason(_FINISH, candidate.finish_reason, calls=calls),
             id=response.response_id,
             model=response.model_version,
         )
@@ -242,7 +212,7 @@ class GoogleModel(HttpModel):
             params={"alt": "sse"},
             json=self.body(request),
         ):
-            chunk = self.decode_event(self._chunk, sse.data, "a GenerateContentResponse")
+            chunk = self.decode_event(_CHUNK, sse.data, "a GenerateContentResponse")
             assembler.id = assembler.id or chunk.response_id
             assembler.model = assembler.model or chunk.model_version
             if chunk.usage_metadata is not None:
@@ -252,7 +222,7 @@ class GoogleModel(HttpModel):
                 for wire in candidate.content.parts if candidate.content else []:
                     for event in self._part_events(assembler, wire):
                         yield event
-        for event in assembler.finish(self._finish(reason, bool(assembler.calls))):
+        for event in assembler.finish(finish_reason(_FINISH, reason, calls=bool(assembler.calls))):
             yield event
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 import numpy as np
@@ -13,8 +13,14 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
-from mastra.http import RetryPolicy, Timeouts
-from mastra.llm.base import HttpModel, StreamAssembler, parse_arguments
+from mastra.llm.base import (
+    HttpModel,
+    HttpOptions,
+    StreamAssembler,
+    finish_reason,
+    parse_arguments,
+    settings_body,
+)
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import (
     FinishReason,
@@ -90,6 +96,8 @@ class _Embeddings(msgspec.Struct):
     data: list[_Embedding]
 
 
+_CHUNK = msgspec.json.Decoder(_Completion)
+_SETTINGS = {"temperature": "temperature", "top_p": "top_p", "stop": "stop", "seed": "seed"}
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
@@ -193,7 +201,7 @@ def request_body(request: ModelRequest, model: str, max_tokens_field: str) -> di
             }
             for t in request.tools
         ]
-        choice = request.tool_choice
+        choice = request.settings.tool_choice
         body["tool_choice"] = (
             choice
             if choice in ("auto", "none", "required")
@@ -205,16 +213,8 @@ def request_body(request: ModelRequest, model: str, max_tokens_field: str) -> di
             "type": "json_schema",
             "json_schema": {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict},
         }
-    for field, value in (
-        ("temperature", request.temperature),
-        ("top_p", request.top_p),
-        (max_tokens_field, request.max_tokens),
-        ("stop", request.stop),
-        ("seed", request.seed),
-    ):
-        if value is not None:
-            body[field] = value
-    body.update(request.extra)
+    body.update(settings_body(request.settings, {**_SETTINGS, "max_tokens": max_tokens_field}))
+    body.update(request.settings.extra)
     return body
 
 
@@ -226,46 +226,28 @@ class OpenAIChatModel(HttpModel):
 
     Args:
         model: the model id ("gpt-4o-mini", "llama-3.3-70b-versatile" ...).
-        api_key: the key; default from ``api_key_env`` variables at first use.
-        base_url: the API root (``.../v1``).
         provider: the name used in errors and ``name``.
-        api_key_env: environment variables to read the key from, in order.
-        key_required: False for local servers that take no key (Ollama, LM Studio).
         max_tokens_field: ``max_completion_tokens`` for OpenAI, ``max_tokens`` for most
             compatible servers.
-        headers, timeouts, retry: passed to the :class:`~mastra.http.HttpClient`.
+        options: as :class:`~mastra.llm.base.HttpModel` (``base_url`` is the API root,
+            ``.../v1``; ``key_required=False`` for local servers such as Ollama).
     """
+
+    provider = "openai"
+    default_base_url = OPENAI_BASE_URL
+    default_key_env = ("OPENAI_API_KEY",)
 
     def __init__(
         self,
         model: str,
         *,
-        api_key: str | None = None,
-        base_url: str = OPENAI_BASE_URL,
         provider: str = "openai",
-        api_key_env: Sequence[str] = ("OPENAI_API_KEY",),
-        key_required: bool = True,
         max_tokens_field: str = "max_completion_tokens",
-        headers: dict[str, str] | None = None,
-        timeouts: Timeouts | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(
-            model,
-            api_key=api_key,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            key_required=key_required,
-            headers=headers,
-            timeouts=timeouts,
-            retry=retry,
-        )
+        super().__init__(model, **options)
         self.provider = provider
         self.max_tokens_field = max_tokens_field
-        self._chunk = msgspec.json.Decoder(_Completion)
-
-    def auth_headers(self, key: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"} if key else {}
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         return request_body(request, self.model, self.max_tokens_field)
@@ -291,9 +273,7 @@ class OpenAIChatModel(HttpModel):
             function = call.function or _Function()
             arguments, raw = parse_arguments(function.arguments or "")
             parts.append(ToolCall(call.id or "", function.name or "", arguments, raw))
-        reason = (
-            "content_filter" if wire.refusal else _FINISH.get(choice.finish_reason or "", "other")
-        )
+        reason = "content_filter" if wire.refusal else finish_reason(_FINISH, choice.finish_reason)
         return ModelResponse(
             message=Message("assistant", parts),
             usage=_usage(completion.usage),
@@ -310,7 +290,7 @@ class OpenAIChatModel(HttpModel):
         async for event in self._http().stream_sse("POST", "/chat/completions", json=body):
             if event.data == "[DONE]":
                 break
-            chunk = self.decode_event(self._chunk, event.data, "a completion chunk")
+            chunk = self.decode_event(_CHUNK, event.data, "a completion chunk")
             assembler.id = assembler.id or chunk.id
             assembler.model = assembler.model or chunk.model
             if chunk.usage is not None:
@@ -321,7 +301,7 @@ class OpenAIChatModel(HttpModel):
                 if choice.delta is not None and choice.delta.refusal:
                     refused = True
                 if choice.finish_reason:
-                    reason = _FINISH.get(choice.finish_reason, "other")
+                    reason = finish_reason(_FINISH, choice.finish_reason)
         for out in assembler.finish("content_filter" if refused else reason or "other"):
             yield out
 

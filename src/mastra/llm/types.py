@@ -13,6 +13,7 @@ __all__ = [
     "JsonSchemaFormat",
     "ModelRequest",
     "ModelResponse",
+    "ModelSettings",
     "ReasoningDelta",
     "StreamEvent",
     "TextDelta",
@@ -47,20 +48,27 @@ class JsonSchemaFormat(msgspec.Struct, frozen=True):
 ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str  # a name forces that tool
 
 
-class ModelRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything a model call needs. ``extra`` is merged into the provider's request body
-    as is (provider-specific options)."""
+class ModelSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How to sample and which tool to use; ``None`` leaves the provider's default. ``extra``
+    is merged into the provider's request body as is (provider-specific options)."""
 
-    messages: list[Message]
-    tools: list[ToolSpec] = []
-    tool_choice: ToolChoice = "auto"
-    response_format: JsonSchemaFormat | None = None
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
     seed: int | None = None
+    tool_choice: ToolChoice = "auto"
     extra: dict[str, Any] = {}
+
+
+class ModelRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a model call needs: the conversation, the tools on offer, an optional
+    JSON answer format, and the settings."""
+
+    messages: list[Message]
+    tools: list[ToolSpec] = []
+    response_format: JsonSchemaFormat | None = None
+    settings: ModelSettings = ModelSettings()
 
 
 class ModelResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from mastra.closeable import AsyncCloseable
 from mastra.errors import ValidationError
 from mastra.memory.options import MemoryOptions, PrunePolicy
 from mastra.messages import Message
@@ -32,7 +33,7 @@ class _WorkingMemoryText(msgspec.Struct, forbid_unknown_fields=True):
     memory: str
 
 
-class Memory:
+class Memory(AsyncCloseable):
     """Memory for agents: pass it as ``Agent(memory=...)`` and call
     ``agent.generate(prompt, thread_id=..., resource_id=...)``.
 
@@ -43,6 +44,9 @@ class Memory:
             first vector store, else ``SQLiteVector("mastra.db")``).
         embedder: text to vectors (default :class:`~mastra.rag.HashingEmbedder`, offline).
         options: history length, recall, working memory, processors.
+
+    The stores it makes itself (the SQLite defaults) are its own: ``aclose()`` closes them;
+    stores you pass in (or the registry's) stay yours to close.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class Memory:
         self.embedder = embedder or HashingEmbedder()
         self.options = options or MemoryOptions()
         self._index_ready = False
+        self._owned: list[AsyncCloseable] = []
 
     def bind(self, mastra: Any) -> None:
         """Use the registry's storage and vector store where none were given."""
@@ -71,6 +76,7 @@ class Memory:
             from mastra.storage import SQLiteStorage
 
             self._storage = SQLiteStorage("mastra.db")
+            self._owned.append(self._storage)
         return self._storage
 
     @property
@@ -79,7 +85,14 @@ class Memory:
             from mastra.vector.sqlite import SQLiteVector
 
             self._vector = SQLiteVector("mastra.db")
+            self._owned.append(self._vector)
         return self._vector
+
+    async def aclose(self) -> None:
+        """Close the stores this memory made itself."""
+        owned, self._owned = self._owned, []
+        for store in owned:
+            await store.aclose()
 
     # -- threads --------------------------------------------------------------------------
 

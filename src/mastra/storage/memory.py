@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage.types import (
     Order,
@@ -33,7 +34,7 @@ def _page(
     return ordered[offset : offset + limit]
 
 
-class InMemoryStorage:
+class InMemoryStorage(AsyncCloseable):
     """Storage in dictionaries; values are copied in and out, like a database would."""
 
     def __init__(self) -> None:
@@ -49,7 +50,7 @@ class InMemoryStorage:
     async def init(self) -> None:
         return None
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         return None
 
     async def save_thread(self, thread: Thread) -> Thread:

@@ -4,12 +4,14 @@ applied under an advisory lock so replicas starting together migrate once."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from mastra.errors import StorageError
+from mastra.errors import ErrorMapping, StorageError, map_exceptions
+from mastra.pg import PgPools, pg_errors
 from mastra.storage import sql
-from mastra.storage.sqlbase import Guard, SqlStorage, Statement, unknown_thread
+from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
 
 __all__ = ["PostgresStorage"]
 
@@ -18,7 +20,7 @@ T = TypeVar("T")
 _MIGRATION_LOCK = 0x6D617374  # "mast": pg_advisory_xact_lock key for migrations
 
 
-def _text_loaders(connection: Any) -> None:
+async def _configure(connection: Any) -> None:
     """Return json/jsonb columns as text: the shared row mappers decode them with msgspec."""
     from psycopg.types.string import TextLoader
 
@@ -31,51 +33,35 @@ class PostgresStorage(SqlStorage):
 
     Args:
         dsn: a libpq connection string or URI.
-        min_size, max_size: the connection pool bounds.
+        min_size, max_size: the connection pool bounds (per event loop that uses the store).
+        connect_timeout: seconds to wait for the first connections before a
+            :class:`~mastra.errors.ConnectionError`.
     """
 
     dialect = sql.POSTGRES
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, dsn: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float = 30.0
+    ) -> None:
         self.dsn = dsn
         self.min_size, self.max_size = min_size, max_size
-        self._pool: Any = None
+        self._pools = PgPools(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            prepare=self._migrate,
+            configure=_configure,
+            connect_timeout=connect_timeout,
+        )
 
     async def init(self) -> None:
-        if self._pool is not None:
-            return
-        try:
-            from psycopg_pool import AsyncConnectionPool
-        except ImportError:  # pragma: no cover - exercised only without the extra
-            raise StorageError(
-                "PostgresStorage needs psycopg: pip install 'mastra[postgres]'"
-            ) from None
+        await self._pools.get()
 
-        async def configure(connection: Any) -> None:
-            _text_loaders(connection)
+    async def aclose(self) -> None:
+        await self._pools.aclose()
 
-        pool = AsyncConnectionPool(
-            self.dsn,
-            min_size=self.min_size,
-            max_size=self.max_size,
-            configure=configure,
-            open=False,
-        )
-        try:
-            await pool.open(wait=True, timeout=30)
-        except Exception as exc:
-            await pool.close()
-            raise StorageError(f"cannot connect to PostgreSQL: {_without_password(exc)}") from None
-        self._pool = pool
-        await self._migrate()
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
-
-    async def _migrate(self) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
+    async def _migrate(self, pool: Any) -> None:
+        async with pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS mastra_schema (version INTEGER NOT NULL)"
@@ -92,32 +78,21 @@ class PostgresStorage(SqlStorage):
                     await conn.execute(sql.POSTGRES.ddl(statement))
                 await conn.execute("INSERT INTO mastra_schema (version) VALUES (%s)", (number,))
 
-    async def _ready(self) -> Any:
-        if self._pool is None:
-            await self.init()
-        return self._pool
-
     async def _read(
         self, query: str, params: Sequence[Any], row: Callable[[Sequence[Any]], T]
     ) -> list[T]:
-        import psycopg
-
-        pool = await self._ready()
-        try:
+        pool = await self._pools.get()
+        with map_exceptions(pg_errors(), "PostgreSQL error"):
             async with pool.connection() as conn:
                 cursor = await conn.execute(query, params)
                 return [row(r) for r in await cursor.fetchall()]
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL error: {exc}") from None
 
     async def _write(
         self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
     ) -> bool:
-        import psycopg
-
-        pool = await self._ready()
+        pool = await self._pools.get()
         statements = build()
-        try:
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
             async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 if guard is not None:
                     await cur.execute(*guard)
@@ -128,17 +103,14 @@ class PostgresStorage(SqlStorage):
                         await cur.executemany(query, params)
                     else:
                         await cur.execute(query, params)
-        except psycopg.errors.ForeignKeyViolation as exc:
-            raise unknown_thread(exc) from None
-        except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL refused the write: {exc}") from None
         return True
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password
 
 
-def _without_password(exc: BaseException) -> str:
-    import re
+@functools.cache
+def _write_errors() -> ErrorMapping:
+    import psycopg
 
-    return re.sub(r"(password=|://[^:/@]+:)[^@\s]+", r"\1***", str(exc))
+    return {psycopg.errors.ForeignKeyViolation: refused_write, **pg_errors()}

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage import sql
 from mastra.storage.types import (
@@ -32,7 +33,7 @@ Statement = tuple[str, Any, bool]
 Guard = tuple[str, Any]
 
 
-class SqlStorage(ABC):
+class SqlStorage(AsyncCloseable, ABC):
     """Everything but the connection: subclasses run statements their own way."""
 
     dialect: sql.Dialect
@@ -293,7 +294,10 @@ class SqlStorage(ABC):
         await self._write(lambda: [(self._q("DELETE FROM mastra_kv WHERE key = ?"), (key,), False)])
 
 
-def unknown_thread(exc: BaseException) -> StorageError:
-    return StorageError(
-        f"cannot save messages to a thread that does not exist ({exc}); save the thread first"
-    )
+def refused_write(text: str) -> StorageError:
+    """The error for a write the database refused; a missing thread is said plainly."""
+    if "foreign key" in text.lower():
+        return StorageError(
+            f"cannot save messages to a thread that does not exist ({text}); save the thread first"
+        )
+    return StorageError(text)

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mastra.errors import StorageError
+from mastra.errors import ErrorMapping, MastraError, StorageError, TimeoutError, map_exceptions
 from mastra.storage import sql
-from mastra.storage.sqlbase import Guard, SqlStorage, Statement, unknown_thread
+from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
 
 __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
@@ -149,18 +149,33 @@ def migrate(connection: sqlite3.Connection) -> int:
     return len(sql.MIGRATIONS)
 
 
+def _locked_or_failed(text: str) -> MastraError:
+    if "locked" in text or "busy" in text:  # busy_timeout ran out waiting for the lock
+        return TimeoutError(text, provider="sqlite")
+    return StorageError(text)
+
+
+_ERRORS: ErrorMapping = {sqlite3.OperationalError: _locked_or_failed, sqlite3.Error: StorageError}
+_WRITE_ERRORS: ErrorMapping = {sqlite3.IntegrityError: refused_write, **_ERRORS}
+
+
 class SQLiteStorage(SqlStorage):
     """Storage in one SQLite file (``":memory:"`` for a private in-process database).
 
     WAL journal, ``synchronous=NORMAL`` (a committed write survives a process crash),
-    foreign keys on, a 10 s busy timeout so several processes can share the file, and
-    schema versioning with forward migrations on :meth:`init`.
+    foreign keys on, a busy timeout (``busy_timeout`` seconds, 10 by default) so several
+    processes can share the file — waiting longer for another's lock is a
+    :class:`~mastra.errors.TimeoutError` — and schema versioning with forward migrations on
+    :meth:`init`.
     """
 
     dialect = sql.SQLITE
 
-    def __init__(self, path: str | os.PathLike[str] = "mastra.db") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = "mastra.db", *, busy_timeout: float = 10.0
+    ) -> None:
         self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
         self._worker: SQLiteWorker | None = None
 
     async def init(self) -> None:
@@ -172,10 +187,10 @@ class SQLiteStorage(SqlStorage):
                     raise StorageError(
                         f"cannot create the folder for {self.path}: {exc.strerror or exc}"
                     ) from None
-            self._worker = SQLiteWorker(self.path)
+            self._worker = SQLiteWorker(self.path, busy_timeout_ms=int(self.busy_timeout * 1000))
             await self._worker.run(migrate)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         if self._worker is not None:
             worker, self._worker = self._worker, None
             await asyncio.to_thread(worker.close)
@@ -190,20 +205,15 @@ class SQLiteStorage(SqlStorage):
         self, query: str, params: Sequence[Any], row: Callable[[Sequence[Any]], T]
     ) -> list[T]:
         worker = await self._ready()
-        return await worker.run(lambda c: yielding_map(row, c.execute(query, params)))
+        with map_exceptions(_ERRORS, f"SQLite error on {self.path}"):
+            return await worker.run(lambda c: yielding_map(row, c.execute(query, params)))
 
     async def _write(
         self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
     ) -> bool:
         worker = await self._ready()
-        try:
+        with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
             return await worker.run(lambda c: transaction(c, build(), guard))
-        except sqlite3.IntegrityError as exc:
-            if "FOREIGN KEY" in str(exc):
-                raise unknown_thread(exc) from None
-            raise StorageError(f"SQLite refused the write: {exc}") from None
-        except sqlite3.Error as exc:
-            raise StorageError(f"SQLite error on {self.path}: {exc}") from None
 
     def _map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return yielding_map(fn, items)  # runs on the worker thread

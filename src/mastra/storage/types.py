@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import msgspec
 
@@ -154,7 +154,16 @@ class Storage(Protocol):
 
     async def init(self) -> None: ...
 
+    async def aclose(self) -> None:
+        """Release connections and threads (``close()`` is the same; ``async with`` too).
+        A closed store opens again if it is used again."""
+        ...
+
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
 
     async def save_thread(self, thread: Thread) -> Thread: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 import numpy.typing as npt
@@ -14,7 +14,6 @@ import orjson
 from mastra.errors import StorageError, ValidationError
 
 __all__ = [
-    "AsyncClosing",
     "IndexStats",
     "QueryResult",
     "VectorStore",
@@ -35,19 +34,6 @@ def check_index_name(name: object) -> str:
             "letters, digits or underscores"
         )
     return name
-
-
-class AsyncClosing:
-    """``async with store:`` for the stores: the block ends with ``await store.aclose()``."""
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
 
 def check_open(store: object, closed: bool) -> None:

@@ -15,9 +15,9 @@ import numpy.typing as npt
 import orjson
 
 from mastra._native import _vector
+from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.vector.base import (
-    AsyncClosing,
     IndexStats,
     QueryResult,
     check_index_name,
@@ -215,7 +215,7 @@ class _Index:
         )
 
 
-class InMemoryVector(AsyncClosing):
+class InMemoryVector(AsyncCloseable):
     """A :class:`~mastra.vector.VectorStore` held in process memory.
 
     Vectors live in one contiguous float32 matrix per index (plus a float16/int8 copy when the

@@ -3,7 +3,7 @@ filters translated to parameterised SQL over JSONB, batch upserts."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -12,9 +12,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mastra.errors import NotFoundError, StorageError, ValidationError
+from mastra.closeable import AsyncCloseable
+from mastra.errors import NotFoundError, ValidationError
+from mastra.pg import PgPools
 from mastra.vector.base import (
-    AsyncClosing,
     IndexStats,
     QueryResult,
     check_index_name,
@@ -39,6 +40,12 @@ _REGISTRY = """CREATE TABLE IF NOT EXISTS mastra_vector_indexes (
     index_type TEXT NOT NULL)"""
 
 
+async def _prepare(pool: Any) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        await conn.execute(_REGISTRY)
+
+
 def _table(name: str) -> str:
     return f'"mastra_vec_{check_index_name(name)}"'
 
@@ -47,16 +54,17 @@ def _text(vector: npt.NDArray[np.float32]) -> str:
     return "[" + ",".join(repr(float(v)) for v in vector) + "]"
 
 
-class PgVector(AsyncClosing):
+class PgVector(AsyncCloseable):
     """A :class:`~mastra.vector.VectorStore` on PostgreSQL + pgvector.
 
     ``create_index(..., index_type="exact" | "hnsw" | "ivfflat")`` picks exact scans or an
     approximate index with the operator class of the metric; ``ef_search`` / ``probes`` tune
     approximate queries.
 
-    The connection pool opens on first use, on the running event loop, and belongs to that
-    loop: calls from another loop raise StorageError (make one PgVector per loop). Use it as
-    ``async with PgVector(dsn) as store:`` or call ``aclose()`` on that loop.
+    A connection pool opens on first use in each event loop that uses the store (psycopg
+    pools belong to one loop), so one PgVector serves several loops and threads. Use it as
+    ``async with PgVector(dsn) as store:`` or call ``aclose()``; a closed store refuses
+    further calls.
     """
 
     def __init__(
@@ -71,74 +79,23 @@ class PgVector(AsyncClosing):
         self.dsn = dsn
         self.min_size, self.max_size = min_size, max_size
         self.ef_search, self.probes = ef_search, probes
-        self._pool: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the pool belongs to
-        self._opening: asyncio.Lock | None = None
+        self._pools = PgPools(dsn, min_size=min_size, max_size=max_size, prepare=_prepare)
         self._closed = False
         self._indexes: dict[str, tuple[int, str, str]] = {}
 
-    def _check_loop(self) -> asyncio.AbstractEventLoop:
+    def _connection(self) -> contextlib.AbstractAsyncContextManager[Any]:
         check_open(self, self._closed)
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop, self._opening = loop, asyncio.Lock()
-        elif self._loop is not loop:
-            raise StorageError(
-                "this PgVector's connection pool belongs to the event loop that first used it; "
-                "a pool cannot serve another loop (or thread): make one PgVector per event loop"
-            )
-        return loop
-
-    async def _ready(self) -> Any:
-        self._check_loop()
-        if self._pool is None:
-            assert self._opening is not None
-            async with self._opening:  # concurrent first calls open one pool, not several
-                if self._pool is None:
-                    self._pool = await self._open_pool()
-                    check_open(self, self._closed)  # aclose() ran while the pool opened
-        return self._pool
-
-    async def _open_pool(self) -> Any:
-        from psycopg_pool import AsyncConnectionPool
-
-        pool = AsyncConnectionPool(
-            self.dsn, min_size=self.min_size, max_size=self.max_size, open=False
-        )
-        try:
-            await pool.open(wait=True, timeout=30)
-            async with pool.connection() as conn:
-                await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                await conn.execute(_REGISTRY)
-        except Exception as exc:
-            await pool.close()
-            raise StorageError(f"cannot prepare PostgreSQL for vectors: {exc}") from None
-        return pool
+        return self._pools.connection("PostgreSQL refused a PgVector operation")
 
     async def aclose(self) -> None:
-        """Close the connection pool (on the loop that opened it); idempotent."""
-        if self._closed:
-            return
-        if self._loop is None or self._opening is None or self._loop.is_closed():
-            # never used, or its loop is gone (and the pool's tasks with it): nothing to await
-            self._closed, self._pool = True, None
-            return
-        self._check_loop()
+        """Close the connection pools (every event loop's); idempotent."""
         self._closed = True
-        async with self._opening:  # let a pool being opened finish, then close it
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    async def close(self) -> None:
-        """The same as :meth:`aclose`."""
-        await self.aclose()
+        await self._pools.aclose()
 
     async def _info(self, name: str) -> tuple[int, str, str]:
         check_index_name(name)
         if name not in self._indexes:
-            pool = await self._ready()
-            async with pool.connection() as conn:
+            async with self._connection() as conn:
                 row = await (
                     await conn.execute(
                         "SELECT dimension, metric, index_type FROM mastra_vector_indexes "
@@ -177,9 +134,8 @@ class PgVector(AsyncClosing):
             raise ValidationError(f"index_type must be exact, hnsw or ivfflat, got {index_type!r}")
         if dtype != "float32":
             raise ValidationError("PgVector stores float32 vectors; dtype must be 'float32'")
-        pool = await self._ready()
         table, (_, opclass, _) = _table(name), _METRICS[metric]
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             existing = await (
                 await conn.execute(
                     "SELECT dimension, metric FROM mastra_vector_indexes WHERE name = %s", (name,)
@@ -241,8 +197,7 @@ class PgVector(AsyncClosing):
             for i, m in enumerate(metadata or [{}] * count)
         ]
         params = [(i, _text(r), m) for i, r, m in zip(id_list, rows, metas, strict=True)]
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
             await cur.executemany(
                 f"""INSERT INTO {_table(index)} (id, embedding, metadata)
                     VALUES (%s, %s::vector, %s::jsonb) ON CONFLICT (id) DO UPDATE
@@ -273,8 +228,7 @@ class PgVector(AsyncClosing):
             f"WHERE {where} ORDER BY {distance}, id LIMIT %s"
         )
         vector_text = _text(query[0])
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             if index_type == "hnsw":
                 await conn.execute(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}")
             elif index_type == "ivfflat":
@@ -309,8 +263,7 @@ class PgVector(AsyncClosing):
         if metadata is not None:
             sets.append("metadata = %s::jsonb")
             params.append(metadata_json("metadata", metadata).decode())
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 f"UPDATE {_table(index)} SET {', '.join(sets)} WHERE id = %s", [*params, id]
             )
@@ -319,22 +272,19 @@ class PgVector(AsyncClosing):
 
     async def delete_vector(self, index: str, id: str) -> None:
         await self._info(index)
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(f"DELETE FROM {_table(index)} WHERE id = %s", (id,))
             if cursor.rowcount == 0:
                 raise NotFoundError(f"no vector with id {id!r} in index {index!r}")
 
     async def describe_index(self, index: str) -> IndexStats:
         dimension, metric, _ = await self._info(index)
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             row = await (await conn.execute(f"SELECT count(*) FROM {_table(index)}")).fetchone()
         return IndexStats(dimension, int(row[0]), metric, "float32")
 
     async def list_indexes(self) -> list[str]:
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             rows = await (
                 await conn.execute("SELECT name FROM mastra_vector_indexes ORDER BY name")
             ).fetchall()
@@ -342,8 +292,7 @@ class PgVector(AsyncClosing):
 
     async def delete_index(self, index: str) -> None:
         await self._info(index)
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute(f"DROP TABLE IF EXISTS {_table(index)}")
             await conn.execute("DELETE FROM mastra_vector_indexes WHERE name = %s", (index,))
         self._indexes.pop(index, None)

@@ -15,9 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from mastra.closeable import AsyncCloseable
 from mastra.errors import StorageError
 from mastra.storage.sqlite import SQLiteWorker, transaction
-from mastra.vector.base import AsyncClosing, IndexStats, QueryResult, check_index_name, check_open
+from mastra.vector.base import IndexStats, QueryResult, check_index_name, check_open
 from mastra.vector.compressed import StorageDtype
 from mastra.vector.kernels import Metric
 from mastra.vector.locks import ReadWriteLock
@@ -72,7 +73,7 @@ def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
     return version, indexes
 
 
-class SQLiteVector(AsyncClosing):
+class SQLiteVector(AsyncCloseable):
     """A :class:`~mastra.vector.VectorStore` in a SQLite file (``":memory:"`` works too).
 
     Writes go to the file first... then to the in-memory copy: a failed write leaves both as
@@ -157,10 +158,6 @@ class SQLiteVector(AsyncClosing):
             worker.close()
         if state is not None:
             await state[0].aclose()
-
-    async def close(self) -> None:
-        """The same as :meth:`aclose`."""
-        await self.aclose()
 
     async def create_index(
         self,

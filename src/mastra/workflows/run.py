@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from mastra.errors import LeaseLostError, WorkflowError
+from mastra.loops import run_sync
 from mastra.storage import WorkflowRun
 from mastra.telemetry import Tracer
 from mastra.workflows.nodes import StepFailed, Suspended
@@ -156,6 +157,18 @@ class Run:
             return await self._launch(enter)
         except (_Held, _NotOrphaned):
             return None
+
+    def start_sync(self, input: Any = None) -> WorkflowResult:
+        """``start`` for scripts and notebooks (runs its own event loop)."""
+        return run_sync(
+            lambda: self.start(input), name="start_sync()", instead="`await run.start(...)`"
+        )
+
+    def resume_sync(self, step: str | None = None, data: Any = None) -> WorkflowResult:
+        """``resume`` for scripts and notebooks (runs its own event loop)."""
+        return run_sync(
+            lambda: self.resume(step, data), name="resume_sync()", instead="`await run.resume(...)`"
+        )
 
     def cancel(self) -> None:
         """Stop a running run; its result (and snapshot) says ``canceled``."""

@@ -8,7 +8,7 @@ from typing import Any, overload
 
 import msgspec
 
-from mastra.errors import ValidationError, WorkflowError
+from mastra.errors import WorkflowGraphError, WorkflowValidationError
 
 __all__ = ["Step", "StepContext", "StepResult", "Suspend", "step"]
 
@@ -78,7 +78,7 @@ def conform(value: Any, schema: Any, what: str) -> Any:
     try:
         return msgspec.convert(msgspec.to_builtins(value), schema)
     except (msgspec.ValidationError, TypeError) as exc:
-        raise ValidationError(f"{what} is not {_name(schema)}: {exc}") from None
+        raise WorkflowValidationError(f"{what} is not {_name(schema)}: {exc}") from None
 
 
 def _name(schema: Any) -> str:
@@ -106,9 +106,11 @@ class Step:
         suspend: Any = None,
     ) -> None:
         if not isinstance(id, str) or not id:
-            raise WorkflowError(f"a step needs a non-empty string id, got {id!r}")
+            raise WorkflowGraphError(f"a step needs a non-empty string id, got {id!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise WorkflowError(f"step {id!r}: retries must be an integer >= 0, got {retries!r}")
+            raise WorkflowGraphError(
+                f"step {id!r}: retries must be an integer >= 0, got {retries!r}"
+            )
         self.id, self.execute, self.input, self.output = id, execute, input, output
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.description = description

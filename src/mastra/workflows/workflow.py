@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from mastra.errors import NotFoundError, WorkflowError
+from mastra.errors import NotFoundError, WorkflowError, WorkflowGraphError
 from mastra.storage import Storage, WorkflowRun
 from mastra.workflows.nodes import (
     Branch,
@@ -66,7 +66,7 @@ def _as_step(item: Any) -> Step | Workflow:
             return outcome.result.content
 
         return Step(tool_.id, use, input=tool_.input, description=tool_.description)
-    raise WorkflowError(f"{item!r} is not a step, workflow, agent or tool")
+    raise WorkflowGraphError(f"{item!r} is not a step, workflow, agent or tool")
 
 
 class Workflow:
@@ -99,13 +99,17 @@ class Workflow:
         description: str = "",
     ) -> None:
         if not isinstance(id, str) or not id:
-            raise WorkflowError(f"a workflow needs a non-empty string id, got {id!r}")
+            raise WorkflowGraphError(f"a workflow needs a non-empty string id, got {id!r}")
         if durability not in ("sync", "async", "exit"):
-            raise WorkflowError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}")
+            raise WorkflowGraphError(
+                f"durability must be 'sync', 'async' or 'exit', got {durability!r}"
+            )
         if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):
-            raise WorkflowError(f"lease_seconds must be a number, got {lease_seconds!r}")
+            raise WorkflowGraphError(f"lease_seconds must be a number, got {lease_seconds!r}")
         if not 0.1 <= lease_seconds <= 3600:
-            raise WorkflowError(f"lease_seconds must be from 0.1 to 3600, got {lease_seconds!r}")
+            raise WorkflowGraphError(
+                f"lease_seconds must be from 0.1 to 3600, got {lease_seconds!r}"
+            )
         self.id, self.input, self.output = id, input, output
         self.storage = storage
         self.durability: Durability = durability
@@ -128,7 +132,9 @@ class Workflow:
 
     def _add(self, node: Node) -> Workflow:
         if self.committed:
-            raise WorkflowError(f"workflow {self.id!r} is committed; build a new one to change it")
+            raise WorkflowGraphError(
+                f"workflow {self.id!r} is committed; build a new one to change it"
+            )
         self.nodes.append(node)
         return self
 
@@ -155,7 +161,9 @@ class Workflow:
     def foreach(self, item: Any, concurrency: int = 1) -> Workflow:
         """Run the step on each item of the (list) data, at most ``concurrency`` at once."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise WorkflowError(f"foreach concurrency must be an integer >= 1, got {concurrency!r}")
+            raise WorkflowGraphError(
+                f"foreach concurrency must be an integer >= 1, got {concurrency!r}"
+            )
         return self._add(ForEach(_as_step(item), concurrency))
 
     def map(self, fn: Callable[..., Any]) -> Workflow:
@@ -169,12 +177,12 @@ class Workflow:
         """Check the graph: at least one node, unique step ids, and adjacent declared types
         that fit (the output of one node is the declared input of the next)."""
         if not self.nodes:
-            raise WorkflowError(f"workflow {self.id!r} has no steps")
+            raise WorkflowGraphError(f"workflow {self.id!r} has no steps")
         seen: set[str] = set()
         for node in self.nodes:
             for step_id in node.ids():
                 if step_id in seen:
-                    raise WorkflowError(
+                    raise WorkflowGraphError(
                         f"workflow {self.id!r} uses the step id {step_id!r} "
                         "twice; step ids must be unique"
                     )
@@ -183,13 +191,13 @@ class Workflow:
         for node in self.nodes:
             wanted = node.input
             if previous is not None and wanted is not None and not _fits(previous, wanted):
-                raise WorkflowError(
+                raise WorkflowGraphError(
                     f"workflow {self.id!r}: {node.kind} {node.ids()} takes "
                     f"{_name(wanted)} but receives {_name(previous)}"
                 )
             previous = node.passes_type(previous)
         if self.output is not None and previous is not None and not _fits(previous, self.output):
-            raise WorkflowError(
+            raise WorkflowGraphError(
                 f"workflow {self.id!r} returns {_name(previous)} but declares "
                 f"output {_name(self.output)}"
             )

@@ -1,0 +1,99 @@
+"""``PerLoop``: one instance of a loop-bound resource (an aiohttp session, a psycopg pool) per
+event loop, so that one client or store can be shared by ``asyncio.run()`` after
+``asyncio.run()`` and by threads that each run a loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Generic, TypeVar
+
+__all__ = ["PerLoop", "run_sync"]
+
+T = TypeVar("T")
+
+
+class _Held(Generic[T]):
+    """One loop's resource. Closed by :meth:`close`, or — when the loop ends first, as
+    ``asyncio.run()`` ends — by the loop itself, which finalises the async generators it
+    started (``shutdown_asyncgens``): the watcher generator closes the resource then, while
+    the loop can still close its sockets."""
+
+    def __init__(self, value: T, close: Callable[[T], Awaitable[None]]) -> None:
+        self.value = value
+        self._watcher = self._watch(close)
+
+    async def _watch(self, close: Callable[[T], Awaitable[None]]) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await close(self.value)
+
+    async def start(self) -> None:
+        await anext(self._watcher)  # the running loop now knows it and will finalise it
+
+    async def close(self) -> None:
+        await self._watcher.aclose()
+
+
+class PerLoop(Generic[T]):
+    """A resource per event loop: made by ``open()`` at the first :meth:`get` in a loop (or
+    again once ``usable(value)`` says it is spent), closed by ``close(value)``."""
+
+    def __init__(
+        self,
+        open: Callable[[], Awaitable[T]],
+        close: Callable[[T], Awaitable[None]],
+        usable: Callable[[T], bool] = lambda value: True,
+    ) -> None:
+        self._open, self._close, self._usable = open, close, usable
+        self._held: dict[asyncio.AbstractEventLoop, _Held[T]] = {}
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    async def get(self) -> T:
+        """This loop's resource, opened now if it has none (concurrent first calls in one
+        loop open it once)."""
+        loop = asyncio.get_running_loop()
+        held = self._held.get(loop)
+        if held is not None and self._usable(held.value):
+            return held.value
+        async with self._locks.setdefault(loop, asyncio.Lock()):
+            held = self._held.get(loop)
+            if held is None or not self._usable(held.value):
+                for gone in [other for other in self._held if other.is_closed()]:
+                    self._locks.pop(gone, None)
+                    await self._held.pop(gone).close()  # no I/O: their loop already ended
+                held = _Held(await self._open(), self._close)
+                await held.start()
+                self._held[loop] = held
+        return held.value
+
+    async def aclose(self) -> None:
+        """Close every loop's resource; a loop running in another thread closes its own."""
+        everything, self._held = self._held, {}
+        self._locks = {}
+        current = asyncio.get_running_loop()
+        for loop, held in everything.items():
+            if loop is not current and loop.is_running():
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(held.close(), loop))
+            else:  # this loop's, or a finished loop's (closed when that loop shut down)
+                await held.close()
+
+
+def run_sync(start: Callable[[], Awaitable[T]], *, name: str, instead: str) -> T:
+    """The ``*_sync`` twin of an async entry point: run ``start()`` on a fresh event loop
+    (whose per-loop resources close when it ends). Inside a running loop that would block
+    it, so it is refused with what to write instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        from mastra.errors import MastraError
+
+        raise MastraError(f"{name} cannot run inside a running event loop; use {instead} there")
+    return asyncio.run(_awaited(start))
+
+
+async def _awaited(start: Callable[[], Awaitable[T]]) -> T:
+    return await start()
