@@ -124,3 +124,24 @@ def test_env_json_that_does_not_parse():
 def test_reads_os_environ_by_default(monkeypatch):
     monkeypatch.setenv("MASTRA_NAME", "from-os-environ")
     assert load_config().name == "from-os-environ"
+
+
+def test_storage_and_vectors_by_url_reach_the_registry(tmp_path):
+    from mastra import Mastra
+    from mastra.storage import SQLiteStorage
+    from mastra.vector import InMemoryVector, SQLiteVector
+
+    config = load_config(
+        env={
+            "MASTRA_STORAGE": f"sqlite:///{tmp_path}/app.db",
+            "MASTRA_VECTORS__DOCS": f"sqlite:///{tmp_path}/vec.db",
+            "MASTRA_VECTORS__CACHE": "memory://",
+        }
+    )
+    assert config.vectors == {"docs": f"sqlite:///{tmp_path}/vec.db", "cache": "memory://"}
+    app = Mastra(config=config)
+    assert isinstance(app.storage, SQLiteStorage) and app.storage.path == f"{tmp_path}/app.db"
+    assert isinstance(app.get_vector("docs"), SQLiteVector)
+    assert isinstance(app.get_vector("cache"), InMemoryVector)
+    secret = load_config(storage="postgresql://app:hunter2@db/app")
+    assert "hunter2" not in repr(secret) and "app:***@db" in repr(secret)

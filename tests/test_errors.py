@@ -49,21 +49,26 @@ def test_map_exceptions_translates_only_what_it_is_told():
         builtins.TimeoutError: errors.TimeoutError,
         OSError: lambda text: errors.ConnectionError(text, provider="db"),
     }
-    with pytest.raises(errors.TimeoutError, match="reading rows: took too long") as caught:
-        with errors.map_exceptions(table, "reading rows"):
-            raise builtins.TimeoutError("took too long")
+    with (
+        pytest.raises(errors.TimeoutError, match="reading rows: took too long") as caught,
+        errors.map_exceptions(table, "reading rows"),
+    ):
+        raise builtins.TimeoutError("took too long")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
-    with pytest.raises(errors.ConnectionError, match="reading rows: refused") as caught:
-        with errors.map_exceptions(table, "reading rows"):
-            raise ConnectionRefusedError("refused")  # an OSError: the first match wins
+    with (
+        pytest.raises(errors.ConnectionError, match="reading rows: refused") as caught,
+        errors.map_exceptions(table, "reading rows"),
+    ):
+        raise ConnectionRefusedError("refused")  # an OSError: the first match wins
     assert caught.value.provider == "db"
-    with pytest.raises(KeyError):  # not in the table: unchanged
-        with errors.map_exceptions(table, "reading rows"):
-            raise KeyError("x")
+    with pytest.raises(KeyError), errors.map_exceptions(table, "reading rows"):
+        raise KeyError("x")  # not in the table: unchanged
     own = errors.StorageError("already ours")
-    with pytest.raises(errors.StorageError) as caught:
-        with errors.map_exceptions({Exception: errors.TimeoutError}, "x"):
-            raise own
+    with (
+        pytest.raises(errors.StorageError) as caught,
+        errors.map_exceptions({Exception: errors.TimeoutError}, "x"),
+    ):
+        raise own
     assert caught.value is own
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from mastra import Agent, plugins
+from mastra import Agent, Mastra, load_config, plugins
 from mastra.errors import ConfigError, ValidationError
 from mastra.llm import get_model
 from mastra.storage import SQLiteStorage, open_storage
 from mastra.tools import plugin_tools
+from mastra.vector import open_vectors
 
 PACKAGE = Path(__file__).parent / "plugin_package"
 
@@ -21,8 +22,10 @@ PACKAGE = Path(__file__).parent / "plugin_package"
 def installed(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--target", str(target), str(PACKAGE)],
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--no-index", "--target", str(target), str(PACKAGE)),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -51,19 +54,34 @@ async def test_a_plugin_provider_answers_through_an_agent(installed):
     await agent.aclose()
 
 
-def test_plugin_storage_and_tools(installed):
+async def test_plugin_storage_vectors_and_tools(installed):
     storage = open_storage("acme://warehouse/7")
     assert type(storage).__name__ == "AcmeStorage" and storage.url == "acme://warehouse/7"
+    vectors = open_vectors("acme://shelf")
+    await vectors.create_index("docs", 2)
+    await vectors.upsert("docs", [[1, 0], [0, 1]], ids=["x", "y"])
+    assert [r.id for r in await vectors.query("docs", [0, 1], 1)] == ["y"]
+    await vectors.aclose()
     assert [t.id for t in plugin_tools()] == ["shout", "whisper"]
+    app = Mastra(config=load_config(storage="acme://from-config", vectors={"v": "acme://v"}))
+    assert app.storage.url == "acme://from-config" and app.get_vector("v") is not None
 
 
 def test_without_the_plugin_the_errors_say_what_exists(tmp_path):
     with pytest.raises(ValidationError, match=r"unknown provider 'nope'.*anthropic"):
         get_model("nope/x")
-    with pytest.raises(ConfigError, match=r"no storage for nope:// URLs; known schemes: memory"):
+    with pytest.raises(
+        ConfigError,
+        match=r"no storage for nope:// URLs; known schemes: .*memory, postgres, postgresql, sqlite",
+    ):
         open_storage("nope://x")
     with pytest.raises(ConfigError, match="has no scheme"):
         open_storage("app.db")
+    with pytest.raises(
+        ConfigError,
+        match=r"no vectors for nope:// URLs; known schemes: .*memory, postgres, postgresql, sqlite",
+    ):
+        open_vectors("nope://x")
     assert isinstance(open_storage(f"sqlite:///{tmp_path}/a.db"), SQLiteStorage)
 
 

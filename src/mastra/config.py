@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 
 from mastra.errors import ConfigError
+from mastra.pg import without_password
 
 __all__ = ["LoggingConfig", "MastraConfig", "TelemetryConfig", "load_config"]
 
@@ -63,6 +64,14 @@ class MastraConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     telemetry: TelemetryConfig = TelemetryConfig()
     secrets: list[str] = []
     """Names of extra environment variables whose values are secrets to redact."""
+    storage: str | None = None
+    """The registry's storage as a URL (``sqlite:///app.db``, ``postgresql://...``)."""
+    vectors: dict[str, str] = {}
+    """Vector stores by name, as URLs (``{"docs": "sqlite:///vectors.db"}``)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__struct_fields__)
+        return without_password(f"MastraConfig({fields})")  # URLs may carry passwords
 
 
 _SECTIONS = frozenset(MastraConfig.__struct_fields__)

@@ -62,8 +62,9 @@ class Mastra(AsyncCloseable):
         agents: agents by name, or agents that carry their ``name``.
         workflows: workflows by id, or workflows that carry their ``id``.
         tools: tools by id, or tools that carry their ``id``.
-        storage: the storage backend shared by memory and workflows.
-        vectors: vector stores by name.
+        storage: the storage backend shared by memory and workflows (default: the one
+            ``config.storage`` names by URL, if any).
+        vectors: vector stores by name (plus those ``config.vectors`` names by URL).
         telemetry: tracer, meter and redactor; default from ``config``.
         logger: default ``telemetry.logger`` (the ``mastra`` logger).
         config: a :class:`MastraConfig`; default ``MastraConfig()``.
@@ -88,11 +89,20 @@ class Mastra(AsyncCloseable):
         self.config = config or MastraConfig()
         self.telemetry = telemetry or Telemetry.from_config(self.config)
         self.logger = logger or self.telemetry.logger
+        if storage is None and self.config.storage:
+            from mastra.storage import open_storage
+
+            storage = open_storage(self.config.storage)
         self.storage = storage
         self._agents = _index("agent", "name", agents)
         self._workflows = _index("workflow", "id", workflows)
         self._tools = _index("tool", "id", tools)
         self._vectors = _index("vector store", "name", vectors)
+        for name, url in self.config.vectors.items():
+            if name not in self._vectors:
+                from mastra.vector import open_vectors
+
+                self._vectors[name] = open_vectors(url)
         for component in (*self._agents.values(), *self._workflows.values()):
             bind = getattr(component, "bind", None)
             if callable(bind):

@@ -18,14 +18,16 @@ In the plugin package's ``pyproject.toml``::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mastra.errors import ConfigError
 
-__all__ = ["GROUPS", "Kind", "load", "names"]
+__all__ = ["GROUPS", "Kind", "load", "names", "open_url"]
 
+T = TypeVar("T")
 Kind = Literal["providers", "storage", "vectors", "tools"]
 GROUPS: dict[Kind, str] = {
     "providers": "mastra.providers",
@@ -61,3 +63,21 @@ def _load(point: EntryPoint) -> Any:
             f"the {point.group} plugin {point.name!r} ({point.value}, from {package}) failed "
             f"to load: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def open_url(kind: Kind, url: str, builtin: Mapping[str, Callable[[str], T]], example: str) -> T:
+    """What ``url`` names: ``builtin[scheme](path)`` for the built-in schemes (``path`` is
+    what follows ``scheme://``, one leading slash dropped: ``sqlite:///app.db`` -> ``app.db``,
+    ``sqlite:////abs/app.db`` -> ``/abs/app.db``), else the plugin registered for the scheme
+    called with the whole URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"{kind} URL {url!r} has no scheme; expected e.g. {example}")
+    if scheme in builtin:
+        return builtin[scheme](rest[1:] if rest.startswith("/") else rest)
+    factory = load(kind, scheme)
+    if factory is None:
+        known = ", ".join(sorted([*builtin, *names(kind)]))
+        raise ConfigError(f"no {kind} for {scheme}:// URLs; known schemes: {known}")
+    made: T = factory(url)
+    return made

@@ -1,9 +1,9 @@
 """Storage: threads, messages, resources, workflow runs, spans and a key-value area, behind
 one async protocol with in-memory, SQLite (the embedded default) and PostgreSQL backends."""
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mastra.errors import ConfigError
 from mastra.storage.memory import InMemoryStorage
 from mastra.storage.sqlite import SQLiteStorage
 from mastra.storage.types import Resource, Storage, StoredMessage, Thread, WorkflowRun
@@ -36,22 +36,22 @@ def open_storage(url: str) -> Storage:
     """The storage a URL names: ``memory://``, ``sqlite:///path/app.db`` (``sqlite://:memory:``),
     ``postgresql://user@host/db``, or a scheme an installed plugin registers in the
     ``mastra.storage`` entry-point group (called with the URL)."""
-    from mastra.plugins import load, names
+    from mastra.plugins import open_url
 
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        raise ConfigError(f"storage URL {url!r} has no scheme; expected e.g. sqlite:///app.db")
-    if scheme == "memory":
-        return InMemoryStorage()
-    if scheme == "sqlite":
-        return SQLiteStorage(rest[1:] if rest.startswith("/") else rest)
-    if scheme in ("postgres", "postgresql"):
+    def postgres(_: str) -> Storage:
         from mastra.storage.postgres import PostgresStorage
 
         return PostgresStorage(url)
-    factory = load("storage", scheme)
-    if factory is None:
-        known = ", ".join(["memory", "postgresql", "sqlite", *names("storage")])
-        raise ConfigError(f"no storage for {scheme}:// URLs; known schemes: {known}")
-    made: Storage = factory(url)
-    return made
+
+    builtin: dict[str, Callable[[str], Storage]] = {
+        "memory": lambda _: InMemoryStorage(),
+        "sqlite": SQLiteStorage,
+        "postgres": postgres,
+        "postgresql": postgres,
+    }
+    return open_url(
+        "storage",
+        url,
+        builtin,
+        "sqlite:///app.db",
+    )

@@ -5,8 +5,13 @@
 - :class:`CompressedMatrix` — float16 / int8 scans with exact float32 re-ranking.
 - :class:`InMemoryVector` — the in-process :class:`VectorStore` with metadata filters.
 - :class:`SQLiteVector` — the same, persisted in SQLite; :class:`PgVector` — PostgreSQL with
-  pgvector (``from mastra.vector.pgvector import PgVector``, needs ``mastra[postgres]``).
+  pgvector (loaded on first use; needs ``mastra[postgres]``).
+- :func:`open_vectors` — a store from a URL (``memory://``, ``sqlite:///v.db``,
+  ``postgresql://...``, or a plugin's scheme).
 """
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mastra.vector.base import IndexStats, QueryResult, VectorStore
 from mastra.vector.compressed import CompressedMatrix
@@ -14,14 +19,49 @@ from mastra.vector.filters import validate_filter
 from mastra.vector.kernels import top_k
 from mastra.vector.memory import InMemoryVector
 from mastra.vector.sqlite import SQLiteVector
+from mastra.vector.store import BaseVectorStore
+
+if TYPE_CHECKING:
+    from mastra.vector.pgvector import PgVector
 
 __all__ = [
+    "BaseVectorStore",
     "CompressedMatrix",
     "InMemoryVector",
     "IndexStats",
+    "PgVector",
     "QueryResult",
     "SQLiteVector",
     "VectorStore",
+    "open_vectors",
     "top_k",
     "validate_filter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PgVector":  # psycopg loads only when asked for
+        from mastra.vector.pgvector import PgVector
+
+        return PgVector
+    raise AttributeError(f"module 'mastra.vector' has no attribute {name!r}")
+
+
+def open_vectors(url: str) -> VectorStore:
+    """The vector store a URL names: ``memory://``, ``sqlite:///path/vectors.db``,
+    ``postgresql://user@host/db``, or a scheme an installed plugin registers in the
+    ``mastra.vectors`` entry-point group (called with the URL)."""
+    from mastra.plugins import open_url
+
+    def postgres(_: str) -> VectorStore:
+        from mastra.vector.pgvector import PgVector
+
+        return PgVector(url)
+
+    builtin: dict[str, Callable[[str], VectorStore]] = {
+        "memory": lambda _: InMemoryVector(),
+        "sqlite": SQLiteVector,
+        "postgres": postgres,
+        "postgresql": postgres,
+    }
+    return open_url("vectors", url, builtin, "sqlite:///v.db")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,39 +14,35 @@ import numpy.typing as npt
 import orjson
 
 from mastra._native import _vector
-from mastra.closeable import AsyncCloseable
-from mastra.errors import NotFoundError, StorageError, ValidationError
-from mastra.vector.base import (
-    IndexStats,
-    QueryResult,
-    check_index_name,
-    check_open,
-    metadata_json,
-)
+from mastra.errors import StorageError, ValidationError
+from mastra.vector.base import QueryResult, check_index_name
 from mastra.vector.compressed import (
     Int8Quantizer,
     StorageDtype,
-    check_dtype,
-    check_float16_range,
     default_candidates,
     encode,
     search_compressed,
 )
-from mastra.vector.filters import MetadataTable, validate_filter
+from mastra.vector.filters import MetadataTable
 from mastra.vector.kernels import (
     IdArray,
     Metric,
     ScoreArray,
-    check_k,
     check_metric,
-    check_queries,
     default_threads,
-    real_matrix,
     run_search,
     squared_norms,
     unit_rows,
 )
 from mastra.vector.locks import ReadWriteLock
+from mastra.vector.store import (
+    BaseVectorStore,
+    Batch,
+    IndexInfo,
+    Search,
+    unknown_index,
+    unknown_vector,
+)
 
 __all__ = ["InMemoryVector"]
 
@@ -57,13 +52,6 @@ _MIN_CAPACITY = 16
 # Queries scanning more floats than this run in a worker thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
-
-
-def _json_copy(where: str, value: Any) -> dict[str, Any]:
-    """A deep, JSON-safe copy of a metadata object (so later caller mutations cannot reach
-    the index)."""
-    copied: dict[str, Any] = orjson.loads(metadata_json(where, value))
-    return copied
 
 
 class _Index:
@@ -215,7 +203,7 @@ class _Index:
         )
 
 
-class InMemoryVector(AsyncCloseable):
+class InMemoryVector(BaseVectorStore):
     """A :class:`~mastra.vector.VectorStore` held in process memory.
 
     Vectors live in one contiguous float32 matrix per index (plus a float16/int8 copy when the
@@ -229,137 +217,70 @@ class InMemoryVector(AsyncCloseable):
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._indexes: dict[str, _Index] = {}
         self._registry = threading.Lock()  # check-and-set of _indexes across threads
-        self._closed = False
 
     def _get(self, name: str) -> _Index:
-        check_open(self, self._closed)
         index = self._indexes.get(name)
         if index is None:
-            raise self._unknown(name)
+            raise unknown_index(name, list(self._indexes))
         return index
 
-    def _unknown(self, name: str) -> NotFoundError:
-        known = ", ".join(sorted(self._indexes)) or "none"
-        return NotFoundError(f"unknown vector index {name!r}; indexes: {known}")
-
     def _check_live(self, name: str, target: _Index) -> None:
-        """With the index's lock held: an index deleted (or a store closed) while we waited
-        is reported as such rather than changed."""
-        check_open(self, self._closed)
+        """With the index's lock held: an index deleted while we waited is reported as such
+        rather than changed."""
         if target.deleted:
-            raise self._unknown(name)
+            raise unknown_index(name, list(self._indexes))
 
-    async def aclose(self) -> None:
-        """Drop every index and refuse further use; closing again does nothing."""
+    async def _release(self) -> None:
+        """Drop every index."""
         with self._registry:
-            self._closed = True
             indexes, self._indexes = self._indexes, {}
         for index in indexes.values():
             index.deleted = True
 
-    async def create_index(
-        self,
-        name: str,
-        dimension: int,
-        metric: Metric = "cosine",
-        *,
-        dtype: StorageDtype = "float32",
-    ) -> None:
-        """Create an index; creating it again with the same settings does nothing."""
-        check_open(self, self._closed)
-        check_index_name(name)
-        if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension <= 0:
-            raise ValidationError(f"dimension must be a positive integer, got {dimension!r}")
-        check_metric(metric)
-        check_dtype(dtype)
+    # -- the hooks of BaseVectorStore -----------------------------------------------------
+
+    async def _info(self, index: str) -> IndexInfo:
+        target = self._get(index)
+        return IndexInfo(target.dimension, target.metric, target.dtype)
+
+    async def _create(self, name: str, info: IndexInfo, options: dict[str, Any]) -> None:
+        if options:
+            raise ValidationError(
+                f"InMemoryVector.create_index takes no {', '.join(sorted(options))}"
+            )
         with self._registry:
             existing = self._indexes.get(name)
             if existing is None:
-                self._indexes[name] = _Index(dimension, metric, dtype)
+                self._indexes[name] = _Index(info.dimension, info.metric, info.dtype)
                 return
-        if (existing.dimension, existing.metric, existing.dtype) != (dimension, metric, dtype):
+        had = IndexInfo(existing.dimension, existing.metric, existing.dtype)
+        if had != info:
             raise ValidationError(
-                f"index {name!r} exists with dimension={existing.dimension}, "
-                f"metric={existing.metric!r}, dtype={existing.dtype!r}; asked for "
-                f"dimension={dimension}, metric={metric!r}, dtype={dtype!r}"
+                f"index {name!r} exists with dimension={had.dimension}, metric={had.metric!r}, "
+                f"dtype={had.dtype!r}; asked for dimension={info.dimension}, "
+                f"metric={info.metric!r}, dtype={info.dtype!r}"
             )
 
-    def _vectors(self, index: _Index, vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
-        rows = real_matrix("vectors", vectors, (1, 2))
-        rows = rows.reshape(1, -1) if rows.ndim == 1 else rows
-        if rows.shape[1] != index.dimension:
-            raise ValidationError(
-                f"vectors have dimension {rows.shape[1]}; the index has dimension {index.dimension}"
-            )
-        if not np.isfinite(rows).all():
-            raise ValidationError("vectors contain NaN or infinity; expected finite values")
-        check_float16_range("vectors", rows, index.dtype, index.metric)
-        return rows
-
-    async def upsert(
-        self,
-        index: str,
-        vectors: npt.ArrayLike,
-        metadata: Sequence[dict[str, Any]] | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Insert vectors, or overwrite those whose id exists. Ids are generated (uuid4 hex)
-        when not given. Everything is validated before anything is written."""
+    async def _upsert(self, index: str, batch: Batch) -> None:
         target = self._get(index)
-        rows = self._vectors(target, vectors)
-        m = rows.shape[0]
-        if m == 0:
-            return []
-        if metadata is not None and len(metadata) != m:
-            raise ValidationError(f"got {len(metadata)} metadata objects for {m} vectors")
-        if ids is not None and len(ids) != m:
-            raise ValidationError(f"got {len(ids)} ids for {m} vectors")
-        metas = (
-            [_json_copy(f"metadata[{i}]", md) for i, md in enumerate(metadata)]
-            if (metadata is not None)
-            else [{} for _ in range(m)]
-        )
-        if ids is None:
-            id_list = [uuid.uuid4().hex for _ in range(m)]
-        else:
-            id_list = list(ids)
-            for id_ in id_list:
-                if not isinstance(id_, str) or not id_:
-                    raise ValidationError(f"ids must be non-empty strings, got {id_!r}")
-            if len(set(id_list)) != m:
-                raise ValidationError("ids repeat within one upsert; each id may appear once")
         async with target.lock.write():
             self._check_live(index, target)
-            target.upsert(rows, metas, id_list)
-        return id_list
+            target.upsert(batch.rows, batch.metadata, batch.ids)
 
-    async def query(
-        self,
-        index: str,
-        vector: npt.ArrayLike,
-        top_k: int = 10,
-        filter: dict[str, Any] | None = None,
-        include_vector: bool = False,
-    ) -> list[QueryResult]:
-        """The ``top_k`` nearest vectors matching ``filter``, best first (see
-        :mod:`mastra.vector.filters` for the filter language)."""
+    async def _query(self, index: str, search: Search) -> list[QueryResult]:
         target = self._get(index)
-        k = check_k(top_k)
-        query, single = check_queries(vector, target.dimension)
-        if not single:
-            raise ValidationError(
-                f"query takes one vector of shape ({target.dimension},), got shape {query.shape}"
-            )
-        spec = validate_filter(filter) if filter else None
         async with target.lock.read():
             self._check_live(index, target)
+            spec = search.filter
             mask = None if spec is None else target.meta.mask(spec).view(np.uint8)
             allowed = target.count if mask is None else int(np.count_nonzero(mask))
             if allowed == 0:
                 return []
-            k = min(k, allowed)
+            k = min(search.k, allowed)
+            query = search.vector.reshape(1, -1)
             ids, scores = await self._maybe_offload(
                 target.count * target.dimension, lambda: target.search(query, k, mask)
             )
@@ -368,7 +289,7 @@ class InMemoryVector(AsyncCloseable):
                     id=target.ids[row],
                     score=float(score),
                     metadata=orjson.loads(orjson.dumps(target.meta.rows[row])),
-                    vector=target.rows[row].tolist() if include_vector else None,
+                    vector=target.rows[row].tolist() if search.include_vector else None,
                 )
                 for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
             ]
@@ -379,49 +300,39 @@ class InMemoryVector(AsyncCloseable):
             return await asyncio.to_thread(fn)
         return fn()
 
-    async def update_vector(
+    async def _update(
         self,
         index: str,
         id: str,
-        vector: npt.ArrayLike | None = None,
-        metadata: dict[str, Any] | None = None,
+        row: npt.NDArray[np.float32] | None,
+        metadata: dict[str, Any] | None,
     ) -> None:
-        """Replace the vector and/or the metadata of an existing id."""
         target = self._get(index)
-        if vector is None and metadata is None:
-            raise ValidationError("update_vector needs a vector, metadata or both")
-        row_vector = None if vector is None else self._vectors(target, vector)
-        if row_vector is not None and row_vector.shape[0] != 1:
-            raise ValidationError(f"update_vector takes one vector, got {row_vector.shape[0]}")
-        meta = None if metadata is None else _json_copy("metadata", metadata)
         async with target.lock.write():
             self._check_live(index, target)
-            row = self._row(target, index, id)
-            target.update(row, row_vector, meta)
+            target.update(self._row(target, index, id), row, metadata)
 
     @staticmethod
     def _row(target: _Index, index: str, id: str) -> int:
         try:
             return target.positions[id]
         except (KeyError, TypeError):
-            raise NotFoundError(f"no vector with id {id!r} in index {index!r}") from None
+            raise unknown_vector(index, id) from None
 
-    async def delete_vector(self, index: str, id: str) -> None:
+    async def _delete(self, index: str, id: str) -> None:
         target = self._get(index)
         async with target.lock.write():
             self._check_live(index, target)
             self._row(target, index, id)
             target.delete(id)
 
-    async def describe_index(self, index: str) -> IndexStats:
-        target = self._get(index)
-        return IndexStats(target.dimension, target.count, target.metric, target.dtype)
+    async def _count(self, index: str) -> int:
+        return self._get(index).count
 
-    async def list_indexes(self) -> list[str]:
-        check_open(self, self._closed)
-        return sorted(self._indexes)
+    async def _list(self) -> list[str]:
+        return list(self._indexes)
 
-    async def delete_index(self, index: str) -> None:
+    async def _drop(self, index: str) -> None:
         target = self._get(index)
         async with target.lock.write():
             self._check_live(index, target)
@@ -429,28 +340,32 @@ class InMemoryVector(AsyncCloseable):
                 del self._indexes[index]
             target.deleted = True
 
+    # -- snapshots ------------------------------------------------------------------------
+
     async def save(self, index: str, path: str | os.PathLike[str]) -> None:
         """Write the index to ``path`` (``.npz``: the float32 rows plus a JSON header with
         ids, metadata and settings). The file is replaced atomically."""
-        target = self._get(index)
-        async with target.lock.read():
-            self._check_live(index, target)
-            n = target.count
-            header = {
-                "version": _FORMAT_VERSION,
-                "dimension": target.dimension,
-                "metric": target.metric,
-                "dtype": target.dtype,
-                "ids": target.ids[:n],
-                "metadata": target.meta.rows[:n],
-            }
-            rows = target.rows[:n].copy()
+        async with self._gate.read():
+            self._check_open()
+            target = self._get(index)
+            async with target.lock.read():
+                self._check_live(index, target)
+                n = target.count
+                header = {
+                    "version": _FORMAT_VERSION,
+                    "dimension": target.dimension,
+                    "metric": target.metric,
+                    "dtype": target.dtype,
+                    "ids": target.ids[:n],
+                    "metadata": target.meta.rows[:n],
+                }
+                rows = target.rows[:n].copy()
         await asyncio.to_thread(_write_npz, Path(path), rows, orjson.dumps(header))
 
     async def load(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Load an index written by :meth:`save` under ``name`` (default: the file's stem);
         returns the name. An existing index of that name is an error."""
-        check_open(self, self._closed)
+        self._check_open()
         file = Path(path)
         index_name = check_index_name(name if name is not None else file.stem)
         self._check_free(index_name)
@@ -465,7 +380,7 @@ class InMemoryVector(AsyncCloseable):
         if len(ids):
             index.upsert(rows, metadata, ids)
         with self._registry:  # another task may have taken the name while we read the file
-            check_open(self, self._closed)
+            self._check_open()
             self._check_free(index_name)
             self._indexes[index_name] = index
         return index_name

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,14 +15,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from mastra.closeable import AsyncCloseable
 from mastra.errors import StorageError
 from mastra.storage.sqlite import SQLiteWorker, transaction
-from mastra.vector.base import IndexStats, QueryResult, check_index_name, check_open
-from mastra.vector.compressed import StorageDtype
-from mastra.vector.kernels import Metric
+from mastra.vector.base import QueryResult, check_index_name
 from mastra.vector.locks import ReadWriteLock
 from mastra.vector.memory import InMemoryVector
+from mastra.vector.store import BaseVectorStore, Batch, IndexInfo, Search
 
 __all__ = ["SQLiteVector"]
 
@@ -73,7 +71,7 @@ def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
     return version, indexes
 
 
-class SQLiteVector(AsyncCloseable):
+class SQLiteVector(BaseVectorStore):
     """A :class:`~mastra.vector.VectorStore` in a SQLite file (``":memory:"`` works too).
 
     Writes go to the file first... then to the in-memory copy: a failed write leaves both as
@@ -84,17 +82,16 @@ class SQLiteVector(AsyncCloseable):
     """
 
     def __init__(self, path: str | os.PathLike[str] = "mastra-vectors.db") -> None:
+        super().__init__()
         self.path = os.fspath(path)
         self._worker: SQLiteWorker | None = None
         self._opening = threading.Lock()
         self._lock = ReadWriteLock()
         # The in-memory copy and the generation it reflects, swapped together (None: unread).
         self._state: tuple[InMemoryVector, int] | None = None
-        self._closed = False
 
     def _open(self) -> SQLiteWorker:
         with self._opening:  # one connection thread, whichever thread asks first
-            check_open(self, self._closed)
             if self._worker is None:
                 self._worker = SQLiteWorker(self.path)
             return self._worker
@@ -145,117 +142,84 @@ class SQLiteVector(AsyncCloseable):
         else:
             await self._reload(worker)  # another process wrote too: catch up
 
-    async def aclose(self) -> None:
-        """Wait for running calls, then stop the connection's thread; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        async with self._lock.write():
-            with self._opening:
-                worker, self._worker = self._worker, None
-            state, self._state = self._state, None
+    async def _release(self) -> None:
+        """Stop the connection's thread and drop the in-memory copy."""
+        with self._opening:
+            worker, self._worker = self._worker, None
+        state, self._state = self._state, None
         if worker is not None:
             worker.close()
         if state is not None:
             await state[0].aclose()
 
-    async def create_index(
-        self,
-        name: str,
-        dimension: int,
-        metric: Metric = "cosine",
-        *,
-        dtype: StorageDtype = "float32",
-    ) -> None:
+    # -- the hooks of BaseVectorStore: the in-memory copy first, then the file -------------
+
+    async def _info(self, index: str) -> IndexInfo:
+        async with self._reading() as memory:
+            return await memory._info(index)
+
+    async def _create(self, name: str, info: IndexInfo, options: dict[str, Any]) -> None:
         table = f"""CREATE TABLE IF NOT EXISTS {_table(name)} (id TEXT PRIMARY KEY,
             vector BLOB NOT NULL, metadata TEXT NOT NULL)"""
         register = """INSERT INTO mastra_vector_indexes (name, dimension, metric, dtype)
             VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"""
         async with self._writing() as memory:
-            await memory.create_index(name, dimension, metric, dtype=dtype)
-            await self._persist(
-                [(table, (), False), (register, (name, dimension, metric, dtype), False)]
-            )
+            await memory._create(name, info, options)
+            await self._persist([(table, (), False), (register, (name, *info), False)])
 
-    async def upsert(
-        self,
-        index: str,
-        vectors: npt.ArrayLike,
-        metadata: Sequence[dict[str, Any]] | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> list[str]:
+    async def _upsert(self, index: str, batch: Batch) -> None:
         async with self._writing() as memory:
-            id_list = await memory.upsert(index, vectors, metadata, ids)
-            if not id_list:
-                return id_list
-            rows = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(id_list), -1)
-            metas = metadata or [{} for _ in id_list]
+            await memory._upsert(index, batch)
             params = [
-                (i, rows[n].tobytes(), orjson.dumps(metas[n]).decode())
-                for n, i in enumerate(id_list)
+                (id_, row.tobytes(), orjson.dumps(meta).decode())
+                for id_, row, meta in zip(batch.ids, batch.rows, batch.metadata, strict=True)
             ]
-            await self._persist(
-                [
-                    (
-                        f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
-                        ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
-                        metadata = excluded.metadata""",
-                        params,
-                        True,
-                    )
-                ]
-            )
-        return id_list
+            upsert = f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
+                metadata = excluded.metadata"""
+            await self._persist([(upsert, params, True)])
 
-    async def query(
-        self,
-        index: str,
-        vector: npt.ArrayLike,
-        top_k: int = 10,
-        filter: dict[str, Any] | None = None,
-        include_vector: bool = False,
-    ) -> list[QueryResult]:
+    async def _query(self, index: str, search: Search) -> list[QueryResult]:
         async with self._reading() as memory:
-            return await memory.query(index, vector, top_k, filter, include_vector)
+            return await memory._query(index, search)
 
-    async def update_vector(
+    async def _update(
         self,
         index: str,
         id: str,
-        vector: npt.ArrayLike | None = None,
-        metadata: dict[str, Any] | None = None,
+        row: npt.NDArray[np.float32] | None,
+        metadata: dict[str, Any] | None,
     ) -> None:
         statements: list[tuple[str, Any, bool]] = []
+        if row is not None:
+            statements.append(
+                (f"UPDATE {_table(index)} SET vector = ? WHERE id = ?", (row.tobytes(), id), False)
+            )
+        if metadata is not None:
+            text = orjson.dumps(metadata).decode()
+            statements.append(
+                (f"UPDATE {_table(index)} SET metadata = ? WHERE id = ?", (text, id), False)
+            )
         async with self._writing() as memory:
-            await memory.update_vector(index, id, vector, metadata)
-            if vector is not None:
-                blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-                statements.append(
-                    (f"UPDATE {_table(index)} SET vector = ? WHERE id = ?", (blob, id), False)
-                )
-            if metadata is not None:
-                text = orjson.dumps(metadata).decode()
-                statements.append(
-                    (f"UPDATE {_table(index)} SET metadata = ? WHERE id = ?", (text, id), False)
-                )
+            await memory._update(index, id, row, metadata)
             await self._persist(statements)
 
-    async def delete_vector(self, index: str, id: str) -> None:
+    async def _delete(self, index: str, id: str) -> None:
         async with self._writing() as memory:
-            await memory.delete_vector(index, id)
+            await memory._delete(index, id)
             await self._persist([(f"DELETE FROM {_table(index)} WHERE id = ?", (id,), False)])
 
-    async def describe_index(self, index: str) -> IndexStats:
+    async def _count(self, index: str) -> int:
         async with self._reading() as memory:
-            return await memory.describe_index(index)
+            return await memory._count(index)
 
-    async def list_indexes(self) -> list[str]:
+    async def _list(self) -> list[str]:
         async with self._reading() as memory:
-            return await memory.list_indexes()
+            return await memory._list()
 
-    async def delete_index(self, index: str) -> None:
+    async def _drop(self, index: str) -> None:
         async with self._writing() as memory:
-            await memory.delete_index(index)
+            await memory._drop(index)
             await self._persist(
                 [
                     (f"DROP TABLE IF EXISTS {_table(index)}", (), False),
