@@ -27,6 +27,9 @@ import msgspec
 
 from mastra._native._cache import CacheCore, Timer
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
 __all__ = ["CacheStats", "LRUCache", "TTLCache", "cached", "hashkey"]
 
 P = ParamSpec("P")
@@ -57,7 +60,7 @@ class _StatsMixin:
         )
 
 
-class LRUCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
+class LRUCache(CacheCore, _StatsMixin, MutableMapping[K, V]):
     """A least-recently-used cache holding items up to a total size of ``maxsize``.
 
     Like ``cachetools.LRUCache``: ``getsizeof(value)`` gives each item's size (1 by default),
@@ -65,13 +68,13 @@ class LRUCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
     used item, and subclasses may define ``__missing__`` or override ``popitem``.
     """
 
-    def __init__(self, maxsize: float, getsizeof: Callable[[Any], int] | None = None) -> None:
+    def __init__(self, maxsize: float, getsizeof: Callable[[V], int] | None = None) -> None:
         CacheCore.__init__(self, maxsize, getsizeof)
         if getsizeof is not None:
             vars(self)["getsizeof"] = getsizeof  # as cachetools: an instance attribute
 
 
-class TTLCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
+class TTLCache(CacheCore, _StatsMixin, MutableMapping[K, V]):
     """An LRU cache whose items also expire ``ttl`` (of ``timer``) after they were last set,
     like ``cachetools.TTLCache``.
 
@@ -87,7 +90,7 @@ class TTLCache(CacheCore, _StatsMixin, MutableMapping[Any, Any]):
         maxsize: float,
         ttl: float | timedelta,
         timer: Callable[[], Any] = time.monotonic,
-        getsizeof: Callable[[Any], int] | None = None,
+        getsizeof: Callable[[V], int] | None = None,
     ) -> None:
         CacheCore.__init__(self, maxsize, getsizeof, ttl=ttl, timer=timer)
         if getsizeof is not None:

@@ -7,24 +7,33 @@ import difflib
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mastra.closeable import AsyncCloseable
 from mastra.config import MastraConfig, load_config
 from mastra.errors import NotFoundError, ValidationError
 from mastra.telemetry import Telemetry, configure_logging
 
+if TYPE_CHECKING:
+    from mastra.agent import Agent
+    from mastra.storage import Storage
+    from mastra.tools import Tool
+    from mastra.vector import VectorStore
+    from mastra.workflows import Workflow, WorkflowResult
+
 __all__ = ["Mastra"]
 
-Components = Mapping[str, Any] | Iterable[Any] | None
+C = TypeVar("C")
+# Components by name, or components that carry their own name.
+Components = Mapping[str, C] | Iterable[C] | None
 
 
-def _index(kind: str, key_attr: str, components: Components) -> dict[str, Any]:
+def _index(kind: str, key_attr: str, components: Components[C]) -> dict[str, C]:
     """Name -> component, from a mapping or from objects that carry their own name."""
     if components is None:
         return {}
     if isinstance(components, Mapping):
-        items = list(components.items())
+        items: list[tuple[str, C]] = list(components.items())
     else:
         items = []
         for component in components:
@@ -35,7 +44,7 @@ def _index(kind: str, key_attr: str, components: Components) -> dict[str, Any]:
                     f"'{key_attr}'; pass a mapping {{name: {kind}}} instead"
                 )
             items.append((key, component))
-    registry: dict[str, Any] = {}
+    registry: dict[str, C] = {}
     for key, component in items:
         if not isinstance(key, str) or not key:
             raise ValidationError(f"{kind} names must be non-empty strings, got {key!r}")
@@ -45,7 +54,7 @@ def _index(kind: str, key_attr: str, components: Components) -> dict[str, Any]:
     return registry
 
 
-def _find(kind: str, registry: Mapping[str, Any], name: str) -> Any:
+def _find(kind: str, registry: Mapping[str, C], name: str) -> C:
     """registry[name], or a NotFoundError that lists the names registered (and the closest)."""
     if name in registry:
         return registry[name]
@@ -77,11 +86,11 @@ class Mastra(AsyncCloseable):
     def __init__(
         self,
         *,
-        agents: Components = None,
-        workflows: Components = None,
-        tools: Components = None,
-        storage: Any = None,
-        vectors: Mapping[str, Any] | None = None,
+        agents: Components[Agent] = None,
+        workflows: Components[Workflow] = None,
+        tools: Components[Tool[Any]] = None,
+        storage: Storage | None = None,
+        vectors: Mapping[str, VectorStore] | None = None,
         telemetry: Telemetry | None = None,
         logger: logging.Logger | None = None,
         config: MastraConfig | None = None,
@@ -97,14 +106,14 @@ class Mastra(AsyncCloseable):
         self._agents = _index("agent", "name", agents)
         self._workflows = _index("workflow", "id", workflows)
         self._tools = _index("tool", "id", tools)
-        self._vectors = _index("vector store", "name", vectors)
+        self._vectors: dict[str, VectorStore] = _index("vector store", "name", vectors)
         for name, url in self.config.vectors.items():
             if name not in self._vectors:
                 from mastra.vector import open_vectors
 
                 self._vectors[name] = open_vectors(url)
         for component in (*self._agents.values(), *self._workflows.values()):
-            bind = getattr(component, "bind", None)
+            bind = getattr(component, "bind", None)  # any object with a name registers
             if callable(bind):
                 bind(self)  # components pick up this registry's telemetry (and storage)
 
@@ -120,53 +129,55 @@ class Mastra(AsyncCloseable):
         return cls(config=config, telemetry=telemetry, **components)
 
     @property
-    def agents(self) -> dict[str, Any]:
+    def agents(self) -> dict[str, Agent]:
         return dict(self._agents)
 
     @property
-    def workflows(self) -> dict[str, Any]:
+    def workflows(self) -> dict[str, Workflow]:
         return dict(self._workflows)
 
     @property
-    def tools(self) -> dict[str, Any]:
+    def tools(self) -> dict[str, Tool[Any]]:
         return dict(self._tools)
 
     @property
-    def vectors(self) -> dict[str, Any]:
+    def vectors(self) -> dict[str, VectorStore]:
         return dict(self._vectors)
 
-    def get_agent(self, name: str) -> Any:
+    def get_agent(self, name: str) -> Agent:
         """The agent registered as ``name``; NotFoundError lists the ones that exist."""
         return _find("agent", self._agents, name)
 
-    def get_workflow(self, id: str) -> Any:
+    def get_workflow(self, id: str) -> Workflow:
         """The workflow registered as ``id``; NotFoundError lists the ones that exist."""
         return _find("workflow", self._workflows, id)
 
-    def get_tool(self, id: str) -> Any:
+    def get_tool(self, id: str) -> Tool[Any]:
         """The tool registered as ``id``; NotFoundError lists the ones that exist."""
         return _find("tool", self._tools, id)
 
-    def get_vector(self, name: str) -> Any:
+    def get_vector(self, name: str) -> VectorStore:
         """The vector store registered as ``name``; NotFoundError lists the ones that exist."""
         return _find("vector store", self._vectors, name)
 
     async def aclose(self) -> None:
         """Close everything registered (see the class docstring); safe to call twice."""
-        memories = [a.memory for a in self._agents.values() if getattr(a, "memory", None)]
+        memories = [getattr(agent, "memory", None) for agent in self._agents.values()]
         for component in (*self._agents.values(), *memories, *self._vectors.values()):
-            await component.aclose()
+            close = getattr(component, "aclose", None)
+            if close is not None:
+                await close()
         if self.storage is not None:
             await self.storage.aclose()
         self.telemetry.shutdown()
 
-    async def recover_workflows(self) -> dict[str, list[Any]]:
+    async def recover_workflows(self) -> dict[str, list[WorkflowResult]]:
         """Continue the runs of every registered workflow (with storage) whose process died
         mid-run; see ``Workflow.recover``. Returns the results by workflow id."""
         return {
             id: await workflow.recover()
             for id, workflow in self._workflows.items()
-            if getattr(workflow, "storage", None) is not None
+            if workflow.storage is not None
         }
 
     def __repr__(self) -> str:

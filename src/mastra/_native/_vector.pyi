@@ -1,4 +1,5 @@
-from typing import Any
+import numpy as np
+import numpy.typing as npt
 
 KINDS: dict[str, int]
 
@@ -6,17 +7,17 @@ def level() -> str: ...
 def set_level(name: str) -> str: ...
 def kernels() -> dict[str, str]: ...
 def search(
-    matrix: Any,
+    matrix: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
     kind: int,
-    queries: Any,
+    queries: npt.NDArray[np.float32],
     k: int,
     metric: int,
     normalized: bool,
-    mask: Any,
-    query_sq: Any,
-    row_sq: Any,
+    mask: npt.NDArray[np.uint8] | None,
+    query_sq: npt.NDArray[np.float32] | None,
+    row_sq: npt.NDArray[np.float32] | None,
     offset: float,
     threads: int,
-    out_ids: Any,
-    out_scores: Any,
+    out_ids: npt.NDArray[np.int64],
+    out_scores: npt.NDArray[np.float32],
 ) -> None: ...

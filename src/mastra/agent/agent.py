@@ -17,7 +17,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import msgspec
 
@@ -47,6 +47,9 @@ from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult, Usage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
+
+if TYPE_CHECKING:
+    from mastra.mastra import Mastra
 
 __all__ = ["Agent", "RunContext", "RunOptions"]
 
@@ -215,12 +218,12 @@ class Agent(AsyncCloseable):
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, tools={list(self.tools)})"
 
-    def bind(self, mastra: Any) -> None:
+    def bind(self, mastra: Mastra) -> None:
         """Called by :class:`mastra.Mastra` on registration: use its telemetry (and its
         storage and vectors for the memory)."""
         if self.telemetry is None:
             self.telemetry = mastra.telemetry
-        if self.memory is not None and hasattr(self.memory, "bind"):
+        if self.memory is not None:
             self.memory.bind(mastra)
 
     @property

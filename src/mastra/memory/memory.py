@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
@@ -22,6 +22,9 @@ from mastra.storage import Resource, Storage, StoredMessage, Thread
 from mastra.storage.types import now
 from mastra.tools import Tool
 from mastra.vector.base import VectorStore
+
+if TYPE_CHECKING:
+    from mastra.mastra import Mastra
 
 __all__ = ["Memory"]
 
@@ -63,7 +66,7 @@ class Memory(AsyncCloseable):
         self._index_ready = False
         self._owned: list[AsyncCloseable] = []
 
-    def bind(self, mastra: Any) -> None:
+    def bind(self, mastra: Mastra) -> None:
         """Use the registry's storage and vector store where none were given."""
         if self._storage is None and mastra.storage is not None:
             self._storage = mastra.storage

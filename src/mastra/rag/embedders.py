@@ -93,7 +93,7 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, maxsize: int = 10_000) -> None:
         self.inner = inner
         self.dimension = inner.dimension
-        self.cache = LRUCache(maxsize)
+        self.cache: LRUCache[str, npt.NDArray[np.float32]] = LRUCache(maxsize)
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
