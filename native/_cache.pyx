@@ -26,6 +26,7 @@ import math
 import reprlib
 import time
 from datetime import timedelta
+from types import GenericAlias
 
 from mastra.errors import MastraError, ValidationError
 
@@ -167,6 +168,9 @@ cdef class CacheCore:
     cdef bint _own_popitem
     cdef bint _plain_keys
     cdef object __weakref__
+
+    # CacheCore[K, V] in a class's bases types it for checkers; at run time it is CacheCore.
+    __class_getitem__ = classmethod(GenericAlias)
 
     def __cinit__(self, *args, **kwargs):
         self._data = {}

@@ -60,7 +60,7 @@ class _StatsMixin:
         )
 
 
-class LRUCache(CacheCore, _StatsMixin, MutableMapping[K, V]):
+class LRUCache(CacheCore[K, V], _StatsMixin, MutableMapping[K, V]):
     """A least-recently-used cache holding items up to a total size of ``maxsize``.
 
     Like ``cachetools.LRUCache``: ``getsizeof(value)`` gives each item's size (1 by default),
@@ -74,7 +74,7 @@ class LRUCache(CacheCore, _StatsMixin, MutableMapping[K, V]):
             vars(self)["getsizeof"] = getsizeof  # as cachetools: an instance attribute
 
 
-class TTLCache(CacheCore, _StatsMixin, MutableMapping[K, V]):
+class TTLCache(CacheCore[K, V], _StatsMixin, MutableMapping[K, V]):
     """An LRU cache whose items also expire ``ttl`` (of ``timer``) after they were last set,
     like ``cachetools.TTLCache``.
 

@@ -25,6 +25,7 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def is_retryable_status(status: int) -> bool:
+    """Whether a response with this status is worth another attempt: 408, 409, 429, 5xx."""
     return status in RETRY_STATUSES or status >= 500
 
 
