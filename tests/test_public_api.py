@@ -63,6 +63,7 @@ PUBLIC = {
         "ModelSettings",
         "ReasoningDelta",
         "RunContext",
+        "RunOptions",
         "Step",
         "StepFinish",
         "TextDelta",

@@ -322,3 +322,29 @@ async def test_against_a_local_openai_server(provider_server):
         orjson.loads(orjson.dumps(script.requests[0]["json"]["tools"]))[0]["function"]["name"]
         == "add"
     )
+
+
+def test_the_documented_function_model_that_calls_a_tool():
+    """docs/llm.md's offline-testing recipe, as written there."""
+    from mastra.llm import ModelRequest, ModelResponse
+    from mastra.messages import Message, ToolCall
+
+    @tool
+    def get_weather(city: str) -> dict:
+        """Current weather for a city."""
+        return {"city": city, "temp_c": 18}
+
+    def script(request: ModelRequest) -> ModelResponse | str:
+        last = request.messages[-1]
+        if last.role != "tool":  # first turn: ask for the tool
+            call = ToolCall("call_1", "get_weather", {"city": "Paris"})
+            return ModelResponse(
+                message=Message.assistant(None, [call]), finish_reason="tool_calls"
+            )
+        result = last.tool_results[0].content  # second turn: answer from its result
+        return f"It is {result['temp_c']} °C in Paris."
+
+    agent = Agent("weather", "Answer briefly.", FunctionModel(script), tools=[get_weather])
+    result = agent.generate_sync("Coat?")
+    assert result.text == "It is 18 °C in Paris."
+    assert [c.name for c in result.tool_calls] == ["get_weather"]

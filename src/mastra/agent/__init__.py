@@ -1,6 +1,6 @@
 """Agents: a model, instructions and tools, run step by step until the model answers."""
 
-from mastra.agent.agent import Agent, RunContext
+from mastra.agent.agent import Agent, RunContext, RunOptions
 from mastra.agent.results import (
     AgentEvent,
     AgentFinish,
@@ -21,6 +21,7 @@ __all__ = [
     "ModelSettings",
     "ReasoningDelta",
     "RunContext",
+    "RunOptions",
     "Step",
     "StepFinish",
     "TextDelta",
