@@ -18,8 +18,9 @@ In the plugin package's ``pyproject.toml``::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
+from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Literal, TypeVar
 
@@ -65,19 +66,27 @@ def _load(point: EntryPoint) -> Any:
         ) from exc
 
 
-def open_url(kind: Kind, url: str, builtin: Mapping[str, Callable[[str], T]], example: str) -> T:
-    """What ``url`` names: ``builtin[scheme](path)`` for the built-in schemes (``path`` is
-    what follows ``scheme://``, one leading slash dropped: ``sqlite:///app.db`` -> ``app.db``,
-    ``sqlite:////abs/app.db`` -> ``/abs/app.db``), else the plugin registered for the scheme
-    called with the whole URL."""
+def open_url(
+    kind: Kind, url: str, memory: Callable[[], T], sqlite: Callable[[str], T], postgres: str
+) -> T:
+    """What ``url`` names: ``memory://`` -> ``memory()``; ``sqlite:///app.db`` ->
+    ``sqlite("app.db")`` (``sqlite:////abs/app.db`` -> ``"/abs/app.db"``); ``postgresql://...``
+    -> the class ``postgres`` names (``"module:Class"``, imported only then) given the URL;
+    any other scheme -> the plugin registered for it, given the URL."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ConfigError(f"{kind} URL {url!r} has no scheme; expected e.g. {example}")
-    if scheme in builtin:
-        return builtin[scheme](rest[1:] if rest.startswith("/") else rest)
+        raise ConfigError(f"{kind} URL {url!r} has no scheme; expected e.g. sqlite:///app.db")
+    if scheme == "memory":
+        return memory()
+    if scheme == "sqlite":
+        return sqlite(rest[1:] if rest.startswith("/") else rest)
+    if scheme in ("postgres", "postgresql"):
+        module, _, name = postgres.partition(":")
+        made: T = getattr(import_module(module), name)(url)
+        return made
     factory = load(kind, scheme)
     if factory is None:
-        known = ", ".join(sorted([*builtin, *names(kind)]))
+        known = ", ".join(["memory", "postgres", "postgresql", "sqlite", *names(kind)])
         raise ConfigError(f"no {kind} for {scheme}:// URLs; known schemes: {known}")
-    made: T = factory(url)
+    made = factory(url)
     return made

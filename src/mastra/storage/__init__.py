@@ -1,8 +1,7 @@
 """Storage: threads, messages, resources, workflow runs, spans and a key-value area, behind
 one async protocol with in-memory, SQLite (the embedded default) and PostgreSQL backends."""
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mastra.storage.memory import InMemoryStorage
 from mastra.storage.sqlite import SQLiteStorage
@@ -38,20 +37,7 @@ def open_storage(url: str) -> Storage:
     ``mastra.storage`` entry-point group (called with the URL)."""
     from mastra.plugins import open_url
 
-    def postgres(_: str) -> Storage:
-        from mastra.storage.postgres import PostgresStorage
-
-        return PostgresStorage(url)
-
-    builtin: dict[str, Callable[[str], Storage]] = {
-        "memory": lambda _: InMemoryStorage(),
-        "sqlite": SQLiteStorage,
-        "postgres": postgres,
-        "postgresql": postgres,
-    }
-    return open_url(
-        "storage",
-        url,
-        builtin,
-        "sqlite:///app.db",
+    opened = open_url(
+        "storage", url, InMemoryStorage, SQLiteStorage, "mastra.storage.postgres:PostgresStorage"
     )
+    return cast(Storage, opened)  # every built-in backend implements the protocol

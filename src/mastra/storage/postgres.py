@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from mastra.errors import ErrorMapping, StorageError, map_exceptions
+from mastra.errors import ErrorMapping, map_exceptions
 from mastra.pg import PgPools, pg_errors
 from mastra.storage import sql
 from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
@@ -67,15 +67,9 @@ class PostgresStorage(SqlStorage):
                 "CREATE TABLE IF NOT EXISTS mastra_schema (version INTEGER NOT NULL)"
             )
             row = await (await conn.execute("SELECT max(version) FROM mastra_schema")).fetchone()
-            version = row[0] or 0
-            if version > len(sql.MIGRATIONS):
-                raise StorageError(
-                    f"database schema version {version} is newer than this "
-                    f"mastra ({len(sql.MIGRATIONS)}); upgrade mastra"
-                )
-            for number, statements in enumerate(sql.MIGRATIONS[version:], start=version + 1):
+            for number, statements in sql.pending_migrations(row[0] or 0, sql.POSTGRES):
                 for statement in statements:
-                    await conn.execute(sql.POSTGRES.ddl(statement))
+                    await conn.execute(statement)
                 await conn.execute("INSERT INTO mastra_schema (version) VALUES (%s)", (number,))
 
     async def _read(

@@ -9,11 +9,12 @@ from typing import Any
 
 import msgspec
 
+from mastra.errors import StorageError
 from mastra.messages import Part
 from mastra.storage.types import Resource, StoredMessage, Thread, WorkflowRun
 from mastra.telemetry import SpanRecord
 
-__all__ = ["MIGRATIONS", "Dialect", "Rows", "from_micros", "to_micros"]
+__all__ = ["MIGRATIONS", "Dialect", "Rows", "from_micros", "pending_migrations", "to_micros"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -92,6 +93,21 @@ MIGRATIONS: list[list[str]] = [
             key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)""",
     ],
 ]
+
+
+def pending_migrations(version: int, dialect: Dialect) -> list[tuple[int, list[str]]]:
+    """The migrations a database at schema ``version`` still needs, as (number, statements)
+    in order; StorageError when it is newer than this code."""
+    if version > len(MIGRATIONS):
+        raise StorageError(
+            f"database schema version {version} is newer than this mastra ({len(MIGRATIONS)}); "
+            "upgrade mastra"
+        )
+    return [
+        (number, [dialect.ddl(statement) for statement in statements])
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1)
+    ]
+
 
 _ENCODE = msgspec.json.Encoder()
 _PARTS = msgspec.json.Decoder(list[Part])

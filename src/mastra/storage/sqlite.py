@@ -132,15 +132,9 @@ def migrate(connection: sqlite3.Connection) -> int:
     try:
         connection.execute("CREATE TABLE IF NOT EXISTS mastra_schema (version INTEGER NOT NULL)")
         row = connection.execute("SELECT max(version) FROM mastra_schema").fetchone()
-        version = row[0] or 0
-        if version > len(sql.MIGRATIONS):
-            raise StorageError(
-                f"database schema version {version} is newer than this "
-                f"mastra ({len(sql.MIGRATIONS)}); upgrade mastra"
-            )
-        for number, statements in enumerate(sql.MIGRATIONS[version:], start=version + 1):
+        for number, statements in sql.pending_migrations(row[0] or 0, sql.SQLITE):
             for statement in statements:
-                connection.execute(sql.SQLITE.ddl(statement))
+                connection.execute(statement)
             connection.execute("INSERT INTO mastra_schema (version) VALUES (?)", (number,))
         connection.execute("COMMIT")
     except BaseException:

@@ -10,7 +10,6 @@
   ``postgresql://...``, or a plugin's scheme).
 """
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mastra.vector.base import IndexStats, QueryResult, VectorStore
@@ -53,15 +52,4 @@ def open_vectors(url: str) -> VectorStore:
     ``mastra.vectors`` entry-point group (called with the URL)."""
     from mastra.plugins import open_url
 
-    def postgres(_: str) -> VectorStore:
-        from mastra.vector.pgvector import PgVector
-
-        return PgVector(url)
-
-    builtin: dict[str, Callable[[str], VectorStore]] = {
-        "memory": lambda _: InMemoryVector(),
-        "sqlite": SQLiteVector,
-        "postgres": postgres,
-        "postgresql": postgres,
-    }
-    return open_url("vectors", url, builtin, "sqlite:///v.db")
+    return open_url("vectors", url, InMemoryVector, SQLiteVector, "mastra.vector.pgvector:PgVector")
