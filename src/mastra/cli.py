@@ -44,8 +44,9 @@ The model comes from --model or the MASTRA_MODEL environment variable, e.g.
   MASTRA_MODEL=openai/gpt-4o-mini          (with OPENAI_API_KEY)
   MASTRA_MODEL=anthropic/claude-sonnet-4-6 (with ANTHROPIC_API_KEY)
   MASTRA_MODEL=ollama/llama3.2             (a local Ollama, no key)
-With neither, the same agent runs on TestModel, an offline deterministic stand-in that calls
-each tool once with example arguments, and says so."""
+With neither, the same agent runs offline on a scripted stand-in model and says so: the tools
+run for real, the choice of tools and the wording are scripted (arithmetic and questions that
+name a planet work; --prompt "What is 2+2?")."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,9 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         description=DEMO_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--model", help="provider/model (default: $MASTRA_MODEL, else TestModel)")
+    demo.add_argument(
+        "--model", help="provider/model (default: $MASTRA_MODEL, else a scripted stand-in)"
+    )
     demo.add_argument("--prompt", default=DEFAULT_PROMPT, help="the question to ask")
     demo.set_defaults(run=_demo)
+    from mastra.server.cli import add_commands as server_commands
+
+    server_commands(commands)
     return parser
 
 

@@ -77,6 +77,8 @@ class RunOptions(TypedDict, total=False):
     """Called (sync or async) with each :class:`Step` as it finishes."""
     on_finish: Callback | None
     """Called (sync or async) with the :class:`AgentResult`."""
+    run_id: str | None
+    """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
 
 
 class RunContext(msgspec.Struct, kw_only=True):
@@ -349,7 +351,7 @@ class Agent(AsyncCloseable):
         thread_id, resource_id = options.get("thread_id"), options.get("resource_id")
         run = RunContext(
             agent=self.name,
-            run_id=uuid.uuid4().hex,
+            run_id=options.get("run_id") or uuid.uuid4().hex,
             thread_id=thread_id,
             resource_id=resource_id,
             context=options.get("context") or {},
@@ -564,6 +566,7 @@ class Agent(AsyncCloseable):
                 tool_call_id=call.id,
                 tracer=self._tracer,
                 on_progress=progress,
+                context=run.context,
             )
             outcome = await chosen.run(call, ctx)
             if outcome.error is not None:

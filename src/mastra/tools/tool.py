@@ -9,7 +9,7 @@ import functools
 import inspect
 import time
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
 import msgspec
@@ -26,8 +26,9 @@ R = TypeVar("R")
 
 class ToolContext:
     """What a tool may ask for by declaring a parameter of this type: the agent's name, the
-    run id, thread and resource ids, the tracer, and ``progress()`` to report how far it got
-    (recorded on the tool's span and streamed to the caller)."""
+    run id, thread and resource ids, the run's ``context`` values (the server puts the
+    caller's auth claims under ``context["auth"]``), the tracer, and ``progress()`` to report
+    how far it got (recorded on the tool's span and streamed to the caller)."""
 
     def __init__(
         self,
@@ -39,8 +40,10 @@ class ToolContext:
         tool_call_id: str = "",
         tracer: Any = None,
         on_progress: Callable[[str, dict[str, Any]], None] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
         self.agent, self.run_id = agent, run_id
+        self.context: Mapping[str, Any] = context or {}
         self.thread_id, self.resource_id = thread_id, resource_id
         self.tool_call_id = tool_call_id
         self.tracer = tracer
@@ -63,6 +66,7 @@ class ToolOutcome(msgspec.Struct, frozen=True):
     result: ToolResult
     error: str | None = None
     duration_ms: float = 0.0
+    invalid_arguments: bool = False  # the call's arguments failed validation
 
 
 def _context_parameter(fn: Callable[..., Any]) -> str | None:
@@ -217,7 +221,8 @@ class Tool(Generic[R]):
         result = ToolResult(
             call.id, self.id, error if error is not None else content, is_error=error is not None
         )
-        return ToolOutcome(result, error, (time.perf_counter() - started) * 1000)
+        invalid = error is not None and error.startswith("invalid arguments")
+        return ToolOutcome(result, error, (time.perf_counter() - started) * 1000, invalid)
 
     def __repr__(self) -> str:
         return f"Tool({self.id!r})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -183,7 +183,7 @@ class Run:
             yield event
         await task
 
-    async def watch(self) -> AsyncIterator[WorkflowEvent]:
+    async def watch(self) -> AsyncGenerator[WorkflowEvent, None]:
         """Events of this run from now until it finishes."""
         queue: asyncio.Queue[WorkflowEvent | None] = asyncio.Queue()
         self._watchers.append(queue)
@@ -281,13 +281,13 @@ class Run:
         with self._tracer.span("workflow.run", workflow=self.workflow.id, run_id=self.run_id):
             try:
                 if store is not None:
-                    await store.save(self._snapshot, final=False)
+                    await store.save(self.snapshot, final=False)
                 for index in range(self.position, len(self.workflow.nodes)):
                     self.position = index
                     self.data = await self.workflow.nodes[index].run(self, self.data, "")
                     self.position = index + 1
                     if store is not None:
-                        await store.save(self._snapshot, final=False)
+                        await store.save(self.snapshot, final=False)
                 self.status, self.suspended = "success", []
             except Suspended as exc:
                 self.status, self.suspended = "suspended", exc.keys
@@ -298,7 +298,7 @@ class Run:
                     raise
                 self.status, self.error, self.suspended = "canceled", "canceled", []
             if store is not None:
-                await store.save(self._snapshot, final=True)
+                await store.save(self.snapshot, final=True)
         self._emit("run-finish", payload=self.status)
         return WorkflowResult(
             status=self.status,
@@ -308,7 +308,8 @@ class Run:
             suspended=list(self.suspended),
         )
 
-    def _snapshot(self) -> WorkflowRun:
+    def snapshot(self) -> WorkflowRun:
+        """The run's state as storage keeps it."""
         return WorkflowRun(
             workflow_id=self.workflow.id,
             run_id=self.run_id,
