@@ -97,7 +97,7 @@ class BatchWorker(Generic[T]):
         worker is shut down. Never blocks."""
         buffer = self._buffer
         if len(buffer) >= self.max_queue or self._closing:
-            self._drop(1, "queue_full" if not self._closing else "shut_down")
+            self.count_dropped(1, "queue_full" if not self._closing else "shut_down")
             return False
         buffer.append(item)
         if self._thread is None:
@@ -173,7 +173,7 @@ class BatchWorker(Generic[T]):
             try:
                 self.send(batch)
             except Exception as exc:  # a receiver's failure must never reach the caller
-                self._drop(len(batch), "send_failed")
+                self.count_dropped(len(batch), "send_failed")
                 if time.monotonic() - self._warned_at >= _WARN_EVERY:
                     self._warned_at = time.monotonic()
                     _log.warning(
@@ -187,7 +187,8 @@ class BatchWorker(Generic[T]):
             else:
                 self.sent += len(batch)
 
-    def _drop(self, count: int, reason: str) -> None:
+    def count_dropped(self, count: int, reason: str) -> None:
+        """Count ``count`` items lost for ``reason`` (in ``dropped`` and the meter)."""
         with self._count_lock:
             self.dropped += count
         if self._counter is not None:
