@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -22,7 +23,7 @@ from mastra.evals.scorer import Scorer
 __all__ = ["CODE_SCORERS", "add_commands", "load_object", "resolve_scorer"]
 
 # Code scorers that need no argument, by id.
-CODE_SCORERS = {
+CODE_SCORERS: dict[str, Callable[[], Scorer]] = {
     "exact-match": code.exact_match,
     "contains": code.contains,
     "json-schema": code.json_schema,
