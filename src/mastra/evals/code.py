@@ -125,8 +125,13 @@ def contains(value: str | Iterable[str] | None = None, *, ignore_case: bool = Fa
 
     def analyze(run: ScoreRun) -> dict[str, list[str]]:
         text = run.text.casefold() if ignore_case else run.text
-        found = [w for w in run.preprocessed if (w.casefold() if ignore_case else w) in text]
-        return {"found": found, "missing": [w for w in run.preprocessed if w not in found]}
+        found: list[str] = []
+        missing: list[str] = []
+        for wanted in run.preprocessed:
+            (found if (wanted.casefold() if ignore_case else wanted) in text else missing).append(
+                wanted
+            )
+        return {"found": found, "missing": missing}
 
     def score(run: ScoreRun) -> float:
         return len(run.analysis["found"]) / len(run.preprocessed) if run.preprocessed else 1.0

@@ -143,6 +143,12 @@ class EvalReport(msgspec.Struct, frozen=True, kw_only=True):
     summaries: dict[str, ScorerSummary]
     failures: list[Failure]
 
+    def __repr__(self) -> str:  # short: a report may hold many thousand items
+        return (
+            f"EvalReport({self.name!r}, items={len(self.items)}, "
+            f"scorers={list(self.summaries)}, failures={len(self.failures)})"
+        )
+
     @property
     def items_per_second(self) -> float:
         return len(self.items) / self.duration_s if self.duration_s > 0 else float("inf")

@@ -15,7 +15,7 @@ from typing import IO, Any
 from mastra.errors import ValidationError
 from mastra.evals.data import EvalItem, load_dataset
 from mastra.evals.report import EvalReport, ItemResult, failures_of, summarize
-from mastra.evals.scorer import Scorer
+from mastra.evals.scorer import Scorer, is_pending
 
 __all__ = ["run_evals"]
 
@@ -92,7 +92,7 @@ async def _run_item(
     started = time.perf_counter()
     try:
         output = call(item.input)
-        if inspect.isawaitable(output):
+        if is_pending(output):
             output = await output
     except Exception as exc:
         return ItemResult(

@@ -74,11 +74,9 @@ def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value, enc_hook=repr)
 
 
-async def _do(step: Step, run: ScoreRun) -> Any:
-    value = step(run)
-    if type(value) not in _PLAIN and inspect.isawaitable(value):
-        value = await value
-    return value
+def is_pending(value: Any) -> bool:
+    """Whether a step's value must be awaited (plain values skip the slower check)."""
+    return type(value) not in _PLAIN and inspect.isawaitable(value)
 
 
 class Scorer:
@@ -133,16 +131,22 @@ class Scorer:
         run = ScoreRun(input=input, output=output, expected=expected, context=context)
         steps: dict[str, Any] = {}
         stage = "preprocess"
-        try:
+        try:  # steps are called inline: most are sync, and a coroutine per step costs
             if self.preprocess is not None:
-                run.preprocessed = steps["preprocess"] = await _do(self.preprocess, run)
+                value = self.preprocess(run)
+                run.preprocessed = steps["preprocess"] = await value if is_pending(value) else value
             stage = "analyze"
             if self.analyze is not None:
-                run.analysis = steps["analyze"] = await _do(self.analyze, run)
+                value = self.analyze(run)
+                run.analysis = steps["analyze"] = await value if is_pending(value) else value
             stage = "score"
-            run.score = _number(await _do(self.score, run))
+            value = self.score(run)
+            run.score = _number(await value if is_pending(value) else value)
             stage = "reason"
-            reason = await _do(self.reason, run) if self.reason is not None else None
+            reason = None
+            if self.reason is not None:
+                value = self.reason(run)
+                reason = await value if is_pending(value) else value
             if reason is not None and not isinstance(reason, str):
                 raise ValidationError(f"reason returned {type(reason).__name__}; expected text")
         except Exception as exc:
@@ -160,6 +164,8 @@ class Scorer:
 
 
 def _number(value: Any) -> float:
+    if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(f"score returned {value!r}; expected a finite number")
     return float(value)
