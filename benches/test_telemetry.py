@@ -64,3 +64,75 @@ def test_span_overhead(benchmark, case):
     run = CASES[case]()
     benchmark.group = "span overhead (1000 calls)"
     benchmark(run)
+
+
+# -- with OpenTelemetry export on -----------------------------------------------------------
+# The same OTLP/HTTP receiver (benches/otlp_sink.py, another process) for both: our tracer with
+# OTelExporter, and opentelemetry-sdk's own tracer with a BatchSpanProcessor and its
+# OTLPSpanExporter. "loop" times the 1000 spans as the caller sees them (export runs in each
+# side's background thread); "flushed" also waits until every span was encoded and posted.
+
+
+@pytest.fixture(scope="module")
+def otlp_url():
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(__file__).with_name("otlp_sink.py")
+    process = subprocess.Popen([sys.executable, str(script), str(port)])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/v1/traces"
+    process.terminate()
+    process.wait(10)
+
+
+def mastra_otel(url, flushed):
+    from mastra.telemetry.otel import OTelExporter
+
+    exporter = OTelExporter(url, max_queue=10**6)
+    run = make_with(Tracer(exporters=[exporter]))
+    return (lambda: (run(), exporter.flush())) if flushed else run, exporter.shutdown
+
+
+def sdk_batch(url, flushed):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=url), max_queue_size=10**6)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("bench")
+
+    def run():
+        for i in range(CALLS):
+            with tracer.start_as_current_span("work"):
+                work(i)
+
+    return (lambda: (run(), processor.force_flush())) if flushed else run, provider.shutdown
+
+
+EXPORT_CASES = {"mastra-otel-exporter": mastra_otel, "otel-sdk-batch-processor": sdk_batch}
+
+
+@pytest.mark.parametrize("mode", ["loop", "flushed"])
+@pytest.mark.parametrize("case", list(EXPORT_CASES))
+def test_span_cost_with_otel_export(benchmark, otlp_url, case, mode):
+    run, close = EXPORT_CASES[case](otlp_url, flushed=mode == "flushed")
+    benchmark.group = f"span cost with OTLP export on, {mode} (1000 spans)"
+    try:
+        benchmark.pedantic(run, rounds=30, warmup_rounds=3)
+    finally:
+        close()

@@ -12,6 +12,7 @@ from mastra.storage import (
     InMemoryStorage,
     PostgresStorage,
     Resource,
+    ScoreRecord,
     SQLiteStorage,
     Storage,
     StoredMessage,
@@ -312,3 +313,77 @@ async def test_an_unreachable_postgres_is_a_connection_error_without_the_passwor
     assert caught.value.provider == "postgres" and "hunter2" not in str(caught.value)
     assert "hunter2" not in repr(storage)
     await storage.aclose()
+
+
+def score(id, seconds=0, **fields):
+    base = {"scorer_id": "relevancy", "score": 0.5, "run_id": "run1", "entity_id": "weather"}
+    return ScoreRecord(id=id, created_at=at(seconds), **{**base, **fields})
+
+
+async def test_scores_round_trip_filter_and_page_newest_first(storage):
+    full = score(
+        "s1",
+        reason="on topic",
+        trace_id="ab" * 16,
+        input={"prompt": "hi"},
+        output="hello",
+        steps={"analyze": {"verdicts": ["yes"]}},
+        metadata={"k": 1},
+    )
+    await storage.save_scores(
+        [
+            full,
+            score("s2", 10, scorer_id="toxicity", score=0.0),
+            score("s3", 20, run_id="run2"),
+            score("s4", 30, entity_id="support", source="eval", entity_type="eval"),
+        ]
+    )
+    assert [s.id for s in await storage.list_scores()] == ["s4", "s3", "s2", "s1"]
+    assert await storage.list_scores(run_id="run1", scorer_id="relevancy") == [
+        score("s4", 30, entity_id="support", source="eval", entity_type="eval"),
+        full,
+    ]
+    assert [s.id for s in await storage.list_scores(entity_id="weather", limit=2)] == ["s3", "s2"]
+    assert [s.id for s in await storage.list_scores(entity_id="weather", offset=2)] == ["s1"]
+    assert await storage.list_scores(scorer_id="nope") == []
+    await storage.save_scores([score("s1", 0, score=1.0)])  # replaces by id
+    assert [s.score for s in await storage.list_scores(run_id="run1")][-1] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"score": float("nan")}, "expected a finite number"),
+        ({"score": "high"}, "expected a finite number"),
+        ({"scorer_id": "bad id!"}, "invalid scorer id"),
+        ({"run_id": ""}, "invalid run id"),
+    ],
+)
+async def test_bad_scores_write_nothing(storage, bad, message):
+    with pytest.raises(ValidationError, match=message):
+        await storage.save_scores([score("ok"), score("bad", **bad)])
+    assert await storage.list_scores() == []
+
+
+async def test_a_database_from_before_scores_migrates_forward(tmp_path):
+    """A file at schema version 2 (before the scores table) keeps its data and gains the
+    table on the next init."""
+    import sqlite3
+
+    from mastra.storage import sql
+
+    path = tmp_path / "old.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE mastra_schema (version INTEGER NOT NULL)")
+    for number, statements in sql.pending_migrations(0, sql.SQLITE)[:2]:
+        for statement in statements:
+            connection.execute(statement)
+        connection.execute("INSERT INTO mastra_schema VALUES (?)", (number,))
+    connection.commit()
+    connection.close()
+    store = SQLiteStorage(path)
+    await store.save_thread(Thread(id="t1", resource_id="r1"))
+    await store.save_scores([score("s1")])
+    assert [s.id for s in await store.list_scores()] == ["s1"]
+    assert (await store.get_thread("t1")).resource_id == "r1"
+    await store.close()

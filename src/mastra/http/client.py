@@ -29,6 +29,7 @@ from mastra.errors import (
 from mastra.http.policy import RetryPolicy, Timeouts, is_retryable_status, parse_retry_after
 from mastra.loops import PerLoop
 from mastra.sse import ServerSentEvent, SSEDecoder, aiter_sse
+from mastra.telemetry.propagation import inject_traceparent
 from mastra.telemetry.redact import Redactor
 
 __all__ = ["HttpClient", "HttpResponse"]
@@ -84,10 +85,11 @@ class HttpClient(AsyncCloseable):
     connections with keep-alive and a DNS cache; ``async with`` or ``aclose()`` closes them.
     Failed attempts are retried per ``retry``: 408/409/429/5xx, connection errors and
     timeouts, with exponential backoff and full jitter, honouring ``Retry-After``; other 4xx
-    never are. A streaming request is retried only until
-    its response starts. Failures raise ``ProviderError`` (an error answer) or
-    ``TransportError`` (no usable answer: timeout, connection, stream) with the status, the
-    provider's message and the request id; header values (API keys) never appear in them.
+    never are. A streaming request is retried only until its response starts. Inside a span,
+    requests carry its W3C ``traceparent`` header. Failures raise ``ProviderError`` (an error
+    answer) or ``TransportError`` (no usable answer: timeout, connection, stream) with the
+    status, the provider's message and the request id; header values (API keys) never appear
+    in them.
 
     Args:
         base_url: prefix for relative URLs.
@@ -302,6 +304,7 @@ class HttpClient(AsyncCloseable):
         self, json: Any, data: bytes | None, headers: Mapping[str, str] | None
     ) -> tuple[bytes | None, dict[str, str]]:
         merged = {**self.headers, **(headers or {})}
+        inject_traceparent(merged)  # the active span's W3C trace context, unless given
         if json is None:
             return data, merged
         merged.setdefault("Content-Type", "application/json")

@@ -1,11 +1,19 @@
-"""Storage: threads, messages, resources, workflow runs, spans and a key-value area, behind
-one async protocol with in-memory, SQLite (the embedded default) and PostgreSQL backends."""
+"""Storage: threads, messages, resources, workflow runs, spans, scores and a key-value area,
+behind one async protocol with in-memory, SQLite (the embedded default) and PostgreSQL
+backends."""
 
 from typing import TYPE_CHECKING, Any, cast
 
 from mastra.storage.memory import InMemoryStorage
 from mastra.storage.sqlite import SQLiteStorage
-from mastra.storage.types import Resource, Storage, StoredMessage, Thread, WorkflowRun
+from mastra.storage.types import (
+    Resource,
+    ScoreRecord,
+    Storage,
+    StoredMessage,
+    Thread,
+    WorkflowRun,
+)
 
 if TYPE_CHECKING:
     from mastra.storage.postgres import PostgresStorage
@@ -15,6 +23,7 @@ __all__ = [
     "PostgresStorage",
     "Resource",
     "SQLiteStorage",
+    "ScoreRecord",
     "Storage",
     "StoredMessage",
     "Thread",

@@ -13,12 +13,14 @@ from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage.types import (
     Order,
     Resource,
+    ScoreRecord,
     StoredMessage,
     Thread,
     WorkflowRun,
     check_id,
     check_message,
     check_page,
+    check_score,
     lease_lost,
     now,
 )
@@ -44,6 +46,7 @@ class InMemoryStorage(AsyncCloseable):
         self._resources: dict[str, Resource] = {}
         self._runs: dict[tuple[str, str], WorkflowRun] = {}
         self._spans: dict[str, SpanRecord] = {}
+        self._scores: dict[str, ScoreRecord] = {}
         self._kv: dict[str, bytes] = {}
         self._leases: dict[str, tuple[str, datetime]] = {}
 
@@ -202,6 +205,33 @@ class InMemoryStorage(AsyncCloseable):
         check_page(limit, offset, "asc")
         mine = [s for s in self._spans.values() if trace_id is None or s.trace_id == trace_id]
         return _page(mine, lambda s: (s.start_ns, s.span_id), limit, offset, "asc")
+
+    async def save_scores(self, scores: list[ScoreRecord]) -> None:
+        for score in scores:  # validate everything before writing anything
+            check_score(score)
+        for score in scores:
+            self._scores[score.id] = msgspec.json.decode(
+                msgspec.json.encode(score), type=ScoreRecord
+            )
+
+    async def list_scores(
+        self,
+        *,
+        scorer_id: str | None = None,
+        run_id: str | None = None,
+        entity_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ScoreRecord]:
+        check_page(limit, offset, "desc")
+        mine = [
+            s
+            for s in self._scores.values()
+            if (scorer_id is None or s.scorer_id == scorer_id)
+            and (run_id is None or s.run_id == run_id)
+            and (entity_id is None or s.entity_id == entity_id)
+        ]
+        return _page(mine, lambda s: (s.created_at, s.id), limit, offset, "desc")
 
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
         moment = now()

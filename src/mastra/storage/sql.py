@@ -11,7 +11,7 @@ import msgspec
 
 from mastra.errors import StorageError
 from mastra.messages import Part
-from mastra.storage.types import Resource, StoredMessage, Thread, WorkflowRun
+from mastra.storage.types import Resource, ScoreRecord, StoredMessage, Thread, WorkflowRun
 from mastra.telemetry import SpanRecord
 
 __all__ = ["MIGRATIONS", "Dialect", "Rows", "from_micros", "pending_migrations", "to_micros"]
@@ -92,6 +92,14 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE mastra_leases (
             key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)""",
     ],
+    [
+        """CREATE TABLE mastra_scores (
+            id TEXT PRIMARY KEY, scorer_id TEXT NOT NULL, run_id TEXT, entity_id TEXT,
+            created_at BIGINT NOT NULL, record {JSON} NOT NULL)""",
+        "CREATE INDEX mastra_scores_scorer ON mastra_scores (scorer_id, created_at)",
+        "CREATE INDEX mastra_scores_run ON mastra_scores (run_id)",
+        "CREATE INDEX mastra_scores_entity ON mastra_scores (entity_id, created_at)",
+    ],
 ]
 
 
@@ -112,6 +120,7 @@ def pending_migrations(version: int, dialect: Dialect) -> list[tuple[int, list[s
 _ENCODE = msgspec.json.Encoder()
 _PARTS = msgspec.json.Decoder(list[Part])
 _SPAN = msgspec.json.Decoder(SpanRecord)
+_SCORE = msgspec.json.Decoder(ScoreRecord)
 
 Rows = Sequence[Sequence[Any]]
 
@@ -145,6 +154,10 @@ UPSERT_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS}) VALUES (?, ?, 
     snapshot = excluded.snapshot, updated_at = excluded.updated_at"""
 UPSERT_SPAN = """INSERT INTO mastra_spans (span_id, trace_id, start_ns, record)
     VALUES (?, ?, ?, ?j) ON CONFLICT (span_id) DO UPDATE SET record = excluded.record"""
+SCORE_COLUMNS = "id, scorer_id, run_id, entity_id, created_at, record"
+UPSERT_SCORE = f"""INSERT INTO mastra_scores ({SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?j)
+    ON CONFLICT (id) DO UPDATE SET scorer_id = excluded.scorer_id, run_id = excluded.run_id,
+    entity_id = excluded.entity_id, created_at = excluded.created_at, record = excluded.record"""
 UPSERT_KV = """INSERT INTO mastra_kv (key, value) VALUES (?, ?j)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value"""
 
@@ -234,6 +247,14 @@ def span_params(s: SpanRecord) -> tuple[Any, ...]:
 
 def span_of(row: Sequence[Any]) -> SpanRecord:
     return _SPAN.decode(row[0])
+
+
+def score_params(s: ScoreRecord) -> tuple[Any, ...]:
+    return (s.id, s.scorer_id, s.run_id, s.entity_id, to_micros(s.created_at), encode(s))
+
+
+def score_of(row: Sequence[Any]) -> ScoreRecord:
+    return _SCORE.decode(row[0])
 
 
 def messages_query(last: int | None, order: str) -> str:

@@ -12,12 +12,14 @@ from mastra.storage import sql
 from mastra.storage.types import (
     Order,
     Resource,
+    ScoreRecord,
     StoredMessage,
     Thread,
     WorkflowRun,
     check_id,
     check_message,
     check_page,
+    check_score,
     lease_lost,
     now,
 )
@@ -250,6 +252,36 @@ class SqlStorage(AsyncCloseable, ABC):
             sql.span_of,
         )
         return rows
+
+    async def save_scores(self, scores: list[ScoreRecord]) -> None:
+        for score in scores:  # validate everything before writing anything
+            check_score(score)
+        if scores:
+            await self._write(
+                lambda: [(self._q(sql.UPSERT_SCORE), [sql.score_params(s) for s in scores], True)]
+            )
+
+    async def list_scores(
+        self,
+        *,
+        scorer_id: str | None = None,
+        run_id: str | None = None,
+        entity_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ScoreRecord]:
+        check_page(limit, offset, "desc")
+        filters = {"scorer_id": scorer_id, "run_id": run_id, "entity_id": entity_id}
+        given = {column: value for column, value in filters.items() if value is not None}
+        where = " AND ".join(f"{column} = ?" for column in given)
+        return await self._read(
+            self._q(
+                f"SELECT record FROM mastra_scores {'WHERE ' + where if where else ''} "
+                "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+            ),
+            (*given.values(), limit, offset),
+            sql.score_of,
+        )
 
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
         moment = sql.to_micros(now())

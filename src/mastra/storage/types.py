@@ -3,6 +3,7 @@ every backend applies before writing."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, Self, runtime_checkable
@@ -17,12 +18,14 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "Order",
     "Resource",
+    "ScoreRecord",
     "Storage",
     "StoredMessage",
     "Thread",
     "WorkflowRun",
     "check_id",
     "check_page",
+    "check_score",
     "lease_lost",
     "now",
 ]
@@ -128,6 +131,38 @@ class WorkflowRun(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime = msgspec.field(default_factory=now)
 
 
+class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One score a scorer gave one run, as storage keeps it: from live scoring of an agent
+    (``source="live"``) or from ``run_evals`` (``source="eval"``). ``steps`` holds what the
+    scorer's preprocess and analyze steps produced."""
+
+    id: str
+    scorer_id: str
+    score: float
+    reason: str | None = None
+    run_id: str | None = None
+    trace_id: str | None = None
+    entity_type: str = "agent"
+    entity_id: str | None = None
+    source: str = "live"
+    input: Any = None
+    output: Any = None
+    steps: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    created_at: datetime = msgspec.field(default_factory=now)
+
+
+def check_score(score: ScoreRecord) -> None:
+    """Validate a score before it is written."""
+    check_id("score", score.id)
+    check_id("scorer", score.scorer_id)
+    if score.run_id is not None:
+        check_id("run", score.run_id)
+    value = score.score
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError(f"score {score.id!r} has score {value!r}; expected a finite number")
+
+
 _PARTS = msgspec.json.Encoder()
 
 
@@ -216,6 +251,22 @@ class Storage(Protocol):
     ) -> list[WorkflowRun]: ...
 
     async def save_spans(self, spans: list[SpanRecord]) -> None: ...
+
+    async def save_scores(self, scores: list[ScoreRecord]) -> None:
+        """Insert or replace scores (by id); all are validated before any is written."""
+        ...
+
+    async def list_scores(
+        self,
+        *,
+        scorer_id: str | None = None,
+        run_id: str | None = None,
+        entity_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ScoreRecord]:
+        """Scores matching every filter given, newest first."""
+        ...
 
     async def list_spans(
         self, *, trace_id: str | None = None, limit: int = 100, offset: int = 0

@@ -1,5 +1,6 @@
-"""Telemetry: redacted structured logs, spans that follow asyncio tasks, counters and
-histograms, and span exporters (memory, console, JSONL).
+"""Telemetry: redacted structured logs, spans that follow asyncio tasks, sampling, W3C trace
+context propagation, counters and histograms, and span exporters (memory, console, JSONL,
+storage, and OpenTelemetry in ``mastra.telemetry.otel``).
 
 >>> telemetry = Telemetry(exporters=[InMemoryExporter()])
 >>> with telemetry.tracer.span("answer", model="gpt-4o"):
@@ -12,12 +13,35 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mastra.telemetry.exporters import ConsoleExporter, InMemoryExporter, JsonlExporter, read_jsonl
-from mastra.telemetry.logs import JsonFormatter, RedactingFilter, configure_logging, get_logger
+from mastra.telemetry.batch import BatchWorker
+from mastra.telemetry.exporters import (
+    BatchExporter,
+    ConsoleExporter,
+    InMemoryExporter,
+    JsonlExporter,
+    SpanStore,
+    StorageExporter,
+    read_jsonl,
+)
+from mastra.telemetry.logs import (
+    JsonFormatter,
+    RedactingFilter,
+    TraceContextFilter,
+    configure_logging,
+    get_logger,
+)
 from mastra.telemetry.metrics import Counter, Histogram, HistogramPoint, Meter, MetricPoint
+from mastra.telemetry.propagation import (
+    extract_traceparent,
+    format_traceparent,
+    inject_traceparent,
+)
 from mastra.telemetry.redact import REDACTED, Redactor
+from mastra.telemetry.sampling import AlwaysOff, AlwaysOn, ParentBased, TraceIdRatio
 from mastra.telemetry.tracing import (
+    Sampler,
     Span,
+    SpanContext,
     SpanEvent,
     SpanExporter,
     SpanRecord,
@@ -30,6 +54,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REDACTED",
+    "AlwaysOff",
+    "AlwaysOn",
+    "BatchExporter",
+    "BatchWorker",
     "ConsoleExporter",
     "Counter",
     "Histogram",
@@ -39,17 +67,27 @@ __all__ = [
     "JsonlExporter",
     "Meter",
     "MetricPoint",
+    "ParentBased",
     "RedactingFilter",
     "Redactor",
+    "Sampler",
     "Span",
+    "SpanContext",
     "SpanEvent",
     "SpanExporter",
     "SpanRecord",
+    "SpanStore",
+    "StorageExporter",
     "Telemetry",
+    "TraceContextFilter",
+    "TraceIdRatio",
     "Tracer",
     "configure_logging",
     "current_span",
+    "extract_traceparent",
+    "format_traceparent",
     "get_logger",
+    "inject_traceparent",
     "read_jsonl",
 ]
 
@@ -61,9 +99,12 @@ class Telemetry:
     Args:
         service_name: recorded on every span.
         enabled: tracing and metrics on or off (logging is configured separately).
-        exporters: where finished spans go.
+        exporters: where finished spans go; background exporters (``BatchExporter``s)
+            count their dropped spans in this telemetry's meter.
         redactor: secret scrubbing shared by spans and logs.
         logger: defaults to the ``mastra`` logger.
+        sampler: which traces are exported (default: the parent's decision, else all).
+        keep_errors: export failed spans of unsampled traces too.
     """
 
     def __init__(
@@ -74,12 +115,22 @@ class Telemetry:
         exporters: Iterable[SpanExporter] = (),
         redactor: Redactor | None = None,
         logger: logging.Logger | None = None,
+        sampler: Sampler | None = None,
+        keep_errors: bool = True,
     ) -> None:
         self.redactor = redactor or Redactor()
         self.tracer = Tracer(
-            service_name, exporters=exporters, enabled=enabled, redactor=self.redactor
+            service_name,
+            exporters=exporters,
+            enabled=enabled,
+            redactor=self.redactor,
+            sampler=sampler,
+            keep_errors=keep_errors,
         )
         self.meter = Meter(enabled=enabled)
+        for exporter in self.tracer.exporters:
+            if isinstance(exporter, BatchWorker) and exporter.meter is None:
+                exporter.meter = self.meter
         self.logger = logger or get_logger()
 
     @property

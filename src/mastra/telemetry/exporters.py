@@ -1,4 +1,6 @@
-"""Where finished spans go: memory (tests, the playground), the console, a JSONL file."""
+"""Where finished spans go: memory (tests, the playground), the console, a JSONL file, and in
+background batches a Storage (``StorageExporter``; ``OTelExporter`` lives in
+mastra.telemetry.otel)."""
 
 from __future__ import annotations
 
@@ -6,15 +8,25 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import msgspec
 import orjson
 
 from mastra.errors import ConfigError
+from mastra.telemetry.batch import BatchWorker
+from mastra.telemetry.metrics import Meter
 from mastra.telemetry.tracing import SpanRecord
 
-__all__ = ["ConsoleExporter", "InMemoryExporter", "JsonlExporter", "read_jsonl"]
+__all__ = [
+    "BatchExporter",
+    "ConsoleExporter",
+    "InMemoryExporter",
+    "JsonlExporter",
+    "SpanStore",
+    "StorageExporter",
+    "read_jsonl",
+]
 
 
 class InMemoryExporter:
@@ -115,3 +127,63 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[SpanRecord]:
                 continue
             raise ConfigError(f"{path}:{number} is not a span record: {exc}") from None
     return spans
+
+
+class BatchExporter(BatchWorker[SpanRecord]):
+    """A span exporter that sends batches from a background thread (see
+    :class:`~mastra.telemetry.batch.BatchWorker`): ``export()`` only appends to a bounded
+    buffer, so a slow or dead receiver never blocks or fails a run; spans that do not fit
+    are dropped and counted in ``mastra.spans.dropped``. Subclasses implement ``send``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_queue: int = 2048,
+        max_batch: int = 512,
+        interval: float = 1.0,
+        meter: Meter | None = None,
+    ) -> None:
+        super().__init__(
+            name,
+            max_queue=max_queue,
+            max_batch=max_batch,
+            interval=interval,
+            meter=meter,
+            kind="spans",
+        )
+
+    def export(self, span: SpanRecord) -> None:
+        self.put(span)
+
+
+class SpanStore(Protocol):
+    """Where :class:`StorageExporter` writes: any ``mastra.storage.Storage``."""
+
+    async def save_spans(self, spans: list[SpanRecord]) -> None: ...
+
+
+class StorageExporter(BatchExporter):
+    """Writes finished spans to a Storage in batches (for the server's trace routes and the
+    Studio), from a background thread with its own event loop."""
+
+    def __init__(
+        self,
+        storage: SpanStore,
+        *,
+        max_queue: int = 2048,
+        max_batch: int = 512,
+        interval: float = 1.0,
+        meter: Meter | None = None,
+    ) -> None:
+        super().__init__(
+            "storage-exporter",
+            max_queue=max_queue,
+            max_batch=max_batch,
+            interval=interval,
+            meter=meter,
+        )
+        self.storage = storage
+
+    def send(self, batch: list[SpanRecord]) -> None:
+        self.run(self.storage.save_spans(batch))

@@ -12,7 +12,13 @@ import orjson
 from mastra.errors import ConfigError
 from mastra.telemetry.redact import Redactor
 
-__all__ = ["JsonFormatter", "RedactingFilter", "configure_logging", "get_logger"]
+__all__ = [
+    "JsonFormatter",
+    "RedactingFilter",
+    "TraceContextFilter",
+    "configure_logging",
+    "get_logger",
+]
 
 LOGGER_NAME = "mastra"
 
@@ -50,6 +56,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class TraceContextFilter(logging.Filter):
+    """Adds ``trace_id`` and ``span_id`` of the span active where a record is logged, so any
+    formatter (``%(trace_id)s``) or a handler on another thread sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from mastra.telemetry.tracing import current_span
+
+        span = current_span()
+        if span is not None:
+            record.trace_id = span.trace_id
+            record.span_id = span.span_id
+        return True
+
+
+class _TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, then ``trace_id=... span_id=...`` inside a span."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id is None:
+            return line
+        return f"{line} trace_id={trace_id} span_id={getattr(record, 'span_id', '')}"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, ``extra=`` fields,
     ``exc`` for exceptions and ``trace_id``/``span_id`` when a span is active."""
@@ -63,8 +97,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        span = current_span()
-        if span is not None:
+        span = current_span()  # TraceContextFilter may have set them where it was logged
+        if span is not None and not hasattr(record, "trace_id"):
             entry["trace_id"] = span.trace_id
             entry["span_id"] = span.span_id
         entry.update(_extras(record))
@@ -87,8 +121,8 @@ def configure_logging(
     redactor: Redactor | None = None,
 ) -> logging.Logger:
     """Send the ``mastra`` logger's records to ``stream`` (stderr) as JSON or text lines,
-    redacted. Calling it again replaces the handler it installed before; the root logger and
-    other libraries' loggers are left alone."""
+    redacted, with the trace and span ids of the active span. Calling it again replaces the
+    handler it installed before; the root logger and other libraries' loggers are left alone."""
     if format not in ("json", "text"):
         raise ConfigError(f"log format {format!r} is not supported; expected 'json' or 'text'")
     if isinstance(level, str) and level.upper() not in logging.getLevelNamesMapping():
@@ -99,12 +133,9 @@ def configure_logging(
     for old in [h for h in logger.handlers if isinstance(h, _MastraHandler)]:
         logger.removeHandler(old)
     handler = _MastraHandler(stream or sys.stderr)
+    handler.addFilter(TraceContextFilter())
     handler.addFilter(RedactingFilter(redactor or Redactor()))
-    handler.setFormatter(
-        JsonFormatter()
-        if format == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if format == "json" else _TextFormatter())
     logger.addHandler(handler)
     logger.setLevel(level.upper() if isinstance(level, str) else level)
     logger.propagate = False

@@ -3,6 +3,10 @@
 The active span lives in a ``contextvars.ContextVar``, so a span opened around
 ``asyncio.gather`` is the parent of the spans its tasks open. When the tracer is disabled, a
 scope records nothing and hands out a shared no-op span (see benches/test_telemetry.py).
+
+Sampling is decided when a trace's spans start (see mastra.telemetry.sampling): a span that
+is not sampled still carries its ids (children and outgoing ``traceparent`` headers follow
+it) but is not exported, unless it fails and the tracer keeps errors.
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ import msgspec
 
 from mastra.telemetry.redact import Redactor
 
-__all__ = ["Span", "SpanEvent", "SpanExporter", "SpanRecord", "Tracer", "current_span"]
+__all__ = [
+    "Sampler",
+    "Span",
+    "SpanContext",
+    "SpanEvent",
+    "SpanExporter",
+    "SpanRecord",
+    "Tracer",
+    "current_span",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,6 +70,31 @@ class SpanRecord(msgspec.Struct, frozen=True):
         return (self.end_ns - self.start_ns) / 1e6
 
 
+class SpanContext(msgspec.Struct, frozen=True):
+    """The identity of a span another process (or a caller) started: what a W3C
+    ``traceparent`` header carries. Pass it as ``parent`` to continue that trace."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool = True
+    remote: bool = False
+    tracestate: str = ""
+
+
+class Sampler(Protocol):
+    """Decides, when a span starts, whether it is recorded for export. ``parent`` is the
+    local parent span, a remote :class:`SpanContext`, or None for a trace's root. Any
+    function with this signature is a sampler (see mastra.telemetry.sampling)."""
+
+    def __call__(
+        self,
+        name: str,
+        trace_id: str,
+        parent: Span | SpanContext | None,
+        attributes: dict[str, Any],
+    ) -> bool: ...
+
+
 class SpanExporter(Protocol):
     """Receives each finished span."""
 
@@ -74,12 +112,15 @@ class Span:
 
     __slots__ = (
         "_ended",
+        "_keep",
+        "_parent",
         "_tracer",
         "attributes",
         "end_ns",
         "events",
         "name",
         "parent_id",
+        "sampled",
         "span_id",
         "start_ns",
         "status",
@@ -87,11 +128,21 @@ class Span:
         "trace_id",
     )
 
-    def __init__(self, tracer: Tracer, name: str, parent: Span | None) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        name: str,
+        parent: Span | SpanContext | None,
+        sampled: bool = True,
+        trace_id: str | None = None,
+    ) -> None:
         self._tracer = tracer
         self._ended = False
+        self._keep = False
+        self._parent = parent if isinstance(parent, Span) else None
         self.name = name
-        self.trace_id: str = parent.trace_id if parent else _new_id(128)
+        self.sampled = sampled
+        self.trace_id: str = parent.trace_id if parent else trace_id or _new_id(128)
         self.span_id: str = _new_id(64)
         self.parent_id: str | None = parent.span_id if parent else None
         self.start_ns = time.time_ns()
@@ -104,6 +155,11 @@ class Span:
     @property
     def is_recording(self) -> bool:
         return not self._ended
+
+    @property
+    def context(self) -> SpanContext:
+        """This span's ids and sampling flag (what an outgoing ``traceparent`` carries)."""
+        return SpanContext(self.trace_id, self.span_id, self.sampled)
 
     def set_attribute(self, key: str, value: Any) -> None:
         self.attributes[key] = self._tracer.redactor.redact_value(key, value)
@@ -134,12 +190,21 @@ class Span:
         self.set_status("error", f"{type(exc).__name__}: {exc}")
 
     def end(self) -> None:
-        """Finish the span and hand it to the exporters; later calls do nothing."""
+        """Finish the span and hand it to the exporters (when it is sampled, or failed and
+        the tracer keeps errors); later calls do nothing."""
         if self._ended:
             return
         self._ended = True
         self.end_ns = time.time_ns()
-        self._tracer._export(self)
+        if self.sampled or self._keep:
+            self._tracer._export(self)
+        elif self.status == "error" and self._tracer.keep_errors:
+            # Keep the failure in context: its open ancestors are exported when they end.
+            parent = self._parent
+            while parent is not None and not parent._keep:
+                parent._keep = True
+                parent = parent._parent
+            self._tracer._export(self)
 
     def to_record(self) -> SpanRecord:
         return SpanRecord(
@@ -200,19 +265,26 @@ class _SpanScope:
     """What ``tracer.span(...)`` returns: a context manager for one span, or a decorator
     that opens a fresh span around every call of the function."""
 
-    __slots__ = ("_attributes", "_name", "_span", "_token", "_tracer")
+    __slots__ = ("_attributes", "_name", "_parent", "_span", "_token", "_tracer")
 
-    def __init__(self, tracer: Tracer, name: str, attributes: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        name: str,
+        attributes: dict[str, Any],
+        parent: SpanContext | None = None,
+    ) -> None:
         self._tracer = tracer
         self._name = name
         self._attributes = attributes
+        self._parent = parent
         self._span: Span | None = None
         self._token: Token[Span | None] | None = None
 
     def __enter__(self) -> Span | _NoopSpan:
         if not self._tracer.enabled:
             return NOOP_SPAN
-        span = self._tracer.start_span(self._name, **self._attributes)
+        span = self._tracer.start_span(self._name, parent=self._parent, **self._attributes)
         self._span = span
         self._token = _CURRENT.set(span)
         return span
@@ -235,14 +307,19 @@ class _SpanScope:
         span.end()
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
-        tracer, name, attributes = self._tracer, self._name, self._attributes
+        tracer, name, attributes, parent = (
+            self._tracer,
+            self._name,
+            self._attributes,
+            self._parent,
+        )
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 if not tracer.enabled:
                     return await fn(*args, **kwargs)
-                with _SpanScope(tracer, name, attributes):
+                with _SpanScope(tracer, name, attributes, parent):
                     return await fn(*args, **kwargs)
 
             return cast(Callable[P, R], run_async)
@@ -251,7 +328,7 @@ class _SpanScope:
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             if not tracer.enabled:
                 return fn(*args, **kwargs)
-            with _SpanScope(tracer, name, attributes):
+            with _SpanScope(tracer, name, attributes, parent):
                 return fn(*args, **kwargs)
 
         return run
@@ -265,6 +342,10 @@ class Tracer:
         exporters: receivers of finished spans (see mastra.telemetry.exporters).
         enabled: when False, ``span()`` costs next to nothing and records nothing.
         redactor: scrubs secrets from attributes, events and status messages.
+        sampler: which traces are exported (see mastra.telemetry.sampling); the default
+            follows the parent's decision and samples every new trace.
+        keep_errors: export a failed span (and its open ancestors) even when its trace was
+            not sampled.
     """
 
     def __init__(
@@ -274,11 +355,15 @@ class Tracer:
         exporters: Iterable[SpanExporter] = (),
         enabled: bool = True,
         redactor: Redactor | None = None,
+        sampler: Sampler | None = None,
+        keep_errors: bool = True,
     ) -> None:
         self.service_name = service_name
         self.exporters = list(exporters)
         self.enabled = enabled
         self.redactor = redactor or Redactor()
+        self.sampler = sampler
+        self.keep_errors = keep_errors
 
     def span(self, name: str, **attributes: Any) -> _SpanScope:
         """A scope for one span named ``name``: ``with tracer.span(...) as span`` or
@@ -286,10 +371,35 @@ class Tracer:
         active in the current task; an exception leaving it is recorded and re-raised."""
         return _SpanScope(self, name, attributes)
 
-    def start_span(self, name: str, *, parent: Span | None = None, **attributes: Any) -> Span:
-        """Start a span by hand (child of ``parent`` or of the current span); the caller
-        must call ``end()``. It does not become the current span."""
-        span = Span(self, name, parent if parent is not None else _CURRENT.get())
+    def continue_trace(
+        self,
+        traceparent: str | None,
+        name: str,
+        *,
+        tracestate: str | None = None,
+        **attributes: Any,
+    ) -> _SpanScope:
+        """Like :meth:`span`, as a child of the caller's span that a W3C ``traceparent``
+        header names (a server handling a request). A missing or malformed header starts
+        the span as usual (a child of the current span, else a new trace)."""
+        from mastra.telemetry.propagation import extract_traceparent
+
+        return _SpanScope(self, name, attributes, extract_traceparent(traceparent, tracestate))
+
+    def start_span(
+        self, name: str, *, parent: Span | SpanContext | None = None, **attributes: Any
+    ) -> Span:
+        """Start a span by hand (child of ``parent`` — a span or a remote
+        :class:`SpanContext` — or of the current span); the caller must call ``end()``. It
+        does not become the current span."""
+        if parent is None:
+            parent = _CURRENT.get()
+        if self.sampler is not None:
+            trace_id = parent.trace_id if parent is not None else _new_id(128)
+            sampled = self.sampler(name, trace_id, parent, attributes)
+            span = Span(self, name, parent, sampled, trace_id)
+        else:
+            span = Span(self, name, parent, parent.sampled if parent is not None else True)
         if attributes:
             span.set_attributes(**attributes)
         return span
