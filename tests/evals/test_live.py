@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mastra import Agent
+from mastra import Agent, Mastra
 from mastra.errors import ValidationError
 from mastra.evals import LiveScoring, Sampling, Scorer, contains, exact_match
 from mastra.llm.testing import FunctionModel
@@ -16,32 +16,29 @@ from mastra.storage import InMemoryStorage, SQLiteStorage
 from mastra.telemetry import InMemoryExporter, Meter, Telemetry
 
 
-async def test_the_documented_agent_wiring_saves_scores_with_run_and_trace_ids(tmp_path):
-    """What the Agent does after a run: one submit() inside its agent.run span."""
+async def test_an_agent_with_scorers_saves_scores_with_run_and_trace_ids(tmp_path):
+    """Agent(scorers=...) in a registry: each run is scored in the background after it
+    answers, and the score is kept with the run id and the agent.run span's trace id."""
     storage = SQLiteStorage(tmp_path / "scores.db")
-    telemetry = Telemetry("svc", exporters=[InMemoryExporter()])
-    scoring = LiveScoring({contains("Paris"): Sampling(rate=1.0)}, interval=0.01)
-    scoring.bind(storage=storage, meter=telemetry.meter)
-    agent = Agent("geo", "", FunctionModel(lambda r: "It is Paris."), telemetry=telemetry)
-    with telemetry.tracer.span("agent.run") as span:
-        result = await agent.generate("Capital of France?")
-        queued = scoring.submit(
-            entity_id=agent.name,
-            input="Capital of France?",
-            output=result,
-            run_id=result.run_id,
-            trace_id=span.trace_id,
-        )
-    assert queued == 1
-    assert await asyncio.to_thread(scoring.flush)
+    exporter = InMemoryExporter()
+    telemetry = Telemetry("svc", exporters=[exporter])
+    agent = Agent(
+        "geo",
+        "",
+        FunctionModel(lambda r: "It is Paris."),
+        scorers={contains("Paris"): Sampling(rate=1.0)},
+    )
+    app = Mastra(agents=[agent], storage=storage, telemetry=telemetry)
+    result = await agent.generate("Capital of France?")
+    await agent.aclose()  # finishes the scoring still queued
+    [run_span] = [s for s in exporter.spans if s.name == "agent.run"]
     [score] = await storage.list_scores(run_id=result.run_id)
     assert (score.scorer_id, score.score, score.entity_id) == ("contains", 1.0, "geo")
-    assert (score.trace_id, score.source, score.entity_type) == (span.trace_id, "live", "agent")
+    assert (score.trace_id, score.source, score.entity_type) == (run_span.trace_id, "live", "agent")
     assert score.input == "Capital of France?" and score.output == "It is Paris."
     assert score.steps["preprocess"] == ["Paris"]
     assert await storage.list_scores(entity_id="geo", scorer_id="contains") == [score]
-    await asyncio.to_thread(scoring.shutdown)
-    await storage.close()
+    await app.aclose()
 
 
 async def test_sampling_rates_are_honoured_per_scorer():

@@ -99,3 +99,28 @@ async def test_traces_and_logs(client):
     logging.getLogger("mastra.test").warning("a warning for the buffer")
     logs = await (await api.get("/api/observability/logs?level=warning")).json()
     assert logs["logs"][0]["message"] == "a warning for the buffer"
+
+
+async def test_a_callers_trace_continues_and_spans_reach_storage(client):
+    """An incoming traceparent makes the request span the caller's child; with telemetry on
+    and storage, spans are batched into storage for the trace routes; scores are listed."""
+    from mastra.storage import ScoreRecord
+
+    mastra = traced()
+    api = await client(mastra)
+    caller = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+    answer = await api.post(
+        "/api/agents/echo/generate", json={"messages": "x"}, headers={"traceparent": caller}
+    )
+    assert answer.headers["traceparent"].startswith("00-" + "ab" * 16 + "-")
+    await api.close()  # shutdown flushes the storage exporter
+    spans = await mastra.storage.list_spans(trace_id="ab" * 16)
+    server_span = next(s for s in spans if s.name == "http.server")
+    assert server_span.parent_id == "cd" * 8
+    assert {s.name for s in spans} >= {"http.server", "agent.run", "gen_ai.chat"}
+    await mastra.storage.save_scores(
+        [ScoreRecord(id="s1", scorer_id="tone", score=0.5, run_id="r1", entity_id="echo")]
+    )
+    api = await client(mastra)
+    listed = await (await api.get("/api/scores?entityId=echo")).json()
+    assert [(s["id"], s["scorerId"], s["score"]) for s in listed["scores"]] == [("s1", "tone", 0.5)]

@@ -15,6 +15,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterator,
+    Mapping,
     Sequence,
 )
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -49,6 +50,8 @@ from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
 
 if TYPE_CHECKING:
+    from mastra.evals import Sampling, Scorer
+    from mastra.evals.live import LiveScoring
     from mastra.mastra import Mastra
 
 __all__ = ["Agent", "RunContext", "RunOptions"]
@@ -176,6 +179,9 @@ class Agent(AsyncCloseable):
         model_settings: temperature, max_tokens ... for every call.
         output: a type (msgspec Struct, dataclass, TypedDict ...) for structured answers.
         description: what the agent does (used by :meth:`as_tool`).
+        scorers: live scoring, ``{scorer: Sampling(rate=0.1)}`` (or a rate): a sample of runs
+            is scored in the background, never delaying the answer, and the scores are saved
+            in the registry's storage with the run and trace ids (see ``mastra.evals``).
     """
 
     def __init__(
@@ -191,6 +197,7 @@ class Agent(AsyncCloseable):
         output: type[Any] | None = None,
         description: str = "",
         telemetry: Telemetry | None = None,
+        scorers: Mapping[Scorer, Sampling | float] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
@@ -210,6 +217,11 @@ class Agent(AsyncCloseable):
         self.memory = memory
         self._model = model
         self._owns_model = isinstance(model, str)
+        self._scoring: LiveScoring | None = None
+        if scorers:
+            from mastra.evals.live import LiveScoring
+
+            self._scoring = LiveScoring(scorers)
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
             made = item if isinstance(item, Tool) else _function_tool(item)
@@ -227,6 +239,8 @@ class Agent(AsyncCloseable):
             self.telemetry = mastra.telemetry
         if self.memory is not None:
             self.memory.bind(mastra)
+        if self._scoring is not None:
+            self._scoring.bind(storage=mastra.storage, meter=mastra.telemetry.meter)
 
     @property
     def model(self) -> LanguageModel:
@@ -235,9 +249,12 @@ class Agent(AsyncCloseable):
         return self._model
 
     async def aclose(self) -> None:
-        """Close the model this agent made from a ``"provider/model"`` string."""
+        """Close the model this agent made from a ``"provider/model"`` string, and finish the
+        live scoring still queued."""
         if self._owns_model and not isinstance(self._model, str):
             await self._model.aclose()
+        if self._scoring is not None:
+            await asyncio.to_thread(self._scoring.shutdown)
 
     @property
     def _tracer(self) -> Tracer:
@@ -342,6 +359,14 @@ class Agent(AsyncCloseable):
                 }
             )
             await self._persist(state, result)
+            if self._scoring is not None:
+                self._scoring.submit(
+                    entity_id=self.name,
+                    input=prompt,
+                    output=result,
+                    run_id=result.run_id,
+                    trace_id=getattr(span, "trace_id", None),
+                )
             await _call(state.on_finish, result)
             yield AgentFinish(result)
 

@@ -27,9 +27,11 @@ from mastra.server.state import (
     PUBLIC,
     REQUEST_ID,
     STATE,
+    TRACEPARENT,
     ServerState,
 )
 from mastra.server.studio import add_studio
+from mastra.telemetry import Span, StorageExporter, format_traceparent
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 REQUEST_ID_HEADER = "X-Request-Id"
+SPANS: web.AppKey[StorageExporter] = web.AppKey("spans")
 
 
 def create_app(
@@ -78,9 +81,31 @@ def create_app(
         add_studio(app)
     app[LOGS] = LogBuffer()
     app.on_startup.append(_attach_logs)
+    app.on_startup.append(_keep_spans)
     app.on_shutdown.append(_stop_runs)
     app.on_cleanup.append(_detach_logs)
+    app.on_cleanup.append(_flush_spans)
     return app
+
+
+async def _keep_spans(app: web.Application) -> None:
+    """With telemetry on and storage, finished spans also go to storage (in batches, off the
+    loop), so the trace routes and the Studio see every process's traces."""
+    mastra = app[MASTRA]
+    tracer = mastra.telemetry.tracer
+    if not mastra.telemetry.enabled or mastra.storage is None:
+        return
+    if not any(isinstance(e, StorageExporter) for e in tracer.exporters):
+        exporter = StorageExporter(mastra.storage, meter=mastra.telemetry.meter)
+        tracer.exporters.append(exporter)
+        app[SPANS] = exporter
+
+
+async def _flush_spans(app: web.Application) -> None:
+    exporter = app.get(SPANS)
+    if exporter is not None:
+        app[MASTRA].telemetry.tracer.exporters.remove(exporter)
+        await asyncio.to_thread(exporter.shutdown)
 
 
 async def _attach_logs(app: web.Application) -> None:
@@ -111,16 +136,21 @@ async def _requests(request: web.Request, handler: Handler) -> web.StreamRespons
     started = time.perf_counter()
     route = request.match_info.route.resource
     template = route.canonical if route is not None else request.path
-    with mastra.telemetry.tracer.span(
+    with mastra.telemetry.tracer.continue_trace(
+        request.headers.get("traceparent"),
         "http.server",
+        tracestate=request.headers.get("tracestate"),
         **{"http.request.method": request.method, "http.route": template},
     ) as span:
+        request[TRACEPARENT] = format_traceparent(span) if isinstance(span, Span) else ""
         response = await handler(request)
         span.set_attributes(
             **{"http.response.status_code": response.status, "mastra.request_id": request_id}
         )
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = request_id
+        if request[TRACEPARENT]:
+            response.headers["traceparent"] = request[TRACEPARENT]
     mastra.telemetry.meter.histogram("http.server.duration", unit="s").record(
         time.perf_counter() - started, route=template, status=str(response.status)
     )

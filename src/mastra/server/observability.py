@@ -52,6 +52,8 @@ def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     router.add_get(base + "/traces", list_traces)
     router.add_get(base + "/traces/{trace_id}", get_trace)
     router.add_get(base + "/logs", list_logs)
+    router.add_get(f"{prefix}/scores", list_scores)
+    router.add_get(base + "/scores", list_scores)
     router.add_get("/metrics", metrics)
     router.add_get("/openapi.json", openapi_json)
 
@@ -129,6 +131,47 @@ async def get_trace(request: web.Request) -> web.Response:
     if not spans:
         raise NotFoundError(f"no trace {trace_id!r}")
     return json({"traceId": trace_id, "spans": [span_json(s) for s in spans]})
+
+
+async def list_scores(request: web.Request) -> web.Response:
+    """Scores kept by live scoring and evals, newest first; filter by ``scorerId``, ``runId``
+    and ``entityId`` (an agent's name)."""
+    storage = request.app[MASTRA].storage
+    per_page = query_int(request, "perPage", 50, 1, 1000)
+    page = query_int(request, "page", 0, 0, 1_000_000)
+    if storage is None:
+        return json(
+            {"scores": [], "pagination": {"page": page, "perPage": per_page, "hasMore": False}}
+        )
+    found = await storage.list_scores(
+        scorer_id=request.query.get("scorerId") or None,
+        run_id=request.query.get("runId") or None,
+        entity_id=request.query.get("entityId") or None,
+        limit=per_page + 1,
+        offset=page * per_page,
+    )
+    scores = [
+        {
+            "id": s.id,
+            "scorerId": s.scorer_id,
+            "score": s.score,
+            "reason": s.reason,
+            "runId": s.run_id,
+            "traceId": s.trace_id,
+            "entityType": s.entity_type,
+            "entityId": s.entity_id,
+            "source": s.source,
+            "input": s.input,
+            "output": s.output,
+            "preprocessStepResult": s.steps.get("preprocess"),
+            "analyzeStepResult": s.steps.get("analyze"),
+            "metadata": s.metadata,
+            "createdAt": s.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        for s in found[:per_page]
+    ]
+    pagination = {"page": page, "perPage": per_page, "hasMore": len(found) > per_page}
+    return json({"scores": scores, "pagination": pagination})
 
 
 async def list_logs(request: web.Request) -> web.Response:

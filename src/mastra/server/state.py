@@ -25,6 +25,7 @@ __all__ = [
     "PUBLIC",
     "REQUEST_ID",
     "STATE",
+    "TRACEPARENT",
     "ServerState",
     "request_context",
 ]
@@ -67,6 +68,7 @@ class ServerState:
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 CLAIMS: web.RequestKey[dict[str, Any]] = web.RequestKey("claims")
 CORS_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("cors_headers")
+TRACEPARENT: web.RequestKey[str] = web.RequestKey("traceparent")
 
 MASTRA: web.AppKey[Mastra] = web.AppKey("mastra")
 STATE: web.AppKey[ServerState] = web.AppKey("state")

@@ -10,7 +10,7 @@ import msgspec
 import orjson
 from aiohttp import web
 
-from mastra.server.state import CORS_HEADERS, REQUEST_ID
+from mastra.server.state import CORS_HEADERS, REQUEST_ID, TRACEPARENT
 
 __all__ = ["SSE_DONE", "open_stream", "record", "sse"]
 
@@ -23,6 +23,7 @@ async def open_stream(request: web.Request, content_type: str) -> web.StreamResp
             "Content-Type": content_type,
             "Cache-Control": "no-cache",
             "X-Request-Id": request[REQUEST_ID],
+            **({"traceparent": request[TRACEPARENT]} if request.get(TRACEPARENT) else {}),
             **request.get(CORS_HEADERS, {}),
         }
     )
