@@ -11,6 +11,15 @@ import textwrap
 import pytest
 
 PUBLIC = {
+    "mastra.client": {
+        "AgentClient",
+        "MastraClient",
+        "RunClient",
+        "ThreadClient",
+        "ToolClient",
+        "VectorClient",
+        "WorkflowClient",
+    },
     "mastra.evals": {
         "Comparison",
         "EvalItem",
@@ -61,6 +70,7 @@ PUBLIC = {
         "LanguageModel",
         "LeaseLostError",
         "Mastra",
+        "MastraClient",
         "MastraConfig",
         "MastraError",
         "Memory",

@@ -58,11 +58,13 @@ _LAZY: dict[str, str] = {
     "Workflow": "mastra.workflows",
     "step": "mastra.workflows",
     "Memory": "mastra.memory",
+    "MastraClient": "mastra.client",
 }
 
 if TYPE_CHECKING:
     from mastra._nativeinfo import native_info
     from mastra.agent import Agent, AgentResult
+    from mastra.client import MastraClient
     from mastra.config import MastraConfig, load_config
     from mastra.llm import LanguageModel, ModelRequest, ModelResponse, get_model
     from mastra.mastra import Mastra
@@ -84,6 +86,7 @@ __all__ = [
     "LanguageModel",
     "LeaseLostError",
     "Mastra",
+    "MastraClient",
     "MastraConfig",
     "MastraError",
     "Memory",

@@ -140,9 +140,13 @@ class Memory(AsyncCloseable):
         *,
         resource_id: str | None = None,
         importance: float = 0.5,
+        ids: Sequence[str] | None = None,
     ) -> list[StoredMessage]:
         """Store messages at the end of a thread (created for ``resource_id`` if new) and
-        index their text for semantic recall."""
+        index their text for semantic recall; ``ids`` keeps the caller's message ids (one per
+        message; a message with an id that exists replaces it)."""
+        if ids is not None and len(ids) != len(messages):
+            raise ValidationError(f"got {len(ids)} ids for {len(messages)} messages")
         thread = await self.storage.get_thread(thread_id)
         if thread is None:
             if resource_id is None:
@@ -154,7 +158,7 @@ class Memory(AsyncCloseable):
         stored = [
             StoredMessage.of(
                 m,
-                id=uuid.uuid4().hex,
+                id=ids[i] if ids is not None else uuid.uuid4().hex,
                 thread_id=thread_id,
                 resource_id=thread.resource_id,
                 importance=importance,

@@ -159,15 +159,19 @@ async def save_messages(request: web.Request) -> web.Response:
     for thread_id in {m.thread_id for m in messages}:
         await _thread(storage, thread_id)
     memory = _memory(request)
-    if memory is not None:
-        for thread_id in {m.thread_id for m in messages}:
-            mine = [m for m in messages if m.thread_id == thread_id]
-            await memory.save_messages(
-                thread_id, [m.to_message() for m in mine], resource_id=mine[0].resource_id
-            )
-    else:
+    if memory is None:
         await storage.save_messages(messages)
-    return json({"messages": [wire.stored_message(m) for m in messages]})
+        return json({"messages": [wire.stored_message(m) for m in messages]})
+    saved = []  # through the memory: the text is indexed for recall too
+    for thread_id in dict.fromkeys(m.thread_id for m in messages):
+        mine = [m for m in messages if m.thread_id == thread_id]
+        saved += await memory.save_messages(
+            thread_id,
+            [m.to_message() for m in mine],
+            resource_id=mine[0].resource_id,
+            ids=[m.id for m in mine],
+        )
+    return json({"messages": [wire.stored_message(m) for m in saved]})
 
 
 @takes(DeleteMessages)
