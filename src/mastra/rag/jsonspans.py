@@ -21,7 +21,8 @@ class _Node:
 
     def __init__(self, start: int) -> None:
         self.start, self.end = start, start
-        self.members: list[tuple[str | int, _Node]] | None = None  # None: a scalar
+        # (key, value, where the member begins: its key's quote, or the item): None if scalar
+        self.members: list[tuple[str | int, _Node, int]] | None = None
         self.object = False
         self.value: Any = None
 
@@ -68,12 +69,13 @@ class _Scanner:
             return
         while True:
             key: str | int = len(node.members)
+            begin = i = self.skip(i)
             if node.object:
-                i = self.expect(self.skip(i), '"')
+                i = self.expect(i, '"')
                 key, i = json.decoder.scanstring(self.text, i)  # type: ignore[attr-defined]
                 i = self.expect(self.skip(i), ":")
             child = self.value(i)
-            node.members.append((key, child))
+            node.members.append((key, child, begin if node.object else child.start))
             if node.object:
                 node.value[key] = child.value
             else:
@@ -119,28 +121,29 @@ def _walk(node: _Node, path: str, size: int, out: list[JSONPiece]) -> None:
     if node.members is None or node.end - node.start <= size:
         out.append(JSONPiece(_compact(node.value), node.start, node.end, path))
         return
-    group: list[tuple[str | int, _Node]] = []
-    for key, child in node.members:
-        if child.members is not None and child.end - child.start > size:
+    group: list[tuple[str | int, _Node, int]] = []
+    for member in node.members:
+        key, child, begin = member
+        if child.members is not None and child.end - begin > size:
             _flush(node, group, path, out)
             group = []
             _walk(child, _step(path, key), size, out)
             continue
-        if group and child.end - group[0][1].start > size:
+        if group and child.end - group[0][2] > size:
             _flush(node, group, path, out)
             group = []
-        group.append((key, child))
+        group.append(member)
     _flush(node, group, path, out)
 
 
 def _flush(
-    parent: _Node, group: list[tuple[str | int, _Node]], path: str, out: list[JSONPiece]
+    parent: _Node, group: list[tuple[str | int, _Node, int]], path: str, out: list[JSONPiece]
 ) -> None:
     if not group:
         return
     value: Any = (
-        {key: child.value for key, child in group}
+        {key: child.value for key, child, _ in group}
         if parent.object
-        else [child.value for _, child in group]
+        else [child.value for _, child, _ in group]
     )
-    out.append(JSONPiece(_compact(value), group[0][1].start, group[-1][1].end, path))
+    out.append(JSONPiece(_compact(value), group[0][2], group[-1][1].end, path))
