@@ -167,6 +167,9 @@ class _Run:
         return digest.hexdigest()
 
     async def feed(self, item: _Item, *, retry: bool = False) -> None:
+        if isinstance(item[0], Path) and str(item[0]) in self.seen:
+            self.report.skipped.append(Skipped(str(item[0]), "listed twice"))
+            return
         document = self._load(item)
         if self.bar is not None and not retry:
             self.bar.update(1)
