@@ -3,6 +3,7 @@ metadata of every chunker, and argument checks."""
 
 import json
 import pydoc_data.topics
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,7 +113,7 @@ def test_chunks_carry_origin_offsets_and_document_metadata():
 )
 @pytest.mark.parametrize("size,overlap", [(10, 10), (5, 9), (0, 0), (10, -1), (True, 0)])
 def test_bad_size_or_overlap_is_a_validation_error(make, size, overlap):
-    with pytest.raises(ValidationError, match="size|overlap"):
+    with pytest.raises(ValidationError, match=r"size|overlap"):
         make(size, overlap)
 
 

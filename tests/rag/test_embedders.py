@@ -26,14 +26,22 @@ async def test_openai_compatible_embeddings_in_batches_with_retries(provider_ser
     url, script = await provider_server()
     script.add(json_reply({"error": {"message": "busy"}}, status=503))
     script.add(serve_embeddings)
-    model = get_model("local/embed-small", base_url=url, api_key="k",
-                      retry=RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=False))
+    model = get_model(
+        "local/embed-small",
+        base_url=url,
+        api_key="k",
+        retry=RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=False),
+    )
     embedder = ModelEmbedder(model, 3, batch_size=2)
     rows = await embedder.embed(["a", "bb", "ccc", "dddd", "eeeee"])
     assert rows.dtype == np.float32 and rows[:, 0].tolist() == [1, 2, 3, 4, 5]
     posts = [r for r in script.requests if r["path"].endswith("/embeddings")]
-    assert [r["json"]["input"] for r in posts] == [["a", "bb"], ["a", "bb"], ["ccc", "dddd"],
-                                                   ["eeeee"]]  # the 503 was retried
+    assert [r["json"]["input"] for r in posts] == [
+        ["a", "bb"],
+        ["a", "bb"],
+        ["ccc", "dddd"],
+        ["eeeee"],
+    ]  # the 503 was retried
     assert posts[0]["json"]["model"] == "embed-small"
 
 
@@ -48,11 +56,11 @@ async def test_a_wrong_dimension_is_reported(provider_server):
 
 
 def test_local_embedder_says_when_the_model_is_not_there(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist.*never downloads"):
+    with pytest.raises(ConfigError, match=r"does not exist.*never downloads"):
         LocalEmbedder(tmp_path / "no-such-model")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "config.json").write_text("{}")
-    with pytest.raises(ConfigError, match="missing tokenizer.json, model.safetensors"):
+    with pytest.raises(ConfigError, match=r"missing tokenizer\.json, model\.safetensors"):
         LocalEmbedder(tmp_path / "half")
 
 

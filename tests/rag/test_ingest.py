@@ -6,6 +6,7 @@ import pty
 import struct
 import sys
 import termios
+from pathlib import Path
 
 import pytest
 
@@ -88,10 +89,11 @@ async def test_chunks_keep_text_origin_and_offsets(tmp_path):
     folder = tmp_path / "docs"
     write_corpus(folder, 3)
     async with InMemoryVector() as store:
-        await ingest([folder], store, "kb", HashingEmbedder(32), RecursiveChunker(300, 30),
-                     progress=False)
+        await ingest(
+            [folder], store, "kb", HashingEmbedder(32), RecursiveChunker(300, 30), progress=False
+        )
         for id_, (meta, _) in (await contents(store, "kb")).items():
-            source_text = open(meta["source"], encoding="utf-8").read()
+            source_text = Path(meta["source"]).read_text(encoding="utf-8")
             assert source_text[meta["start"] : meta["end"]] == meta["text"]
             assert id_ == f"{meta['document_id']}#{meta['position']}"
             assert meta["format"] == "text" and meta["source"] == meta["document_id"]
@@ -136,7 +138,10 @@ async def test_unreadable_binary_and_missing_sources_are_skipped_with_reasons(tm
     (folder / "latin.txt").write_bytes(b"caf\xe9 cr\xe8me")
     async with InMemoryVector() as store:
         report = await ingest(
-            [folder, tmp_path / "nope", tmp_path / "docs"], store, "kb", HashingEmbedder(32),
+            [folder, tmp_path / "nope", tmp_path / "docs"],
+            store,
+            "kb",
+            HashingEmbedder(32),
             progress=False,
         )
     reasons = {os.path.basename(s.source): s.reason for s in report.skipped}
@@ -153,8 +158,9 @@ async def test_a_changed_chunker_rechunks_everything(tmp_path):
     async with InMemoryVector() as store:
         embedder = HashingEmbedder(32)
         await ingest([folder], store, "kb", embedder, RecursiveChunker(500, 0), progress=False)
-        report = await ingest([folder], store, "kb", embedder, MarkdownChunker(300, 0),
-                              progress=False)
+        report = await ingest(
+            [folder], store, "kb", embedder, MarkdownChunker(300, 0), progress=False
+        )
         assert report.documents == 4 and report.unchanged == 0
 
 
@@ -174,8 +180,9 @@ async def test_documents_stream_through_a_bounded_pipeline():
             return await super().embed(texts)
 
     async with InMemoryVector() as store:
-        report = await ingest(stream(), store, "kb", Watching(), batch_size=8, concurrency=2,
-                              progress=False)
+        report = await ingest(
+            stream(), store, "kb", Watching(), batch_size=8, concurrency=2, progress=False
+        )
     assert report.documents == 300 and report.chunks == 300
     assert max(in_flight) <= 8 * 3 + 1  # never the whole corpus in memory
 
@@ -234,13 +241,21 @@ async def test_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, capfd):
 async def test_text_sources_of_every_format(tmp_path):
     (tmp_path / "page.html").write_text(
         "<html><head><title>Owls</title><script>x()</script></head>"
-        "<body><h1>Owls</h1><p>Owls hunt at night.</p></body></html>", encoding="utf-8")
+        "<body><h1>Owls</h1><p>Owls hunt at night.</p></body></html>",
+        encoding="utf-8",
+    )
     (tmp_path / "data.csv").write_text("name,diet\nbarn owl,mice\n", encoding="utf-8")
     (tmp_path / "notes.md").write_text("# Notes\n\nOwls are birds.\n", encoding="utf-8")
     (tmp_path / "conf.json").write_text('{"bird": "owl"}', encoding="utf-8")
     async with InMemoryVector() as store:
-        report = await ingest([tmp_path], store, "kb", HashingEmbedder(32), progress=False,
-                              glob=["*.html", "*.csv", "*.md", "*.json"])
+        report = await ingest(
+            [tmp_path],
+            store,
+            "kb",
+            HashingEmbedder(32),
+            progress=False,
+            glob=["*.html", "*.csv", "*.md", "*.json"],
+        )
         texts = {m["format"]: m["text"] for m, _ in (await contents(store, "kb")).values()}
     assert report.documents == 4
     assert texts == {

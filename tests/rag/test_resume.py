@@ -49,7 +49,9 @@ def run_ingest(script, folder, db, kill_after=None):
     Returns True when it ran to the end."""
     process = subprocess.Popen(
         [sys.executable, str(script), str(folder), str(db)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     batches = 0
     try:
@@ -71,8 +73,15 @@ def run_ingest(script, folder, db, kill_after=None):
 
 async def clean_ingest(folder, db):
     async with SQLiteVector(db) as store:
-        await ingest([folder], store, "kb", HashingEmbedder(64), RecursiveChunker(300, 50),
-                     batch_size=16, progress=False)
+        await ingest(
+            [folder],
+            store,
+            "kb",
+            HashingEmbedder(64),
+            RecursiveChunker(300, 50),
+            batch_size=16,
+            progress=False,
+        )
         return await contents(store, "kb"), await documents(store, "kb")
 
 

@@ -3,7 +3,6 @@
 import math
 
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +27,11 @@ from tests.servers import json_reply
 DOCS = [
     Document("The barn owl hunts mice at night over open fields.", {"kind": "bird"}, "owl"),
     Document("Salmon swim upstream to spawn in cold rivers.", {"kind": "fish"}, "salmon"),
-    Document("Zebrafish regenerate fins; researchers study zebrafish genes.", {"kind": "fish"},
-             "zebrafish"),
+    Document(
+        "Zebrafish regenerate fins; researchers study zebrafish genes.",
+        {"kind": "fish"},
+        "zebrafish",
+    ),
     Document("Eagles soar on thermals and hunt fish from rivers.", {"kind": "bird"}, "eagle"),
 ]
 
@@ -108,8 +110,9 @@ async def test_the_lexical_index_follows_new_ingests(knowledge):
     store, embedder = knowledge
     before = await retrieve("platypus", store, "kb", embedder, top_k=5)
     assert not any("platypus" in r.metadata["text"] for r in before)
-    await ingest([Document("A platypus lays eggs.", id="platypus")], store, "kb", embedder,
-                 progress=False)
+    await ingest(
+        [Document("A platypus lays eggs.", id="platypus")], store, "kb", embedder, progress=False
+    )
     found = await retrieve("platypus", store, "kb", embedder, top_k=1)
     assert found[0].id == "platypus#0"
 
@@ -144,9 +147,17 @@ async def test_rerank_with_an_llm():
 
 async def test_rerank_through_a_rerank_api(provider_server):
     url, script = await provider_server()
-    script.add(json_reply({"results": [{"index": 2, "relevance_score": 0.9},
-                                       {"index": 0, "relevance_score": 0.4},
-                                       {"index": 1, "relevance_score": 0.1}]}))
+    script.add(
+        json_reply(
+            {
+                "results": [
+                    {"index": 2, "relevance_score": 0.9},
+                    {"index": 0, "relevance_score": 0.4},
+                    {"index": 1, "relevance_score": 0.1},
+                ]
+            }
+        )
+    )
     api = RerankAPI(url, "rerank-small", api_key="k-secret")
     try:
         ranked = await rerank("owls", results("a", "b", "c"), api)
@@ -155,8 +166,12 @@ async def test_rerank_through_a_rerank_api(provider_server):
     assert [r.id for r in ranked] == ["c2", "c0", "c1"]
     sent = script.requests[0]
     assert sent["path"] == "/rerank"
-    assert sent["json"] == {"model": "rerank-small", "query": "owls",
-                            "documents": ["a", "b", "c"], "top_n": 3}
+    assert sent["json"] == {
+        "model": "rerank-small",
+        "query": "owls",
+        "documents": ["a", "b", "c"],
+        "top_n": 3,
+    }
     assert sent["headers"]["Authorization"] == "Bearer k-secret"
 
 
@@ -175,12 +190,15 @@ async def test_the_search_tool_validates_the_models_filter(knowledge):
     store, embedder = knowledge
     search = vector_query_tool(store, "kb", embedder)
     assert set(search.parameters["properties"]) == {"query", "top_k", "filter"}
-    good = await search.run(ToolCall("1", search.id, {"query": "salmon", "top_k": 2,
-                                                      "filter": {"kind": "fish"}}))
+    good = await search.run(
+        ToolCall("1", search.id, {"query": "salmon", "top_k": 2, "filter": {"kind": "fish"}})
+    )
     assert good.error is None
     assert good.result.content[0]["source"] == "salmon"
     assert all(hit["metadata"]["kind"] == "fish" for hit in good.result.content)
-    bad = await search.run(ToolCall("2", search.id, {"query": "x", "filter": {"kind": {"$gt": []}}}))
+    bad = await search.run(
+        ToolCall("2", search.id, {"query": "x", "filter": {"kind": {"$gt": []}}})
+    )
     assert bad.result.is_error and "$gt" in bad.error
     many = await search.run(ToolCall("3", search.id, {"query": "x", "top_k": 500}))
     assert "top_k must be from 1 to 20" in many.error

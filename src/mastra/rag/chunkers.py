@@ -7,6 +7,7 @@ Every chunker has ``chunk(document) -> list[Chunk]`` and ``await achunk(document
 
 from __future__ import annotations
 
+import itertools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -140,9 +141,7 @@ class RecursiveChunker(Chunker):
         if length not in ("chars", "tokens"):
             raise ValidationError(f"length must be 'chars' or 'tokens', got {length!r}")
         self.length = length
-        self._tokenizer: Tokenizer | None = (
-            get_tokenizer(encoding) if length == "tokens" else None
-        )
+        self._tokenizer: Tokenizer | None = get_tokenizer(encoding) if length == "tokens" else None
 
     def spans(self, text: str) -> list[Span]:
         count = None if self._tokenizer is None else self._tokenizer.count
@@ -179,7 +178,10 @@ class TokenChunker(Chunker):
         return out
 
     def __repr__(self) -> str:
-        return f"TokenChunker(size={self.size}, overlap={self.overlap}, encoding={self.tokenizer.name!r})"
+        return (
+            f"TokenChunker(size={self.size}, overlap={self.overlap}, "
+            f"encoding={self.tokenizer.name!r})"
+        )
 
 
 _HEADER = re.compile(r"[ ]{0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*\r?\n?")
@@ -384,7 +386,7 @@ class SemanticChunker(Chunker):
         )
         breaks = [i + 1 for i, s in enumerate(similarity.tolist()) if s < cut]
         bounds = [0, *breaks, len(rows)]
-        return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+        return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
     def spans(self, text: str) -> list[Span]:
         return [(c.start, c.end) for c in self.chunk(Document(text))]

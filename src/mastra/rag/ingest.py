@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import os
 import sys
 import time
@@ -84,7 +85,7 @@ class _Sources:
         self.total: int | None = None
         if isinstance(sources, Sequence):
             self.items: Iterable[_Item] = list(self._walk())
-            self.total = len(self.items)  # type: ignore[arg-type]
+            self.total = len(self.items)
         else:
             self.items = self._walk()
 
@@ -303,7 +304,7 @@ def _progress_bar(enabled: bool, total: int | None) -> Any:
     if not enabled or not sys.stderr.isatty():
         return None
     try:
-        from tqdm import tqdm
+        tqdm = importlib.import_module("tqdm").tqdm
     except ImportError:
         return None
     return tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr, dynamic_ncols=True)

@@ -94,7 +94,9 @@ def _parse(text: str) -> _Node:
         if scanner.skip(root.end) != len(text):
             raise json.JSONDecodeError("extra data", text, scanner.skip(root.end))
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        raise ValidationError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise ValidationError("JSON nested too deeply to chunk") from None
     return root

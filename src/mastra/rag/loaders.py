@@ -61,8 +61,40 @@ class _HTMLText(HTMLParser):
     """Visible text of an HTML page: block elements break lines, script/style are dropped."""
 
     _BLOCKS = frozenset(
-        "address article aside blockquote br dd div dl dt figcaption footer form h1 h2 h3 h4 h5 "
-        "h6 header hr li main nav ol p pre section table td th tr ul".split()
+        {
+            "address",
+            "article",
+            "aside",
+            "blockquote",
+            "br",
+            "dd",
+            "div",
+            "dl",
+            "dt",
+            "figcaption",
+            "footer",
+            "form",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "header",
+            "hr",
+            "li",
+            "main",
+            "nav",
+            "ol",
+            "p",
+            "pre",
+            "section",
+            "table",
+            "td",
+            "th",
+            "tr",
+            "ul",
+        }
     )
     _HIDDEN = frozenset({"script", "style", "noscript", "template", "head"})
 

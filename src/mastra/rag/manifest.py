@@ -101,9 +101,12 @@ class Manifest:
         )
         for entry in batch:
             before = self.entries.get(entry.id)
-            if before is not None and before.text_hash != entry.text_hash:
-                if self.by_text.get(before.text_hash) == entry.id:
-                    del self.by_text[before.text_hash]
+            if (
+                before is not None
+                and before.text_hash != entry.text_hash
+                and self.by_text.get(before.text_hash) == entry.id
+            ):
+                del self.by_text[before.text_hash]
             self.entries[entry.id] = entry
             if entry.state == "done":
                 self.by_text.setdefault(entry.text_hash, entry.id)

@@ -117,7 +117,12 @@ class RerankAPI:
         answer = await self.client.request_json(
             "POST",
             "/rerank",
-            json={"model": self.model, "query": query, "documents": list(texts), "top_n": len(texts)},
+            json={
+                "model": self.model,
+                "query": query,
+                "documents": list(texts),
+                "top_n": len(texts),
+            },
             type=_RerankAnswer,
         )
         scores = [float("-inf")] * len(texts)
@@ -237,7 +242,7 @@ def vector_query_tool(
         description
         or (
             f"Search the {index!r} knowledge base. Returns the best matching passages with "
-            "their source. filter narrows by metadata, e.g. {\"source\": {\"$in\": [...]}}."
+            'their source. filter narrows by metadata, e.g. {"source": {"$in": [...]}}.'
         ),
         input=_SearchInput,
         execute=search,
