@@ -55,9 +55,10 @@ def corpus_texts(megabytes: int = CORPUS_MB) -> list[str]:
 
 @functools.lru_cache(maxsize=2)
 def paragraphs(count: int) -> list[str]:
-    """``count`` paragraphs of 200+ characters from the corpus (cycled if it runs short)."""
+    """``count`` distinct texts: paragraphs of 200+ characters from the corpus, cycled if it
+    runs short and numbered so that no two are equal (ingest would skip copies)."""
     found = [p for t in corpus_texts() for p in t.split("\n\n") if len(p) >= 200]
-    return [found[i % len(found)] for i in range(count)]
+    return [f"Note {i}.\n{found[i % len(found)]}" for i in range(count)]
 
 
 def megabytes(texts):
@@ -186,9 +187,8 @@ INGEST = textwrap.dedent(
         if not docs:
             return 0
         nodes = pipeline.run(documents=docs)
-        await store.upsert("bench", [n.embedding for n in nodes],
-                           [{"text": n.text, "document_id": n.ref_doc_id, **n.metadata} for n in nodes],
-                           [n.node_id for n in nodes])
+        meta = [{"text": n.text, "document_id": n.ref_doc_id, **n.metadata} for n in nodes]
+        await store.upsert("bench", [n.embedding for n in nodes], meta, [n.node_id for n in nodes])
         return len(nodes)
 
     paragraphs(count)  # the corpus is read before the clock starts
@@ -247,8 +247,12 @@ def retrieval_setup():
             n = min(50_000, CHUNKS - start)
             rows = rng.standard_normal((n, 64), dtype=np.float32)
             meta = [
-                {"text": texts[(start + i) % len(texts)][:300], "document_id": f"d{start + i}",
-                 "position": 0, "tenant": (start + i) % 10}
+                {
+                    "text": texts[(start + i) % len(texts)][:300],
+                    "document_id": f"d{start + i}",
+                    "position": 0,
+                    "tenant": (start + i) % 10,
+                }
                 for i in range(n)
             ]
             await store.upsert("bench", rows, meta, [f"d{start + i}#0" for i in range(n)])
@@ -259,8 +263,13 @@ def retrieval_setup():
     return asyncio.run(build())
 
 
-QUERIES = ["how to configure logging", "parse the json file", "retry with backoff",
-           "thread pool executor", "unicode decode error"]
+QUERIES = [
+    "how to configure logging",
+    "parse the json file",
+    "retry with backoff",
+    "thread pool executor",
+    "unicode decode error",
+]
 
 
 @pytest.mark.benchmark(group="rag-retrieval")
