@@ -45,6 +45,11 @@ class HashingEmbedder:
         self.dimension = dimension
         self.char_ngrams = tuple(char_ngrams)
 
+    @property
+    def fingerprint(self) -> str:
+        """What decides its vectors (ingest re-embeds documents when it changes)."""
+        return f"HashingEmbedder(dimension={self.dimension}, char_ngrams={self.char_ngrams})"
+
     def _features(self, text: str) -> list[str]:
         words = _WORD.findall(text.lower())
         features = [f"w:{w}" for w in words]
@@ -71,14 +76,37 @@ class HashingEmbedder:
 
 
 class ModelEmbedder:
-    """A provider's embedding model (``get_model("openai/text-embedding-3-small")`` ...)."""
+    """A provider's embedding model (``get_model("openai/text-embedding-3-small")``, any
+    OpenAI-compatible ``/embeddings`` server with ``base_url=``, Google ...), called with at
+    most ``batch_size`` texts at a time. Failed calls are retried by the model's HTTP client
+    (its ``retry=`` policy: 429, 5xx, timeouts, with backoff)."""
 
-    def __init__(self, model: LanguageModel, dimension: int) -> None:
+    def __init__(self, model: LanguageModel, dimension: int, *, batch_size: int = 256) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValidationError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.model = model
         self.dimension = dimension
+        self.batch_size = batch_size
+
+    @property
+    def fingerprint(self) -> str:
+        return f"ModelEmbedder({self.model.name}, dimension={self.dimension})"
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        parts = [
+            await self._embed_batch(texts[i : i + self.batch_size])
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    async def _embed_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         rows = await self.model.embed(texts)
+        if rows.ndim != 2 or rows.shape[0] != len(texts):
+            raise ValidationError(
+                f"{self.model.name} returned {rows.shape[0]} embeddings for {len(texts)} texts"
+            )
         if rows.shape[1] != self.dimension:
             raise ValidationError(
                 f"{self.model.name} returned {rows.shape[1]} dimensions; "
@@ -94,6 +122,11 @@ class CachedEmbedder:
         self.inner = inner
         self.dimension = inner.dimension
         self.cache: LRUCache[str, npt.NDArray[np.float32]] = LRUCache(maxsize)
+
+    @property
+    def fingerprint(self) -> str:
+        inner = getattr(self.inner, "fingerprint", None)
+        return str(inner) if inner else f"{type(self.inner).__name__}({self.dimension})"
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

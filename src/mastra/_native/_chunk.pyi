@@ -1,0 +1,3 @@
+def recursive_spans(
+    text: str, size: int, overlap: int, separators: list[str]
+) -> list[tuple[int, int]]: ...
