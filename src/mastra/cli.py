@@ -72,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--prompt", default=DEFAULT_PROMPT, help="the question to ask")
     demo.set_defaults(run=_demo)
     from mastra.evals.cli import add_commands as eval_commands
+    from mastra.rag.cli import add_commands as rag_commands
     from mastra.server.cli import add_commands as server_commands
 
     server_commands(commands)
+    rag_commands(commands)
     eval_commands(commands)
     return parser
 
