@@ -24,4 +24,5 @@ def test_every_example_is_listed():
         "vector_search",
         "telemetry_tracing",
         "workflow_approval",
+        "server_and_client",
     }

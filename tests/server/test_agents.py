@@ -107,6 +107,7 @@ async def test_a_failing_tool_goes_back_to_the_model_not_to_the_client(client):
         (b'{"messages": "hi", "maxSteps": "3"}', 400, "Expected `int | null`"),
         (b'{"messages": [{"role": "robot", "content": "x"}]}', 400, "messages[0]"),
         (b'{"messages": "hi", "memory": {"thread": 7}}', 400, "`$.memory.thread`"),
+        (b'{"messages": "hi", "structuredOutput": {"schema": {}}}', 400, "output type"),
     ],
 )
 async def test_bad_bodies_are_400_naming_the_field(client, body, status, fragment):

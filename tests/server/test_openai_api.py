@@ -93,3 +93,19 @@ async def test_the_sdk_with_an_api_key(client):
     with pytest.raises(openai.AuthenticationError):
         await bad.chat.completions.create(model="echo", messages=[{"role": "user", "content": "x"}])
     await asyncio.gather(good.close(), bad.close())
+
+
+async def test_the_user_field_reaches_the_run_context(client):
+    def instructions(run):
+        return f"Serve {run.context.get('user', 'nobody')}."
+
+    api = await client(
+        Mastra(agents=[Agent("who", instructions, FunctionModel(lambda r: r.messages[0].text))])
+    )
+    sdk = AsyncOpenAI(base_url=str(api.make_url("/v1")), api_key="x", max_retries=0)
+    asked = [{"role": "user", "content": "hi"}]
+    tagged = await sdk.chat.completions.create(model="who", messages=asked, user="u-42")
+    untagged = await sdk.chat.completions.create(model="who", messages=asked)
+    await sdk.close()
+    assert tagged.choices[0].message.content == "Serve u-42."
+    assert untagged.choices[0].message.content == "Serve nobody."

@@ -2,6 +2,7 @@
 one port, two servers sharing one PostgreSQL, and `mastra init`'s project working as is."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -191,3 +192,40 @@ async def test_init_makes_a_project_that_works(tmp_path, check):
         [sys.executable, "-m", "mastra.cli", "init", str(project)], capture_output=True, text=True
     )
     assert again.returncode == 2 and "is not empty" in again.stderr
+
+
+async def test_dev_restarts_when_a_file_changes(tmp_path):
+    port = free_port()
+    app = "from mastra import Agent, Mastra\nfrom mastra.llm.testing import TestModel\n"
+    app += "mastra = Mastra(agents=[{}])\n"
+    one = 'Agent("one", "x", TestModel())'
+    (tmp_path / "devapp.py").write_text(app.format(one))
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "mastra.cli", "dev", "devapp:mastra", "--port", str(port)],
+        cwd=tmp_path,
+    )
+
+    async def agents():
+        url = f"http://127.0.0.1:{port}/api/agents"
+        async with aiohttp.ClientSession() as session, session.get(url) as answer:
+            return set(await answer.json())
+
+    try:
+        await wait_up(port, dev)
+        assert await agents() == {"one"}
+        await asyncio.sleep(1.1)  # a coarse file clock still sees a new mtime
+        (tmp_path / "devapp.py").write_text(app.format(one + ', Agent("two", "x", TestModel())'))
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                if await agents() == {"one", "two"}:
+                    break
+            assert time.monotonic() < deadline, "the server did not restart with the change"
+            await asyncio.sleep(0.2)
+        dev.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(dev.wait, 30) == 0
+        with pytest.raises(aiohttp.ClientConnectionError):  # the child went with it
+            await agents()
+    finally:
+        if dev.poll() is None:
+            dev.kill()

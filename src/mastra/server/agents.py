@@ -93,6 +93,13 @@ def run_options(request: web.Request, run: AgentRun) -> RunOptions:
         thread = thread.get("id")
     if thread is not None and not isinstance(thread, str):
         raise HttpError(400, "validation_error", "memory.thread must be an id or {id}")
+    if run.structured_output is not None:
+        raise HttpError(
+            400,
+            "validation_error",
+            "structuredOutput from the request is not supported: give the agent an output type"
+            " (Agent(..., output=MyStruct)) and its answers carry `object`",
+        )
     return RunOptions(
         thread_id=thread,
         resource_id=memory.resource or run.resource_id,

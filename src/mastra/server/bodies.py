@@ -48,6 +48,7 @@ class AgentRun(Body):
     max_steps: Positive | None = None
     run_id: str | None = None
     request_context: Context = {}
+    structured_output: Any = None  # refused with a reason (docs/server.md)
 
 
 class ToolExecution(Body):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -69,6 +71,7 @@ def _dev(args: argparse.Namespace) -> int:
         command += ["--api-key", key]
     seen = _mtimes(folder)
     child = subprocess.Popen(command)
+    signal.signal(signal.SIGTERM, _interrupt)  # so the child is stopped too
     try:
         while True:
             time.sleep(0.5)
@@ -86,12 +89,18 @@ def _dev(args: argparse.Namespace) -> int:
         child.wait(10)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _mtimes(folder: Path) -> dict[str, float]:
-    return {
-        str(p): p.stat().st_mtime
-        for p in folder.rglob("*.py")
-        if ".venv" not in p.parts and "__pycache__" not in p.parts
-    }
+    seen = {}
+    for path in folder.rglob("*.py"):
+        if ".venv" in path.parts or "__pycache__" in path.parts:
+            continue
+        with contextlib.suppress(FileNotFoundError):  # removed while we looked
+            seen[str(path)] = path.stat().st_mtime
+    return seen
 
 
 def _init(args: argparse.Namespace) -> int:

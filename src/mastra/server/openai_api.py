@@ -127,7 +127,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     agent = _agent(request, completion.model)
     messages = _messages(completion.messages)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    context = request_context(request, {})
+    context = request_context(request, {"user": completion.user} if completion.user else {})
     options = RunOptions(run_id=completion_id, context=context)
     if completion.stream:
         include_usage = bool(completion.stream_options and completion.stream_options.include_usage)
