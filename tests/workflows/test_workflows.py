@@ -166,8 +166,8 @@ async def test_failures_retries_and_timeouts():
     )
     snapshot = await storage.get_workflow_run("boom", run.run_id)
     assert snapshot.status == "failed"
-    assert snapshot.snapshot["results"]["broken"]["error"] == "ValueError: bad row 7"
-    assert snapshot.snapshot["results"]["price"]["status"] == "success"
+    assert snapshot.steps["broken"]["error"] == "ValueError: bad row 7"
+    assert snapshot.steps["price"]["status"] == "success"
 
 
 async def approve(ctx: StepContext, data):

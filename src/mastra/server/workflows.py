@@ -9,6 +9,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -98,7 +99,10 @@ def _graph(node: Node) -> dict[str, Any]:
             "step": {"id": "map", "mapConfig": getattr(node.fn, "__name__", "")},
         }
     if isinstance(node, Sleep):
-        return {"type": "sleep", "id": "sleep", "duration": int(node.seconds * 1000)}
+        if node.until is None:
+            return {"type": "sleep", "id": node.id, "duration": int((node.seconds or 0) * 1000)}
+        fixed = node.until if isinstance(node.until, datetime) else None
+        return {"type": "sleepUntil", "id": node.id, "date": fixed.isoformat() if fixed else None}
     return _target(node.targets()[0])
 
 
@@ -354,7 +358,7 @@ async def list_runs(request: web.Request) -> web.Response:
     stored = await workflow.storage.list_workflow_runs(
         workflow.id, status=status, limit=per_page + 1, offset=page * per_page
     )
-    runs = [wire.workflow_run(r) for r in stored[:per_page]]
+    runs = [wire.workflow_run(Run.restore(workflow, r).snapshot()) for r in stored[:per_page]]
     total = page * per_page + len(stored)
     return json({"runs": runs, "total": total})
 
@@ -368,7 +372,7 @@ async def get_run(request: web.Request) -> web.Response:
         else None
     )
     if stored is not None:
-        return json(wire.workflow_run(stored))
+        return json(wire.workflow_run(Run.restore(workflow, stored).snapshot()))
     live = state.runs.get((workflow.id, run_id))
     if live is None:
         raise NotFoundError(f"no run {run_id!r} of workflow {workflow.id!r}")

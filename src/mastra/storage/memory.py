@@ -175,10 +175,17 @@ class InMemoryStorage(AsyncCloseable):
         if fence is not None and self._leases.get(fence[0], ("", None))[0] != fence[1]:
             raise lease_lost(fence[0])
         existing = self._runs.get((run.workflow_id, run.run_id))
-        if existing is not None:
-            run = msgspec.structs.replace(run, created_at=existing.created_at)
+        steps = dict(existing.steps) if existing is not None else {}
+        steps.update(run.steps)
+        if existing is not None:  # as the databases do: these two are not an executor's
+            run = msgspec.structs.replace(
+                run,
+                created_at=existing.created_at,
+                idempotency_key=existing.idempotency_key,
+                cancel_requested=existing.cancel_requested,
+            )
         self._runs[(run.workflow_id, run.run_id)] = msgspec.json.decode(
-            msgspec.json.encode(run), type=WorkflowRun
+            msgspec.json.encode(msgspec.structs.replace(run, steps=steps)), type=WorkflowRun
         )
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:

@@ -12,6 +12,7 @@ from mastra.errors import ErrorMapping, map_exceptions
 from mastra.pg import PgPools, pg_errors
 from mastra.storage import sql
 from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
+from mastra.storage.sqlqueue import Program
 
 __all__ = ["PostgresStorage"]
 
@@ -98,6 +99,20 @@ class PostgresStorage(SqlStorage):
                     else:
                         await cur.execute(query, params)
         return True
+
+    async def _transact(self, program: Callable[[], Program[T]]) -> T:
+        pool = await self._pools.get()
+        steps = program()
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+            async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                statement = next(steps)
+                while True:
+                    await cur.execute(*statement)
+                    rows = await cur.fetchall() if cur.description is not None else []
+                    try:
+                        statement = steps.send(rows)
+                    except StopIteration as done:
+                        return done.value  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password

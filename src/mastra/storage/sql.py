@@ -3,7 +3,7 @@ with ``?`` placeholders (``?j`` for JSON values) and adapted per dialect."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,8 +39,12 @@ class Dialect(msgspec.Struct, frozen=True):
     json_type: str
     real_type: str
     seq_column: str
+    clock: str  # the database's clock in microseconds since the epoch
 
     def sql(self, text: str) -> str:
+        """``?`` placeholders, ``?j`` JSON placeholders and ``{NOW}`` (the database clock:
+        leases and queues compare times on one clock, whichever machine asks)."""
+        text = text.replace("{NOW}", self.clock)
         return (
             text.replace("?j", self.json_param).replace("?", self.param)
             if (self.param != "?")
@@ -51,7 +55,15 @@ class Dialect(msgspec.Struct, frozen=True):
         return text.format(JSON=self.json_type, REAL=self.real_type, SEQ=self.seq_column)
 
 
-SQLITE = Dialect("sqlite", "?", "?", "TEXT", "REAL", "seq INTEGER PRIMARY KEY AUTOINCREMENT")
+SQLITE = Dialect(
+    "sqlite",
+    "?",
+    "?",
+    "TEXT",
+    "REAL",
+    "seq INTEGER PRIMARY KEY AUTOINCREMENT",
+    "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)",
+)
 POSTGRES = Dialect(
     "postgres",
     "%s",
@@ -59,6 +71,7 @@ POSTGRES = Dialect(
     "JSONB",
     "DOUBLE PRECISION",
     "seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
 )
 
 # Forward migrations: version n is the list of statements that takes the schema from n-1 to n.
@@ -99,6 +112,32 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX mastra_scores_scorer ON mastra_scores (scorer_id, created_at)",
         "CREATE INDEX mastra_scores_run ON mastra_scores (run_id)",
         "CREATE INDEX mastra_scores_entity ON mastra_scores (entity_id, created_at)",
+    ],
+    [  # workflow runs on queues, step results as their own rows, events
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN queue TEXT",
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN wake_at BIGINT",
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN started_at BIGINT",
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN idempotency_key TEXT",
+        "ALTER TABLE mastra_workflow_runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
+        """CREATE UNIQUE INDEX mastra_workflow_runs_idempotency
+            ON mastra_workflow_runs (workflow_id, idempotency_key)""",
+        """CREATE INDEX mastra_workflow_runs_ready ON mastra_workflow_runs
+            (queue, priority DESC, wake_at) WHERE wake_at IS NOT NULL""",
+        "CREATE INDEX mastra_workflow_runs_started ON mastra_workflow_runs (queue, started_at)",
+        "CREATE INDEX mastra_workflow_runs_queue ON mastra_workflow_runs (queue, status)",
+        """CREATE TABLE mastra_workflow_steps (
+            workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, step_key TEXT NOT NULL,
+            result {JSON} NOT NULL, PRIMARY KEY (workflow_id, run_id, step_key),
+            FOREIGN KEY (workflow_id, run_id) REFERENCES mastra_workflow_runs
+                (workflow_id, run_id) ON DELETE CASCADE)""",
+        """CREATE TABLE mastra_workflow_events (
+            {SEQ}, workflow_id TEXT NOT NULL, run_id TEXT NOT NULL, name TEXT NOT NULL,
+            data {JSON}, taken_by TEXT, created_at BIGINT NOT NULL,
+            FOREIGN KEY (workflow_id, run_id) REFERENCES mastra_workflow_runs
+                (workflow_id, run_id) ON DELETE CASCADE)""",
+        """CREATE INDEX mastra_workflow_events_run
+            ON mastra_workflow_events (workflow_id, run_id, name, seq)""",
     ],
 ]
 
@@ -148,10 +187,31 @@ RESOURCE_COLUMNS = "id, working_memory, metadata, updated_at"
 UPSERT_RESOURCE = f"""INSERT INTO mastra_resources ({RESOURCE_COLUMNS}) VALUES (?, ?, ?j, ?)
     ON CONFLICT (id) DO UPDATE SET working_memory = excluded.working_memory,
     metadata = excluded.metadata, updated_at = excluded.updated_at"""
-RUN_COLUMNS = "workflow_id, run_id, status, snapshot, created_at, updated_at"
-UPSERT_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?j, ?, ?)
+RUN_COLUMNS = (
+    "workflow_id, run_id, status, snapshot, created_at, updated_at, queue, priority, wake_at, "
+    "idempotency_key, cancel_requested"
+)
+# A run's own columns; idempotency_key is set once, when a run is enqueued, and
+# cancel_requested only by a cancel request, so that an executor's write never undoes one.
+UPSERT_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS})
+    VALUES (?, ?, ?, ?j, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status,
-    snapshot = excluded.snapshot, updated_at = excluded.updated_at"""
+    snapshot = excluded.snapshot, updated_at = excluded.updated_at, queue = excluded.queue,
+    priority = excluded.priority, wake_at = excluded.wake_at"""
+SELECT_RUNS = f"SELECT {RUN_COLUMNS} FROM mastra_workflow_runs WHERE "
+
+
+def select_steps(workflows: int, runs: int) -> str:
+    """The step records of the runs of ``workflows`` ids x ``runs`` ids (placeholders)."""
+    return (
+        "SELECT workflow_id, run_id, step_key, result FROM mastra_workflow_steps WHERE "
+        f"workflow_id IN ({', '.join('?' * workflows)}) AND run_id IN ({', '.join('?' * runs)})"
+    )
+
+
+UPSERT_STEP = """INSERT INTO mastra_workflow_steps (workflow_id, run_id, step_key, result)
+    VALUES (?, ?, ?, ?j) ON CONFLICT (workflow_id, run_id, step_key)
+    DO UPDATE SET result = excluded.result"""
 UPSERT_SPAN = """INSERT INTO mastra_spans (span_id, trace_id, start_ns, record)
     VALUES (?, ?, ?, ?j) ON CONFLICT (span_id) DO UPDATE SET record = excluded.record"""
 SCORE_COLUMNS = "id, scorer_id, run_id, entity_id, created_at, record"
@@ -227,6 +287,11 @@ def run_params(r: WorkflowRun) -> tuple[Any, ...]:
         encode(r.snapshot),
         to_micros(r.created_at),
         to_micros(r.updated_at),
+        r.queue,
+        r.priority,
+        to_micros(r.wake_at) if r.wake_at is not None else None,
+        r.idempotency_key,
+        int(r.cancel_requested),
     )
 
 
@@ -238,7 +303,16 @@ def run_of(row: Sequence[Any]) -> WorkflowRun:
         snapshot=decode(row[3]),
         created_at=from_micros(row[4]),
         updated_at=from_micros(row[5]),
+        queue=row[6],
+        priority=row[7],
+        wake_at=from_micros(row[8]) if row[8] is not None else None,
+        idempotency_key=row[9],
+        cancel_requested=bool(row[10]),
     )
+
+
+def step_params(run: WorkflowRun, steps: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    return [(run.workflow_id, run.run_id, key, encode(v)) for key, v in steps.items()]
 
 
 def span_params(s: SpanRecord) -> tuple[Any, ...]:
@@ -286,10 +360,80 @@ def around_query() -> str:
     )
 
 
-# Take the lease if it is free, expired, or already ours (one atomic upsert).
-ACQUIRE_LEASE = """INSERT INTO mastra_leases (key, owner, expires_at) VALUES (?, ?, ?)
+# Take the lease for ? microseconds if it is free, expired, or already ours (one atomic
+# upsert, on the database's clock).
+ACQUIRE_LEASE = """INSERT INTO mastra_leases (key, owner, expires_at) VALUES (?, ?, {NOW} + ?)
     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE mastra_leases.expires_at < ? OR mastra_leases.owner = excluded.owner"""
+    WHERE mastra_leases.expires_at < {NOW} OR mastra_leases.owner = excluded.owner
+    RETURNING owner"""
+# -- queues: every time on the database's clock ------------------------------------------------
+
+_RUN_LEASE = "'workflow:' || r.workflow_id || ':' || r.run_id"
+_UNFINISHED = "r.status NOT IN ('success', 'failed', 'canceled')"
+# As UPSERT_RUN's values, but wake_at is a delay in microseconds from the database's now.
+ENQUEUE_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS})
+    VALUES (?, ?, ?, ?j, ?, ?, ?, ?, {{NOW}} + ?, ?, ?) ON CONFLICT DO NOTHING RETURNING run_id"""
+RUN_STATE = """SELECT status, cancel_requested FROM mastra_workflow_runs WHERE workflow_id = ?
+    AND run_id = ?"""
+RUN_BY_IDEMPOTENCY = (
+    "SELECT run_id FROM mastra_workflow_runs WHERE workflow_id = ? AND idempotency_key = ?"
+)
+# Runs of a queue executing now: marked running, under a live lease.
+COUNT_RUNNING = f"""SELECT count(*) FROM mastra_workflow_runs r WHERE r.queue = ?
+    AND r.status = 'running' AND EXISTS (SELECT 1 FROM mastra_leases l
+    WHERE l.key = {_RUN_LEASE} AND l.expires_at >= {{NOW}})"""
+COUNT_STARTED = (
+    "SELECT count(*) FROM mastra_workflow_runs WHERE queue = ? AND started_at >= {NOW} - ?"
+)
+
+
+def due_runs(workflows: int, skip_locked: bool) -> str:
+    """Runs of a queue (?) among ``workflows`` ids that are due and held by no live lease,
+    highest priority first (LIMIT ?); with ``skip_locked`` rows another claimer is taking
+    are passed over."""
+    return f"""SELECT r.workflow_id, r.run_id FROM mastra_workflow_runs r
+        LEFT JOIN mastra_leases l ON l.key = {_RUN_LEASE}
+        WHERE r.queue = ? AND r.wake_at <= {{NOW}} AND {_UNFINISHED}
+        AND r.workflow_id IN ({", ".join("?" * workflows)})
+        AND (l.key IS NULL OR l.expires_at < {{NOW}})
+        ORDER BY r.priority DESC, r.wake_at, r.run_id LIMIT ?
+        {"FOR UPDATE OF r SKIP LOCKED" if skip_locked else ""}"""
+
+
+def take_leases(count: int) -> str:
+    """Take ``count`` leases (key, owner, microseconds) that are free or expired; returns the
+    keys taken."""
+    values = ", ".join(["(?, ?, {NOW} + ?)"] * count)
+    return f"""INSERT INTO mastra_leases (key, owner, expires_at) VALUES {values}
+        ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+        WHERE mastra_leases.expires_at < {{NOW}} RETURNING key"""
+
+
+def mark_running(count: int) -> str:
+    """Claimed runs (``count`` (workflow_id, run_id) pairs) are running from now on."""
+    pairs = ", ".join(["(?, ?)"] * count)
+    return f"""UPDATE mastra_workflow_runs SET status = 'running',
+        started_at = coalesce(started_at, {{NOW}})
+        WHERE (workflow_id, run_id) IN (VALUES {pairs})"""
+
+
+REQUEST_CANCEL = f"""UPDATE mastra_workflow_runs SET cancel_requested = 1
+    WHERE workflow_id = ? AND run_id = ? RETURNING {RUN_COLUMNS}"""
+INSERT_EVENT = """INSERT INTO mastra_workflow_events (workflow_id, run_id, name, data, created_at)
+    VALUES (?, ?, ?, ?j, {NOW})"""
+WAKE_WAITING = """UPDATE mastra_workflow_runs SET wake_at = {NOW} WHERE workflow_id = ?
+    AND run_id = ? AND status = 'waiting' AND queue IS NOT NULL"""
+EVENT_TAKEN_BY = """SELECT seq, name, data FROM mastra_workflow_events WHERE workflow_id = ?
+    AND run_id = ? AND taken_by = ?"""
+FIRST_UNTAKEN_EVENT = """SELECT seq, name, data FROM mastra_workflow_events WHERE workflow_id = ?
+    AND run_id = ? AND name = ? AND taken_by IS NULL ORDER BY seq LIMIT 1"""
+TAKE_EVENT = "UPDATE mastra_workflow_events SET taken_by = ? WHERE seq = ?"
+DELETE_RUNS = """DELETE FROM mastra_workflow_runs WHERE workflow_id = ? AND updated_at < ?
+    AND status IN ({statuses}) RETURNING run_id"""
+HOLD_LEASE_RETURNING = (
+    "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ? RETURNING key"
+)
+
 # A guarded write's first statement: it touches the lease row only while the owner holds it
 # (and in PostgreSQL locks that row, so a takeover waits for the write to commit).
 HOLD_LEASE = "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ?"

@@ -6,9 +6,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import msgspec
+
 from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage import sql
+from mastra.storage.sqlqueue import Program, SqlRunQueue
 from mastra.storage.types import (
     Order,
     Resource,
@@ -35,10 +38,8 @@ Statement = tuple[str, Any, bool]
 Guard = tuple[str, Any]
 
 
-class SqlStorage(AsyncCloseable, ABC):
+class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
     """Everything but the connection: subclasses run statements their own way."""
-
-    dialect: sql.Dialect
 
     @abstractmethod
     async def _read(
@@ -53,9 +54,6 @@ class SqlStorage(AsyncCloseable, ABC):
         """Run the statements ``build()`` returns in one transaction (build may run off the
         event loop); foreign-key violations raise StorageError. A ``guard`` statement runs
         first: when it changes no row, nothing is written and the result is False."""
-
-    def _q(self, text: str) -> str:
-        return self.dialect.sql(text)
 
     def _map(self, fn: Callable[[Any], R], items: Sequence[Any]) -> list[R]:
         """Map items while building statements (overridden to yield the GIL off-loop)."""
@@ -198,21 +196,17 @@ class SqlStorage(AsyncCloseable, ABC):
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
         guard = (self._q(sql.HOLD_LEASE), fence) if fence is not None else None
-        if not await self._write(
-            lambda: [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)], guard=guard
-        ):
+        statements: list[Statement] = [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)]
+        if run.steps:
+            statements.append((self._q(sql.UPSERT_STEP), sql.step_params(run, run.steps), True))
+        if not await self._write(lambda: statements, guard=guard):
             raise lease_lost(fence[0] if fence else "")
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
-        rows = await self._read(
-            self._q(
-                f"SELECT {sql.RUN_COLUMNS} FROM mastra_workflow_runs WHERE workflow_id = ? "
-                "AND run_id = ?"
-            ),
-            (workflow_id, run_id),
-            sql.run_of,
+        return next(
+            iter(await self._runs_where("workflow_id = ? AND run_id = ?", (workflow_id, run_id))),
+            None,
         )
-        return rows[0] if rows else None
 
     async def list_workflow_runs(
         self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
@@ -221,15 +215,34 @@ class SqlStorage(AsyncCloseable, ABC):
         where, params = "workflow_id = ?", [workflow_id]
         if status is not None:
             where, params = where + " AND status = ?", [*params, status]
-        rows = await self._read(
-            self._q(
-                f"SELECT {sql.RUN_COLUMNS} FROM mastra_workflow_runs WHERE {where} "
-                "ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?"
-            ),
+        return await self._runs_where(
+            f"{where} ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
-            sql.run_of,
         )
-        return rows
+
+    async def _runs_where(self, where: str, params: Sequence[Any]) -> list[WorkflowRun]:
+        """Runs matching ``where``, each with its step records (one snapshot of both)."""
+
+        def program() -> Program[list[WorkflowRun]]:
+            runs = [sql.run_of(row) for row in (yield (self._q(sql.SELECT_RUNS + where), params))]
+            if not runs:
+                return runs
+            keys = {(r.workflow_id, r.run_id) for r in runs}
+            steps: dict[tuple[str, str], dict[str, Any]] = {key: {} for key in keys}
+            workflow_ids = sorted({r.workflow_id for r in runs})
+            run_ids = sorted({r.run_id for r in runs})
+            rows = yield (
+                self._q(sql.select_steps(len(workflow_ids), len(run_ids))),
+                (*workflow_ids, *run_ids),
+            )
+            for workflow_id, run_id, step_key, result in rows:
+                if (workflow_id, run_id) in steps:
+                    steps[(workflow_id, run_id)][step_key] = sql.decode(result)
+            return [
+                msgspec.structs.replace(r, steps=steps[(r.workflow_id, r.run_id)]) for r in runs
+            ]
+
+        return await self._transact(program)
 
     async def save_spans(self, spans: list[SpanRecord]) -> None:
         if spans:
@@ -284,15 +297,11 @@ class SqlStorage(AsyncCloseable, ABC):
         )
 
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
-        moment = sql.to_micros(now())
-        expires = moment + int(ttl * 1e6)
-        await self._write(
-            lambda: [(self._q(sql.ACQUIRE_LEASE), (key, owner, expires, moment), False)]
-        )
-        rows = await self._read(
-            self._q("SELECT owner FROM mastra_leases WHERE key = ?"), (key,), lambda row: row[0]
-        )
-        return bool(rows) and rows[0] == owner
+        def program() -> Program[bool]:
+            held = yield (self._q(sql.ACQUIRE_LEASE), (key, owner, int(ttl * 1e6)))
+            return bool(held)
+
+        return await self._transact(program)
 
     async def release_lease(self, key: str, owner: str) -> None:
         await self._write(

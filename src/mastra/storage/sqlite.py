@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from mastra.errors import ErrorMapping, MastraError, StorageError, TimeoutError, map_exceptions
 from mastra.storage import sql
 from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
+from mastra.storage.sqlqueue import Program
 
 __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
@@ -126,6 +127,22 @@ def transaction(
     return True
 
 
+def run_program(connection: sqlite3.Connection, program: Program[T]) -> T:
+    """Drive a :data:`Program` in one transaction on this thread."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        statement = next(program)
+        while True:
+            rows = connection.execute(*statement).fetchall()
+            statement = program.send(rows)
+    except StopIteration as done:
+        connection.execute("COMMIT")
+        return done.value  # type: ignore[no-any-return]
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
 def migrate(connection: sqlite3.Connection) -> int:
     """Apply the forward migrations this file lacks; returns the schema version."""
     connection.execute("BEGIN IMMEDIATE")
@@ -208,6 +225,11 @@ class SQLiteStorage(SqlStorage):
         worker = await self._ready()
         with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
             return await worker.run(lambda c: transaction(c, build(), guard))
+
+    async def _transact(self, program: Callable[[], Program[T]]) -> T:
+        worker = await self._ready()
+        with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
+            return await worker.run(lambda c: run_program(c, program()))
 
     def _map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return yielding_map(fn, items)  # runs on the worker thread

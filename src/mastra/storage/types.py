@@ -16,8 +16,12 @@ from mastra.telemetry import SpanRecord
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "TERMINAL_STATUSES",
     "Order",
+    "QueueLimits",
     "Resource",
+    "RunEvent",
+    "RunQueue",
     "ScoreRecord",
     "Storage",
     "StoredMessage",
@@ -121,7 +125,13 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WorkflowRun(msgspec.Struct, frozen=True, kw_only=True):
-    """A workflow run's persisted state."""
+    """A workflow run's persisted state.
+
+    ``steps`` holds one record per step (its result; written as the step finishes, so a
+    write costs that step's output, not the whole run's). A run on a ``queue`` is taken by
+    a worker once ``wake_at`` has passed; ``idempotency_key`` is unique per workflow and set
+    when the run is enqueued; ``cancel_requested`` is set only by a cancel request.
+    """
 
     workflow_id: str
     run_id: str
@@ -129,6 +139,32 @@ class WorkflowRun(msgspec.Struct, frozen=True, kw_only=True):
     snapshot: Any = None
     created_at: datetime = msgspec.field(default_factory=now)
     updated_at: datetime = msgspec.field(default_factory=now)
+    steps: dict[str, Any] = {}
+    queue: str | None = None
+    priority: int = 0
+    wake_at: datetime | None = None
+    idempotency_key: str | None = None
+    cancel_requested: bool = False
+
+
+class QueueLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """A queue's limits across every worker: runs executing at once, and runs started per
+    ``per`` seconds (``rate``)."""
+
+    concurrency: int | None = None
+    rate: int | None = None
+    per: float = 1.0
+
+
+class RunEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event sent to a run, as storage keeps it until a step takes it."""
+
+    seq: int
+    name: str
+    data: Any = None
+
+
+TERMINAL_STATUSES = ("success", "failed", "canceled")
 
 
 class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -239,16 +275,21 @@ class Storage(Protocol):
     async def save_workflow_run(
         self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
     ) -> None:
-        """Insert or replace a run. With ``fence=(lease_key, owner)`` the write happens only
+        """Insert or replace a run, and insert or replace the records in ``run.steps`` (steps
+        not named keep theirs). With ``fence=(lease_key, owner)`` the write happens only
         while ``owner`` holds that lease, atomically with the check; otherwise it raises
         :class:`~mastra.errors.LeaseLostError` and changes nothing."""
         ...
 
-    async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None: ...
+    async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
+        """The run with every step record."""
+        ...
 
     async def list_workflow_runs(
         self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[WorkflowRun]: ...
+    ) -> list[WorkflowRun]:
+        """Runs newest first, each with every step record."""
+        ...
 
     async def save_spans(self, spans: list[SpanRecord]) -> None: ...
 
@@ -284,3 +325,63 @@ class Storage(Protocol):
     async def kv_set(self, key: str, value: Any) -> None: ...
 
     async def kv_delete(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class RunQueue(Protocol):
+    """What workflow queues and workers need from a store (SQLite and PostgreSQL have it).
+
+    Every time here is the database's clock, so machines compare leases on one clock.
+    """
+
+    async def enqueue_workflow_run(self, run: WorkflowRun, *, delay: float = 0.0) -> WorkflowRun:
+        """Insert a run on ``run.queue`` with its ``steps``, due ``delay`` seconds from now;
+        with an ``idempotency_key`` the workflow already used, nothing is written and the
+        existing run is returned."""
+        ...
+
+    async def claim_workflow_runs(
+        self,
+        owner: str,
+        lease_seconds: float,
+        *,
+        queue: str,
+        workflow_ids: list[str],
+        limit: int,
+        limits: QueueLimits | None = None,
+    ) -> list[tuple[str, str]]:
+        """Take up to ``limit`` runs of ``queue`` that are due (``wake_at`` passed, no live
+        lease, not finished), highest priority first, within the queue's ``limits``: each
+        one's lease ``workflow:<id>:<run>`` is now held by ``owner``. (workflow_id, run_id)
+        pairs; runs another worker is taking at the same moment are skipped, not waited for."""
+        ...
+
+    async def request_workflow_cancel(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
+        """Mark the run for cancellation (its executor stops it at its next heartbeat)."""
+        ...
+
+    async def workflow_run_state(self, workflow_id: str, run_id: str) -> tuple[str, bool] | None:
+        """The run's status and whether someone asked to cancel it (a cheap read: no
+        snapshot, no steps); None when there is no such run."""
+        ...
+
+    async def send_workflow_event(
+        self, workflow_id: str, run_id: str, name: str, data: Any
+    ) -> WorkflowRun | None:
+        """Store an event for the run and wake it if it waits on a queue; the run as it was
+        (None when there is no such run; a finished run gets nothing stored)."""
+        ...
+
+    async def take_workflow_event(
+        self, workflow_id: str, run_id: str, name: str, taker: str, fence: tuple[str, str]
+    ) -> RunEvent | None:
+        """The event ``taker`` took before, else the oldest untaken one named ``name``, now
+        taken by ``taker`` (fenced by the run's lease); None when there is none."""
+        ...
+
+    async def delete_workflow_runs(
+        self, workflow_id: str, *, before: datetime, statuses: tuple[str, ...]
+    ) -> int:
+        """Delete runs in ``statuses`` last updated before ``before`` (with their steps and
+        events); how many were deleted."""
+        ...

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mastra.workflows.step import Step, StepContext
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Executor",
     "Node",
+    "Parked",
     "Predicate",
     "StepFailed",
     "Suspended",
@@ -51,6 +54,22 @@ class Suspended(Exception):
         self.keys = keys
 
 
+class Parked(Exception):
+    """Raised through the nodes when a queued run waits for a timer or an event: it stops
+    as ``sleeping`` or ``waiting`` and holds no worker until ``wake_at`` (epoch seconds;
+    None: until an event arrives)."""
+
+    def __init__(self, status: str, wake_at: float | None) -> None:
+        super().__init__(status)
+        self.status, self.wake_at = status, wake_at
+
+    @staticmethod
+    def earliest(parked: list[Parked]) -> Parked:
+        """Of several parked branches, the one that wakes first (an event wakes any)."""
+        timed = [p for p in parked if p.wake_at is not None]
+        return min(timed, key=lambda p: p.wake_at or 0.0) if timed else parked[0]
+
+
 class StepFailed(Exception):
     """Raised through the nodes when a step failed for good; the run stops as ``failed``."""
 
@@ -70,6 +89,11 @@ class Executor(Protocol):
         ...
 
     def context(self, key: str) -> StepContext: ...
+
+    async def sleep_until(self, key: str, wake: Callable[[], float]) -> None:
+        """Wait until the time ``wake()`` gives (epoch seconds; asked once, then recorded
+        under ``key`` so a restart keeps the same deadline)."""
+        ...
 
 
 class Node(ABC):
@@ -108,11 +132,15 @@ class Then(Node):
 
 
 def collect(outcomes: dict[str, Any]) -> dict[str, Any]:
-    """Branch outputs by id; suspensions gathered; the first failure raised."""
+    """Branch outputs by id: the first failure is raised, then the branch that wakes first
+    of those parked on a timer or event, then the suspensions gathered."""
     suspended = [k for o in outcomes.values() if isinstance(o, Suspended) for k in o.keys]
+    parked = [o for o in outcomes.values() if isinstance(o, Parked)]
     for outcome in outcomes.values():
-        if isinstance(outcome, BaseException) and not isinstance(outcome, Suspended):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Suspended | Parked):
             raise outcome
+    if parked:
+        raise Parked.earliest(parked)
     if suspended:
         raise Suspended(suspended)
     return outcomes
@@ -228,14 +256,31 @@ class Map(Node):
 
 
 class Sleep(Node):
+    """A durable timer: ``seconds`` from when the run reaches it, or until the time ``until``
+    gives (a datetime, or a function of the data that returns one). Its deadline is
+    recorded under ``id``; a queued run waits for it holding no worker."""
+
     kind = "sleep"
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(
+        self,
+        id: str,
+        seconds: float | None = None,
+        until: datetime | Callable[[Any], datetime] | None = None,
+    ) -> None:
+        self.id, self.seconds, self.until = id, seconds, until
 
     def passes_type(self, previous: Any) -> Any:
         return previous
 
+    def _deadline(self, data: Any) -> float:
+        if self.until is None:
+            return time.time() + (self.seconds or 0.0)
+        moment = self.until(data) if callable(self.until) else self.until
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise StepFailed(self.id, f"sleep_until needs an aware datetime, got {moment!r}")
+        return moment.timestamp()
+
     async def run(self, run: Executor, data: Any, prefix: str) -> Any:
-        await asyncio.sleep(self.seconds)
+        await run.sleep_until(prefix + self.id, lambda: self._deadline(data))
         return data

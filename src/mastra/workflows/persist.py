@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from mastra.storage import Storage, WorkflowRun
+from mastra.storage.types import RunQueue
 
 __all__ = ["Durability", "RunStore"]
 
@@ -26,7 +27,8 @@ class RunStore:
     While a process executes the run it holds the lease ``workflow:<id>:<run>`` for
     ``lease_seconds``, renewed every third of that by a heartbeat; every snapshot write is
     fenced by the lease, so a process that lost it (paused past its lease, partitioned)
-    can never overwrite what the new owner wrote.
+    can never overwrite what the new owner wrote. A worker that claimed the run from a queue
+    already holds the lease as ``owner``.
     """
 
     def __init__(
@@ -37,12 +39,13 @@ class RunStore:
         *,
         durability: Durability,
         lease_seconds: float,
+        owner: str | None = None,
     ) -> None:
         self.storage, self.durability = storage, durability
         self.workflow_id, self.run_id = workflow_id, run_id
         self.lease_seconds = lease_seconds
         self.key = f"workflow:{workflow_id}:{run_id}"
-        self.owner = uuid.uuid4().hex
+        self.owner = owner or uuid.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
         self._writer: asyncio.Future[None] | None = None
         self._pending: Callable[[], WorkflowRun] | None = None
@@ -50,15 +53,21 @@ class RunStore:
     async def load(self) -> WorkflowRun | None:
         return await self.storage.get_workflow_run(self.workflow_id, self.run_id)
 
-    async def claim(self, on_lost: Callable[[], None]) -> bool:
+    @property
+    def queue(self) -> RunQueue | None:
+        """The store's queue operations (SQLite, PostgreSQL), if it has them."""
+        return self.storage if isinstance(self.storage, RunQueue) else None
+
+    async def claim(self, on_lost: Callable[[], None], on_cancel: Callable[[], None]) -> bool:
         """Take the lease (False when another live owner holds it) and keep it renewed;
-        ``on_lost`` is called if it cannot be renewed before it expires."""
+        ``on_lost`` is called if it cannot be renewed before it expires, ``on_cancel`` when
+        another process asked to cancel the run."""
         if not await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds):
             return False
-        self._heartbeat = asyncio.ensure_future(self._renew(on_lost))
+        self._heartbeat = asyncio.ensure_future(self._renew(on_lost, on_cancel))
         return True
 
-    async def _renew(self, on_lost: Callable[[], None]) -> None:
+    async def _renew(self, on_lost: Callable[[], None], on_cancel: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         expires = loop.time() + self.lease_seconds
         while True:
@@ -66,6 +75,11 @@ class RunStore:
             asked = loop.time()
             try:
                 held = await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds)
+                queue = self.queue
+                if held and queue is not None:
+                    state = await queue.workflow_run_state(self.workflow_id, self.run_id)
+                    if state is not None and state[1]:
+                        on_cancel()
             except Exception:  # storage briefly unreachable: retry while the lease lasts
                 held = loop.time() < expires
             else:
@@ -87,8 +101,9 @@ class RunStore:
             await self.storage.release_lease(self.key, self.owner)
 
     async def save(self, snapshot: Callable[[], WorkflowRun], *, final: bool) -> None:
-        """Write the run as the durability mode says. In "async" mode one background writer
-        keeps storing the latest state while nodes run (states that arrive while a write is
+        """Write the run as the durability mode says. ``snapshot()`` gives the run's row and
+        the step records changed since the last call. In "async" mode one background writer
+        keeps storing the latest state while steps run (states that arrive while a write is
         in flight are coalesced); a final save waits for it, then writes."""
         if self.durability == "exit" and not final:
             return

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from mastra.errors import LeaseLostError, WorkflowError
+from mastra.errors import LeaseLostError, NotFoundError, WorkflowError
 from mastra.loops import run_sync
 from mastra.storage import WorkflowRun
+from mastra.storage.types import TERMINAL_STATUSES
 from mastra.telemetry import Tracer
-from mastra.workflows.nodes import StepFailed, Suspended
+from mastra.workflows.nodes import Parked, StepFailed, Suspended
 from mastra.workflows.persist import RunStore
 from mastra.workflows.step import Step, StepContext, StepResult, Suspend, conform
 
@@ -36,7 +38,11 @@ class WorkflowEvent(msgspec.Struct, frozen=True):
 
 
 class WorkflowResult(msgspec.Struct, kw_only=True):
-    status: str  # success | failed | suspended | canceled
+    """How a run stopped: ``success``, ``failed``, ``suspended`` (waiting for ``resume``),
+    ``canceled``, or for a queued run set aside until a timer or an event, ``sleeping`` or
+    ``waiting``."""
+
+    status: str
     result: Any = None
     steps: dict[str, StepResult] = {}
     error: str | None = None
@@ -49,6 +55,20 @@ class _Held(Exception):
 
 class _NotOrphaned(Exception):
     """The stored run is not one that ``recover`` should continue."""
+
+
+# How long a run may be held back before `result()` looks at the store again.
+_POLL_FIRST, _POLL_MOST = 0.01, 0.5
+# Strings shorter than this go into a snapshot as they are, not as a reference to a step.
+_REF_MIN_CHARS = 64
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+def _moment(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
 # Checks a transition against the stored run (None: not stored, or no storage) and prepares
@@ -73,6 +93,20 @@ class Run:
         self._task: asyncio.Task[WorkflowResult] | None = None
         self._watchers: list[asyncio.Queue[WorkflowEvent | None]] = []
         self._lost = False
+        # On a queue: where, and when a worker may take it (epoch seconds).
+        self.queue: str | None = None
+        self.priority = 0
+        self.wake_at: float | None = None
+        self._cancel_requested = False
+        # What the next write must carry: step records changed since the last one, and the
+        # input until it is stored. Outputs are referenced by identity, to store them once.
+        self._dirty: set[str] = set()
+        self._input_stored = False
+        self._produced: dict[int, str] = {}
+        # Deadlines of event waits, by the wait's key (epoch seconds; None: no timeout).
+        self._waits: dict[str, float | None] = {}
+        self._store: RunStore | None = None
+        self._stamps: dict[str, datetime] = {}  # when the stored run was created, updated
 
     @classmethod
     def restore(cls, workflow: Workflow, stored: WorkflowRun) -> Run:
@@ -83,15 +117,24 @@ class Run:
     def _adopt(self, stored: WorkflowRun) -> None:
         """Take the stored state as the truth (another process may have moved the run on)."""
         snap = stored.snapshot or {}
+        steps = dict(stored.steps)
         self.status = stored.status
         self.position = snap.get("position", 0)
-        self.data, self.input = snap.get("data"), snap.get("input")
-        self.results = {
-            k: msgspec.convert(v, StepResult) for k, v in snap.get("results", {}).items()
-        }
+        self.input = steps.pop("$input", snap.get("input"))
+        self._input_stored = True
+        recorded = {**snap.get("results", {}), **steps}  # inline in snapshots before v4
+        self.results = {k: msgspec.convert(v, StepResult) for k, v in recorded.items()}
+        self._produced = {id(r.output): k for k, r in self.results.items()}
+        self.data = self._resolve(snap["data_ref"]) if "data_ref" in snap else snap.get("data")
         self.suspended = list(snap.get("suspended", []))
         self.error = snap.get("error")
         self._resume = dict(snap.get("resume", {}))
+        self._waits = dict(snap.get("waits", {}))
+        self.queue, self.priority = stored.queue, stored.priority
+        self.wake_at = _epoch(stored.wake_at)
+        self._cancel_requested = stored.cancel_requested
+        self._stamps = {"created_at": stored.created_at, "updated_at": stored.updated_at}
+        self._dirty.clear()
 
     @property
     def _tracer(self) -> Tracer:
@@ -158,6 +201,33 @@ class Run:
         except (_Held, _NotOrphaned):
             return None
 
+    async def result(self, timeout: float | None = None) -> WorkflowResult:
+        """Wait until the run stops — finished, or suspended for ``resume`` — wherever it
+        executes (this process, a worker, another server), and return how it stopped.
+        Raises :class:`TimeoutError` after ``timeout`` seconds. Sleeping and waiting runs
+        are not stopped: they continue by themselves."""
+        storage, queue = self.workflow._storage(), self.workflow._queue()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        pause = _POLL_FIRST
+        while True:
+            state = await queue.workflow_run_state(self.workflow.id, self.run_id)
+            if state is None:
+                raise NotFoundError(f"no run {self.run_id!r} of workflow {self.workflow.id!r}")
+            if state[0] in (*TERMINAL_STATUSES, "suspended"):
+                stored = await storage.get_workflow_run(self.workflow.id, self.run_id)
+                if stored is not None:
+                    self._adopt(stored)
+                    return self._outcome()
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                raise TimeoutError(
+                    f"run {self.run_id!r} of {self.workflow.id!r} is still {state[0]} after "
+                    f"{timeout:g} s"
+                )
+            await asyncio.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 1.5, _POLL_MOST)
+
     def start_sync(self, input: Any = None) -> WorkflowResult:
         """``start`` for scripts and notebooks (runs its own event loop)."""
         return run_sync(
@@ -216,9 +286,9 @@ class Run:
             raise WorkflowError(f"step {step!r} is not suspended; suspended: {self.suspended}")
         return step
 
-    async def _claimed(self, enter: Entry) -> WorkflowResult:
+    async def _claimed(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
         try:
-            return await self._launch(enter)
+            return await self._launch(enter, owner)
         except _Held:
             raise WorkflowError(
                 f"run {self.run_id!r} of {self.workflow.id!r} is executing elsewhere; try "
@@ -231,15 +301,15 @@ class Run:
         for queue in self._watchers:
             queue.put_nowait(event)
 
-    async def _launch(self, enter: Entry) -> WorkflowResult:
-        self._task = asyncio.ensure_future(self._execute(enter))
+    async def _launch(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
+        self._task = asyncio.ensure_future(self._execute(enter, owner))
         try:
             return await asyncio.shield(self._task)
         finally:
             for queue in self._watchers:
                 queue.put_nowait(None)
 
-    def _store(self) -> RunStore | None:
+    def _open_store(self, owner: str | None) -> RunStore | None:
         storage = self.workflow.storage
         if storage is None:
             return None
@@ -249,20 +319,54 @@ class Run:
             self.run_id,
             durability=self.workflow.durability,
             lease_seconds=self.workflow.lease_seconds,
+            owner=owner,
         )
 
     def _lose(self) -> None:
         self._lost = True
         self.cancel()
 
-    async def _execute(self, enter: Entry) -> WorkflowResult:
+    def abandon(self) -> None:
+        """Stop executing here without recording an outcome (a worker shutting down): the
+        run stays ``running`` and, its lease given up, another worker continues it from its
+        last recorded step."""
+        self._lose()
+
+    async def settle_cancel(self) -> str | None:
+        """Record this run as canceled here when no process executes it (someone asked to
+        cancel it); its status then, or None when another process has it or it is done."""
+
+        def enter(stored: WorkflowRun | None) -> None:
+            if stored is None or stored.status in TERMINAL_STATUSES:
+                raise _NotOrphaned
+            self._adopt(stored)
+
+        try:
+            return (await self._launch(enter)).status
+        except (_Held, _NotOrphaned):
+            return None
+
+    async def work(self, owner: str) -> WorkflowResult:
+        """Execute a run a worker claimed from its queue (``owner`` holds its lease): from
+        the start, after a timer or event, or from its last recorded step when the worker
+        that had it died."""
+
+        def enter(stored: WorkflowRun | None) -> None:
+            if stored is None:
+                raise NotFoundError(f"run {self.run_id!r} of {self.workflow.id!r} is gone")
+            self._adopt(stored)
+
+        return await self._claimed(enter, owner)
+
+    async def _execute(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
         self._lost = False
-        store = self._store()
+        store = self._open_store(owner)
         if store is None:
             enter(None)
             return await self._run(None)
-        if not await store.claim(self._lose):
+        if not await store.claim(self._lose, self.cancel):
             raise _Held
+        self._store = store
         try:
             enter(await store.load())
             return await self._run(store)
@@ -274,32 +378,52 @@ class Run:
                 "took it over (this one could not renew it in time), so this process stopped"
             ) from None
         finally:
+            self._store = None
             await store.release()
 
     async def _run(self, store: RunStore | None) -> WorkflowResult:
+        claimed = self.status == "running"  # by a worker, which recorded it as running
         self.status, self.error = "running", None
+        if self.queue is not None:
+            self.wake_at = time.time()  # a worker continues it if this process dies
         with self._tracer.span("workflow.run", workflow=self.workflow.id, run_id=self.run_id):
             try:
-                if store is not None:
-                    await store.save(self.snapshot, final=False)
+                if self._cancel_requested:
+                    raise asyncio.CancelledError
+                if store is not None and not claimed:
+                    await store.save(self._record, final=False)
                 for index in range(self.position, len(self.workflow.nodes)):
                     self.position = index
                     self.data = await self.workflow.nodes[index].run(self, self.data, "")
                     self.position = index + 1
-                    if store is not None:
-                        await store.save(self.snapshot, final=False)
-                self.status, self.suspended = "success", []
+                self._stop("success")
+            except Parked as parked:
+                self._stop(parked.status, wake_at=parked.wake_at)
             except Suspended as exc:
-                self.status, self.suspended = "suspended", exc.keys
+                self._stop("suspended", suspended=exc.keys)
             except StepFailed as exc:
-                self.status, self.error, self.suspended = "failed", str(exc), []
+                self._stop("failed", error=str(exc))
             except asyncio.CancelledError:
                 if self._lost:
                     raise
-                self.status, self.error, self.suspended = "canceled", "canceled", []
+                self._stop("canceled", error="canceled")
             if store is not None:
-                await store.save(self.snapshot, final=True)
+                await store.save(self._record, final=True)
         self._emit("run-finish", payload=self.status)
+        return self._outcome()
+
+    def _stop(
+        self,
+        status: str,
+        *,
+        error: str | None = None,
+        suspended: list[str] | None = None,
+        wake_at: float | None = None,
+    ) -> None:
+        self.status, self.error, self.suspended = status, error, suspended or []
+        self.wake_at = wake_at
+
+    def _outcome(self) -> WorkflowResult:
         return WorkflowResult(
             status=self.status,
             result=self.data if self.status == "success" else None,
@@ -308,13 +432,80 @@ class Run:
             suspended=list(self.suspended),
         )
 
-    def snapshot(self) -> WorkflowRun:
-        """The run's state as storage keeps it."""
+    async def _checkpoint(self) -> None:
+        """Record what changed (a step's record) as the durability mode says."""
+        if self._store is not None:
+            await self._store.save(self._record, final=False)
+
+    def _record(self) -> WorkflowRun:
+        """The run's row as written now: its state without outputs (the data it carries is
+        a reference when it is a step's output), and the step records changed since the
+        last write."""
+        steps = {key: msgspec.to_builtins(self.results[key]) for key in self._dirty}
+        self._dirty.clear()
+        if not self._input_stored:
+            steps["$input"] = msgspec.to_builtins(self.input)
+            self._input_stored = True
+        snapshot: dict[str, Any] = {
+            "position": self.position,
+            "suspended": self.suspended,
+            "resume": msgspec.to_builtins(self._resume),
+            "error": self.error,
+            "waits": self._waits,
+        }
+        reference = self._reference(self.data)
+        if reference is not None:
+            snapshot["data_ref"] = reference
+        else:
+            snapshot["data"] = msgspec.to_builtins(self.data)
+        return self._row(snapshot, steps)
+
+    def _row(self, snapshot: dict[str, Any], steps: dict[str, Any]) -> WorkflowRun:
         return WorkflowRun(
             workflow_id=self.workflow.id,
             run_id=self.run_id,
             status=self.status,
-            snapshot={
+            snapshot=snapshot,
+            steps=steps,
+            queue=self.queue,
+            priority=self.priority,
+            wake_at=_moment(self.wake_at) if self.queue is not None else None,
+        )
+
+    def _reference(self, data: Any) -> Any:
+        """``data`` as step keys when it is (made of) step outputs, else None."""
+
+        def key(value: Any) -> str | None:
+            if not isinstance(value, dict | list | str) or (
+                isinstance(value, str) and len(value) < _REF_MIN_CHARS
+            ):
+                return None
+            found = self._produced.get(id(value))
+            result = self.results.get(found) if found is not None else None
+            return found if result is not None and result.output is value else None
+
+        whole = key(data)
+        if whole is not None:
+            return {"step": whole}
+        if isinstance(data, dict) and data:
+            keys = {k: key(v) for k, v in data.items()}
+            if all(keys.values()):
+                return {"steps": keys}
+        return None
+
+    def _resolve(self, reference: dict[str, Any]) -> Any:
+        def output(key: str) -> Any:
+            return self.results[key].output
+
+        if "step" in reference:
+            return output(reference["step"])
+        return {k: output(key) for k, key in reference["steps"].items()}
+
+    def snapshot(self) -> WorkflowRun:
+        """The run's whole state (input, data, every step record) as one record, with the
+        stored run's times when it was loaded from storage."""
+        row = self._row(
+            {
                 "position": self.position,
                 "data": msgspec.to_builtins(self.data),
                 "input": msgspec.to_builtins(self.input),
@@ -322,8 +513,11 @@ class Run:
                 "suspended": self.suspended,
                 "resume": msgspec.to_builtins(self._resume),
                 "error": self.error,
+                "waits": self._waits,
             },
+            {},
         )
+        return msgspec.structs.replace(row, **self._stamps) if self._stamps else row
 
     # -- steps (the Executor the nodes call) ----------------------------------------------
 
@@ -338,6 +532,8 @@ class Run:
             results=self.results,
             mastra=self.workflow.mastra,
             suspend_schema=step.suspend if step is not None else None,
+            events=step.events if step is not None else None,
+            waiter=self if self.workflow.storage is not None else None,
         )
 
     async def unit(self, target: Step | Workflow, data: Any, key: str) -> Any:
@@ -346,6 +542,61 @@ class Run:
         for node in target.nodes:  # a nested workflow runs inline, its steps prefixed
             data = await node.run(self, data, key + ".")
         return data
+
+    async def _settle(self, key: str, result: StepResult) -> None:
+        self.results[key] = result
+        self._dirty.add(key)
+        if result.status == "success":
+            self._produced[id(result.output)] = key
+        await self._checkpoint()
+
+    async def sleep_until(self, key: str, wake: Callable[[], float]) -> None:
+        done = self.results.get(key)
+        if done is not None and done.status == "success":
+            return
+        if done is None or done.status != "waiting":
+            until = wake()
+            done = StepResult(
+                status="waiting", suspend_payload={"until": until}, started_at=time.time()
+            )
+            await self._settle(key, done)
+        until = done.suspend_payload["until"]
+        remaining = until - time.time()
+        if remaining > 0:
+            if self.queue is not None:
+                raise Parked("sleeping", until)
+            self._emit("step-start", key)
+            await asyncio.sleep(remaining)
+        await self._settle(
+            key,
+            StepResult(
+                status="success", started_at=done.started_at, ended_at=time.time(), attempts=1
+            ),
+        )
+        self._emit("step-finish", key)
+
+    async def wait_event(self, step_key: str, name: str, index: int, timeout: float | None) -> Any:
+        store, queue = self._store, self.workflow._queue()
+        if store is None:
+            raise WorkflowError(f"run {self.run_id!r} is not executing under its lease")
+        taker = f"{step_key}/{name}/{index}"
+        if taker not in self._waits:
+            self._waits[taker] = None if timeout is None else time.time() + timeout
+        deadline = self._waits[taker]
+        pause = _POLL_FIRST
+        while True:
+            event = await queue.take_workflow_event(
+                self.workflow.id, self.run_id, name, taker, (store.key, store.owner)
+            )
+            if event is not None:
+                return event.data
+            left = None if deadline is None else deadline - time.time()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"no event {name!r} reached step {step_key!r} in {timeout} s")
+            if self.queue is not None:
+                raise Parked("waiting", deadline)
+            await asyncio.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 1.5, _POLL_MOST)
 
     async def _step(self, step: Step, data: Any, key: str) -> Any:
         done = self.results.get(key)
@@ -358,47 +609,57 @@ class Run:
             for attempt in range(step.retries + 1):
                 ctx = self.context(key, step, attempt)
                 try:
-                    call = step.call(ctx, data)
-                    output = await (asyncio.wait_for(call, step.timeout) if step.timeout else call)
+                    async with asyncio.timeout(step.timeout) as limit:
+                        output = await step.call(ctx, data)
                 except Suspend as signal:
                     self._resume.pop(key, None)
-                    self.results[key] = StepResult(
-                        status="suspended",
-                        suspend_payload=signal.payload,
-                        started_at=started,
-                        ended_at=time.time(),
-                        attempts=attempt + 1,
+                    await self._settle(
+                        key,
+                        StepResult(
+                            status="suspended",
+                            suspend_payload=signal.payload,
+                            started_at=started,
+                            ended_at=time.time(),
+                            attempts=attempt + 1,
+                        ),
                     )
                     self._emit("step-suspend", key, signal.payload)
                     raise Suspended([key]) from None
-                except (asyncio.CancelledError, Suspended, StepFailed):
+                except (asyncio.CancelledError, Suspended, StepFailed, Parked):
                     raise
-                except TimeoutError:
-                    error = f"timed out after {step.timeout} s"
                 except Exception as exc:  # recorded on the step, then retried or reported
-                    error = f"{type(exc).__name__}: {exc}"
+                    if isinstance(exc, TimeoutError) and limit.expired():
+                        error = f"timed out after {step.timeout} s"
+                    else:
+                        error = f"{type(exc).__name__}: {exc}"
                 else:
                     self._resume.pop(key, None)
                     if key in self.suspended:
                         self.suspended.remove(key)
-                    self.results[key] = StepResult(
-                        status="success",
-                        output=output,
-                        started_at=started,
-                        ended_at=time.time(),
-                        attempts=attempt + 1,
+                    await self._settle(
+                        key,
+                        StepResult(
+                            status="success",
+                            output=output,
+                            started_at=started,
+                            ended_at=time.time(),
+                            attempts=attempt + 1,
+                        ),
                     )
                     self._emit("step-finish", key, msgspec.to_builtins(output))
                     return output
                 if attempt < step.retries:
                     await asyncio.sleep(step.backoff * 2**attempt)
             span.set_status("error", error)
-        self.results[key] = StepResult(
-            status="failed",
-            error=error,
-            started_at=started,
-            ended_at=time.time(),
-            attempts=step.retries + 1,
+        await self._settle(
+            key,
+            StepResult(
+                status="failed",
+                error=error,
+                started_at=started,
+                ended_at=time.time(),
+                attempts=step.retries + 1,
+            ),
         )
         self._emit("step-error", key, error)
         raise StepFailed(key, error)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, overload
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, overload
 
 import msgspec
 
-from mastra.errors import WorkflowGraphError, WorkflowValidationError
+from mastra.errors import WorkflowError, WorkflowGraphError, WorkflowValidationError
 
-__all__ = ["Step", "StepContext", "StepResult", "Suspend", "step"]
+__all__ = ["EventWaiter", "Step", "StepContext", "StepResult", "Suspend", "step"]
 
 
 class Suspend(Exception):
@@ -22,9 +23,10 @@ class Suspend(Exception):
 
 
 class StepResult(msgspec.Struct, kw_only=True):
-    """What happened to one step: status, output or error, timing, attempts."""
+    """What happened to one step: status, output or error, timing, attempts. A timer's
+    record is ``waiting`` until it fires, its deadline in ``suspend_payload["until"]``."""
 
-    status: str  # success | failed | suspended | skipped
+    status: str  # success | failed | suspended | waiting | skipped
     output: Any = None
     error: str | None = None
     suspend_payload: Any = None
@@ -33,9 +35,18 @@ class StepResult(msgspec.Struct, kw_only=True):
     attempts: int = 0
 
 
+class EventWaiter(Protocol):
+    """What ``ctx.wait_for_event`` asks of the run executing the step."""
+
+    async def wait_event(
+        self, step_key: str, name: str, index: int, timeout: float | None
+    ) -> Any: ...
+
+
 class StepContext:
     """Passed to every step: ids, the attempt number, ``resume_data`` after a resume, the
-    results of earlier steps, and ``suspend()``."""
+    results of earlier steps, ``suspend()``, ``wait_for_event()`` and an
+    ``idempotency_key`` for side effects."""
 
     def __init__(
         self,
@@ -48,6 +59,8 @@ class StepContext:
         results: dict[str, StepResult],
         mastra: Any,
         suspend_schema: Any = None,
+        events: Mapping[str, Any] | None = None,
+        waiter: EventWaiter | None = None,
     ) -> None:
         self.workflow_id, self.run_id, self.step_id = workflow_id, run_id, step_id
         self.attempt = attempt
@@ -55,6 +68,39 @@ class StepContext:
         self.mastra = mastra
         self._results = results
         self._suspend_schema = suspend_schema
+        self._events, self._waiter = events, waiter
+        self._waited: Counter[str] = Counter()
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every execution of this step in this run (a retry, or a run
+        continued after its process died): pass it to payment APIs and the like, or use it
+        as a unique key, so a side effect happens once even if the step body runs again."""
+        return f"{self.workflow_id}:{self.run_id}:{self.step_id}"
+
+    async def wait_for_event(self, name: str, timeout: float | None = None) -> Any:
+        """The data of the next event ``name`` sent to this run (``workflow.send_event``),
+        waiting up to ``timeout`` seconds (then :class:`TimeoutError`). An event sent before
+        the wait starts is kept for it. On a queued run the wait holds no worker: the run
+        is set aside and this step runs again when the event (or the timeout) arrives, so
+        put the wait first in its step. With the step's ``events=`` schemas the data is
+        converted to the declared type."""
+        if self._events is not None and name not in self._events:
+            raise WorkflowError(
+                f"step {self.step_id!r} declares the events {sorted(self._events)}; "
+                f"{name!r} is not one of them"
+            )
+        if self._waiter is None:
+            raise WorkflowError(
+                f"step {self.step_id!r} waits for an event, which needs the workflow's storage "
+                "to be SQLite or PostgreSQL"
+            )
+        self._waited[name] += 1
+        data = await self._waiter.wait_event(self.step_id, name, self._waited[name], timeout)
+        schema = self._events.get(name) if self._events is not None else None
+        if schema is None:
+            return data
+        return conform(data, schema, f"event {name!r} for step {self.step_id!r}")
 
     async def suspend(self, payload: Any = None) -> Any:
         """Stop the run here (its snapshot is saved); ``run.resume(step=..., data=...)``
@@ -104,6 +150,7 @@ class Step:
         description: str = "",
         resume: Any = None,
         suspend: Any = None,
+        events: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(id, str) or not id:
             raise WorkflowGraphError(f"a step needs a non-empty string id, got {id!r}")
@@ -115,6 +162,7 @@ class Step:
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.description = description
         self.resume, self.suspend = resume, suspend
+        self.events = dict(events) if events is not None else None
 
     def resume_data(self, data: Any) -> Any:
         """Resume data checked against the ``resume`` schema (as is, without one)."""
@@ -151,6 +199,7 @@ def step(
     timeout: float | None = None,
     resume: Any = None,
     suspend: Any = None,
+    events: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -166,10 +215,12 @@ def step(
     timeout: float | None = None,
     resume: Any = None,
     suspend: Any = None,
+    events: Mapping[str, Any] | None = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """``@step`` / ``@step(id=..., input=..., output=..., retries=..., timeout=...,
-    resume=..., suspend=...)`` on ``fn(ctx, data)``; input and output default to the
-    function's annotations."""
+    resume=..., suspend=..., events=...)`` on ``fn(ctx, data)``; input and output default
+    to the function's annotations. ``events`` maps the names of the events the step waits
+    for to the types of their data (None: any JSON)."""
 
     def make(f: Callable[..., Any]) -> Step:
         hints = {k: v for k, v in inspect.get_annotations(f, eval_str=True).items()}
@@ -186,6 +237,7 @@ def step(
             description=inspect.getdoc(f) or "",
             resume=resume,
             suspend=suspend,
+            events=events,
         )
 
     return make(fn) if fn is not None else make

@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from mastra.errors import NotFoundError, WorkflowError, WorkflowGraphError
+from mastra.errors import (
+    NotFoundError,
+    WorkflowError,
+    WorkflowGraphError,
+    WorkflowValidationError,
+)
 from mastra.storage import Storage, WorkflowRun
+from mastra.storage.types import TERMINAL_STATUSES, RunQueue, check_id
 from mastra.workflows.nodes import (
     Branch,
     ForEach,
@@ -26,7 +33,8 @@ from mastra.workflows.nodes import (
 )
 from mastra.workflows.persist import Durability
 from mastra.workflows.run import Run, WorkflowResult
-from mastra.workflows.step import Step, StepContext
+from mastra.workflows.step import Step, StepContext, conform
+from mastra.workflows.worker import Schedule
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
@@ -120,6 +128,7 @@ class Workflow:
         self.committed = False
         self.mastra: Mastra | None = None
         self.telemetry: Telemetry | None = None
+        self.schedules: list[Schedule] = []
 
     def bind(self, mastra: Mastra) -> None:
         """Called by :class:`mastra.Mastra`: use its storage and telemetry."""
@@ -171,7 +180,22 @@ class Workflow:
         return self._add(Map(fn))
 
     def sleep(self, seconds: float) -> Workflow:
-        return self._add(Sleep(seconds))
+        """Wait ``seconds`` before the next node: a durable timer (a restart keeps its
+        deadline; a queued run holds no worker meanwhile)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise WorkflowGraphError(f"sleep takes seconds >= 0, got {seconds!r}")
+        return self._add(Sleep(f"sleep{len(self.nodes)}", seconds=float(seconds)))
+
+    def sleep_until(self, when: datetime | Callable[[Any], datetime]) -> Workflow:
+        """Wait until ``when`` (an aware datetime, or a function of the data returning one)
+        before the next node; durable like :meth:`sleep`."""
+        if isinstance(when, datetime) and when.tzinfo is None:
+            raise WorkflowGraphError(
+                f"sleep_until needs an aware datetime (with a tzinfo), got {when!r}"
+            )
+        if not isinstance(when, datetime) and not callable(when):
+            raise WorkflowGraphError(f"sleep_until takes a datetime or a function, got {when!r}")
+        return self._add(Sleep(f"sleep{len(self.nodes)}", until=when))
 
     def commit(self) -> Workflow:
         """Check the graph: at least one node, unique step ids, and adjacent declared types
@@ -256,6 +280,133 @@ class Workflow:
                 break
         outcomes = await asyncio.gather(*(Run.restore(self, r).recover() for r in running))
         return [o for o in outcomes if o is not None]
+
+    # -- queues, events, schedules ---------------------------------------------------------
+
+    async def enqueue(
+        self,
+        input: Any = None,
+        *,
+        queue: str = "default",
+        priority: int = 0,
+        idempotency_key: str | None = None,
+        run_id: str | None = None,
+        delay: float = 0.0,
+    ) -> Run:
+        """Put a run on ``queue`` for a worker (``mastra worker``) to execute, ``delay``
+        seconds from now; higher ``priority`` runs are taken first. With an
+        ``idempotency_key`` this workflow already used, no run is added: the existing one is
+        returned. ``await run.result(timeout)`` waits for it from any process."""
+        if not self.committed:
+            self.commit()
+        check_id("queue", queue)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise WorkflowError(f"priority must be an integer, got {priority!r}")
+        if self.input is not None:
+            input = conform(input, self.input, f"workflow {self.id!r} input")
+        run = Run(self, run_id or uuid.uuid4().hex)
+        run.input = run.data = input
+        run.status, run.queue, run.priority = "queued", queue, priority
+        row = msgspec.structs.replace(run._record(), idempotency_key=idempotency_key)
+        stored = await self._queue().enqueue_workflow_run(row, delay=max(0.0, delay))
+        return Run.restore(self, stored)
+
+    async def send_event(self, run_id: str, name: str, data: Any = None) -> None:
+        """Send event ``name`` to a run: the step waiting for it (``ctx.wait_for_event``)
+        gets ``data``; sent before the wait starts, it is kept for it. Data that does not
+        fit the type a step declares for the event (``@step(events=...)``) is refused and
+        nothing is stored."""
+        schema = next(
+            (s.events[name] for s in self.steps() if s.events and s.events.get(name)), None
+        )
+        if schema is not None:
+            data = conform(data, schema, f"event {name!r} for workflow {self.id!r}")
+        try:
+            payload = msgspec.to_builtins(data)
+        except TypeError as exc:
+            raise WorkflowValidationError(f"event {name!r} data is not JSON: {exc}") from None
+        stored = await self._queue().send_workflow_event(self.id, run_id, name, payload)
+        if stored is None:
+            raise NotFoundError(f"no run {run_id!r} of workflow {self.id!r}")
+        if stored.status in TERMINAL_STATUSES:
+            raise WorkflowError(
+                f"run {run_id!r} of {self.id!r} is {stored.status}; no step can take the event"
+            )
+
+    async def cancel_run(self, run_id: str) -> str:
+        """Cancel a run from any process: a run waiting (queued, sleeping, suspended) is
+        canceled now; a running one stops at its executor's next heartbeat (a third of the
+        lease). Returns the run's status now."""
+        queue = self._queue()
+        stored = await queue.request_workflow_cancel(self.id, run_id)
+        if stored is None:
+            raise NotFoundError(f"no run {run_id!r} of workflow {self.id!r}")
+        if stored.status in TERMINAL_STATUSES:
+            return stored.status
+        outcome = await Run(self, run_id).settle_cancel()
+        return outcome or stored.status
+
+    async def delete_runs(
+        self,
+        older_than: timedelta | datetime,
+        statuses: Sequence[str] = TERMINAL_STATUSES,
+    ) -> int:
+        """Delete this workflow's runs in ``statuses`` (finished ones by default) last
+        updated before ``older_than`` (an age, or a moment), with their steps and events;
+        how many were deleted."""
+        before = datetime.now(UTC) - older_than if isinstance(older_than, timedelta) else older_than
+        return await self._queue().delete_workflow_runs(
+            self.id, before=before, statuses=tuple(statuses)
+        )
+
+    def schedule(
+        self,
+        cron: str,
+        input: Any = None,
+        *,
+        id: str | None = None,
+        queue: str = "default",
+        priority: int = 0,
+        timezone: str = "UTC",
+        grace: float = 60.0,
+    ) -> Schedule:
+        """Start this workflow with ``input`` at every tick of ``cron`` (5 fields or a macro
+        such as ``@hourly``, in ``timezone``); workers serving ``queue`` fire each tick once
+        between them."""
+        made = Schedule(
+            self,
+            cron,
+            input,
+            id=id,
+            queue=queue,
+            priority=priority,
+            timezone=timezone,
+            grace=grace,
+        )
+        if any(s.id == made.id for s in self.schedules):
+            raise WorkflowGraphError(
+                f"workflow {self.id!r} already has a schedule {made.id!r}; pass id= to tell "
+                "them apart"
+            )
+        self.schedules.append(made)
+        return made
+
+    def steps(self) -> list[Step]:
+        """Every step, nested workflows' included."""
+        found: list[Step] = []
+        for node in self.nodes:
+            for target in node.targets():
+                found.extend([target] if isinstance(target, Step) else target.steps())
+        return found
+
+    def _queue(self) -> RunQueue:
+        storage = self._storage()
+        if not isinstance(storage, RunQueue):
+            raise WorkflowError(
+                f"workflow {self.id!r}: queues and events need SQLiteStorage or PostgresStorage; "
+                f"{type(storage).__name__} has none"
+            )
+        return storage
 
     def _storage(self) -> Storage:
         if self.storage is None:
