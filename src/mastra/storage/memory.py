@@ -168,12 +168,13 @@ class InMemoryStorage(AsyncCloseable):
         return resource
 
     async def save_workflow_run(
-        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None, release: bool = False
     ) -> None:
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
-        if fence is not None and self._leases.get(fence[0], ("", None))[0] != fence[1]:
-            raise lease_lost(fence[0])
+        self._check_fence(fence)
+        if release and fence is not None:
+            await self.release_lease(*fence)
         existing = self._runs.get((run.workflow_id, run.run_id))
         steps = dict(existing.steps) if existing is not None else {}
         steps.update(run.steps)
@@ -187,6 +188,27 @@ class InMemoryStorage(AsyncCloseable):
         self._runs[(run.workflow_id, run.run_id)] = msgspec.json.decode(
             msgspec.json.encode(msgspec.structs.replace(run, steps=steps)), type=WorkflowRun
         )
+
+    async def save_workflow_steps(
+        self,
+        workflow_id: str,
+        run_id: str,
+        steps: dict[str, Any],
+        *,
+        fence: tuple[str, str] | None = None,
+    ) -> None:
+        existing = self._runs.get((workflow_id, run_id))
+        if existing is None:
+            raise StorageError(f"no run {run_id!r} of {workflow_id!r} to record steps of")
+        self._check_fence(fence)
+        copied = msgspec.json.decode(msgspec.json.encode(steps))
+        self._runs[(workflow_id, run_id)] = msgspec.structs.replace(
+            existing, steps={**existing.steps, **copied}
+        )
+
+    def _check_fence(self, fence: tuple[str, str] | None) -> None:
+        if fence is not None and self._leases.get(fence[0], ("", None))[0] != fence[1]:
+            raise lease_lost(fence[0])
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
         return self._runs.get((workflow_id, run_id))

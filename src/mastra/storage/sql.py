@@ -430,6 +430,7 @@ FIRST_UNTAKEN_EVENT = """SELECT seq, name, data FROM mastra_workflow_events WHER
 TAKE_EVENT = "UPDATE mastra_workflow_events SET taken_by = ? WHERE seq = ?"
 DELETE_RUNS = """DELETE FROM mastra_workflow_runs WHERE workflow_id = ? AND updated_at < ?
     AND status IN ({statuses}) RETURNING run_id"""
+RELEASE_LEASE = "DELETE FROM mastra_leases WHERE key = ? AND owner = ?"
 HOLD_LEASE_RETURNING = (
     "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ? RETURNING key"
 )

@@ -6,8 +6,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import msgspec
-
 from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage import sql
@@ -191,22 +189,41 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         return resource
 
     async def save_workflow_run(
-        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None, release: bool = False
     ) -> None:
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
-        guard = (self._q(sql.HOLD_LEASE), fence) if fence is not None else None
         statements: list[Statement] = [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)]
         if run.steps:
             statements.append((self._q(sql.UPSERT_STEP), sql.step_params(run, run.steps), True))
+        if release and fence is not None:
+            statements.append((self._q(sql.RELEASE_LEASE), fence, False))
+        await self._fenced(statements, fence)
+
+    async def save_workflow_steps(
+        self,
+        workflow_id: str,
+        run_id: str,
+        steps: dict[str, Any],
+        *,
+        fence: tuple[str, str] | None = None,
+    ) -> None:
+        if steps:
+            run = WorkflowRun(workflow_id=workflow_id, run_id=run_id, status="")
+            await self._fenced(
+                [(self._q(sql.UPSERT_STEP), sql.step_params(run, steps), True)], fence
+            )
+
+    async def _fenced(self, statements: list[Statement], fence: tuple[str, str] | None) -> None:
+        guard = (self._q(sql.HOLD_LEASE), fence) if fence is not None else None
         if not await self._write(lambda: statements, guard=guard):
             raise lease_lost(fence[0] if fence else "")
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
-        return next(
-            iter(await self._runs_where("workflow_id = ? AND run_id = ?", (workflow_id, run_id))),
-            None,
+        found = await self._transact(
+            lambda: self._runs("workflow_id = ? AND run_id = ?", (workflow_id, run_id))
         )
+        return found[0] if found else None
 
     async def list_workflow_runs(
         self, workflow_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
@@ -215,34 +232,12 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         where, params = "workflow_id = ?", [workflow_id]
         if status is not None:
             where, params = where + " AND status = ?", [*params, status]
-        return await self._runs_where(
-            f"{where} ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
-
-    async def _runs_where(self, where: str, params: Sequence[Any]) -> list[WorkflowRun]:
-        """Runs matching ``where``, each with its step records (one snapshot of both)."""
-
-        def program() -> Program[list[WorkflowRun]]:
-            runs = [sql.run_of(row) for row in (yield (self._q(sql.SELECT_RUNS + where), params))]
-            if not runs:
-                return runs
-            keys = {(r.workflow_id, r.run_id) for r in runs}
-            steps: dict[tuple[str, str], dict[str, Any]] = {key: {} for key in keys}
-            workflow_ids = sorted({r.workflow_id for r in runs})
-            run_ids = sorted({r.run_id for r in runs})
-            rows = yield (
-                self._q(sql.select_steps(len(workflow_ids), len(run_ids))),
-                (*workflow_ids, *run_ids),
+        return await self._transact(
+            lambda: self._runs(
+                f"{where} ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             )
-            for workflow_id, run_id, step_key, result in rows:
-                if (workflow_id, run_id) in steps:
-                    steps[(workflow_id, run_id)][step_key] = sql.decode(result)
-            return [
-                msgspec.structs.replace(r, steps=steps[(r.workflow_id, r.run_id)]) for r in runs
-            ]
-
-        return await self._transact(program)
+        )
 
     async def save_spans(self, spans: list[SpanRecord]) -> None:
         if spans:
@@ -304,15 +299,7 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         return await self._transact(program)
 
     async def release_lease(self, key: str, owner: str) -> None:
-        await self._write(
-            lambda: [
-                (
-                    self._q("DELETE FROM mastra_leases WHERE key = ? AND owner = ?"),
-                    (key, owner),
-                    False,
-                )
-            ]
-        )
+        await self._write(lambda: [(self._q(sql.RELEASE_LEASE), (key, owner), False)])
 
     async def kv_get(self, key: str) -> Any:
         rows = await self._read(

@@ -6,9 +6,11 @@ under a transaction-scoped advisory lock)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+
+import msgspec
 
 from mastra.errors import ValidationError, WorkflowError
 from mastra.storage import sql
@@ -47,6 +49,24 @@ class SqlRunQueue(ABC):
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
 
+    def _runs(self, where: str, params: Sequence[Any]) -> Program[list[WorkflowRun]]:
+        """Runs matching ``where``, each with its step records (in the caller's
+        transaction: one consistent view of both)."""
+        runs = [sql.run_of(row) for row in (yield (self._q(sql.SELECT_RUNS + where), params))]
+        if not runs:
+            return runs
+        steps: dict[tuple[str, str], dict[str, Any]] = {(r.workflow_id, r.run_id): {} for r in runs}
+        workflow_ids = sorted({r.workflow_id for r in runs})
+        run_ids = sorted({r.run_id for r in runs})
+        rows = yield (
+            self._q(sql.select_steps(len(workflow_ids), len(run_ids))),
+            (*workflow_ids, *run_ids),
+        )
+        for workflow_id, run_id, step_key, result in rows:
+            if (workflow_id, run_id) in steps:
+                steps[(workflow_id, run_id)][step_key] = sql.decode(result)
+        return [msgspec.structs.replace(r, steps=steps[(r.workflow_id, r.run_id)]) for r in runs]
+
     async def enqueue_workflow_run(self, run: WorkflowRun, *, delay: float = 0.0) -> WorkflowRun:
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
@@ -84,13 +104,13 @@ class SqlRunQueue(ABC):
         workflow_ids: list[str],
         limit: int,
         limits: QueueLimits | None = None,
-    ) -> list[tuple[str, str]]:
+    ) -> list[WorkflowRun]:
         if limit <= 0 or not workflow_ids:
             return []
         ttl = int(lease_seconds * 1e6)
         postgres = self.dialect.name == "postgres"
 
-        def program() -> Program[list[tuple[str, str]]]:
+        def program() -> Program[list[WorkflowRun]]:
             allowed = limit
             if limits is not None and (limits.concurrency is not None or limits.rate):
                 if postgres:  # one claimer at a time counts this queue
@@ -116,12 +136,12 @@ class SqlRunQueue(ABC):
                 [value for key in keys for value in (key, owner, ttl)],
             )
             claimed = [keys[row[0]] for row in taken]
-            if claimed:
-                yield (
-                    self._q(sql.mark_running(len(claimed))),
-                    [value for pair in claimed for value in pair],
-                )
-            return claimed
+            if not claimed:
+                return []
+            pairs = [value for pair in claimed for value in pair]
+            yield (self._q(sql.mark_running(len(claimed))), pairs)
+            where = f"(workflow_id, run_id) IN (VALUES {', '.join(['(?, ?)'] * len(claimed))})"
+            return (yield from self._runs(where, pairs))
 
         return await self._transact(program)
 

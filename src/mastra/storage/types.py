@@ -273,12 +273,24 @@ class Storage(Protocol):
     async def save_resource(self, resource: Resource) -> Resource: ...
 
     async def save_workflow_run(
-        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None, release: bool = False
     ) -> None:
         """Insert or replace a run, and insert or replace the records in ``run.steps`` (steps
         not named keep theirs). With ``fence=(lease_key, owner)`` the write happens only
         while ``owner`` holds that lease, atomically with the check; otherwise it raises
-        :class:`~mastra.errors.LeaseLostError` and changes nothing."""
+        :class:`~mastra.errors.LeaseLostError` and changes nothing. ``release`` gives the
+        lease up in the same transaction."""
+        ...
+
+    async def save_workflow_steps(
+        self,
+        workflow_id: str,
+        run_id: str,
+        steps: dict[str, Any],
+        *,
+        fence: tuple[str, str] | None = None,
+    ) -> None:
+        """Insert or replace step records of a stored run, fenced like ``save_workflow_run``."""
         ...
 
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
@@ -349,11 +361,11 @@ class RunQueue(Protocol):
         workflow_ids: list[str],
         limit: int,
         limits: QueueLimits | None = None,
-    ) -> list[tuple[str, str]]:
+    ) -> list[WorkflowRun]:
         """Take up to ``limit`` runs of ``queue`` that are due (``wake_at`` passed, no live
         lease, not finished), highest priority first, within the queue's ``limits``: each
-        one's lease ``workflow:<id>:<run>`` is now held by ``owner``. (workflow_id, run_id)
-        pairs; runs another worker is taking at the same moment are skipped, not waited for."""
+        one's lease ``workflow:<id>:<run>`` is now held by ``owner`` and it is ``running``.
+        Runs another worker is taking at the same moment are skipped, not waited for."""
         ...
 
     async def request_workflow_cancel(self, workflow_id: str, run_id: str) -> WorkflowRun | None:

@@ -25,10 +25,11 @@ class RunStore:
     """One run's record in a :class:`~mastra.storage.Storage`.
 
     While a process executes the run it holds the lease ``workflow:<id>:<run>`` for
-    ``lease_seconds``, renewed every third of that by a heartbeat; every snapshot write is
-    fenced by the lease, so a process that lost it (paused past its lease, partitioned)
-    can never overwrite what the new owner wrote. A worker that claimed the run from a queue
-    already holds the lease as ``owner``.
+    ``lease_seconds``, renewed every third of that by a heartbeat; every write is fenced by
+    the lease, so a process that lost it (paused past its lease, partitioned) can never
+    overwrite what the new owner wrote. A worker that claimed the run from a queue already
+    holds the lease as ``owner``. The run's row is written when its status changes; in
+    between, each step writes only its own record.
     """
 
     def __init__(
@@ -45,24 +46,29 @@ class RunStore:
         self.workflow_id, self.run_id = workflow_id, run_id
         self.lease_seconds = lease_seconds
         self.key = f"workflow:{workflow_id}:{run_id}"
+        self.held = owner is not None
         self.owner = owner or uuid.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
         self._writer: asyncio.Future[None] | None = None
-        self._pending: Callable[[], WorkflowRun] | None = None
-
-    async def load(self) -> WorkflowRun | None:
-        return await self.storage.get_workflow_run(self.workflow_id, self.run_id)
+        self._row: Callable[[], WorkflowRun] | None = None
+        self._row_due = False  # a status change waits to be written
+        self._released = False
 
     @property
     def queue(self) -> RunQueue | None:
         """The store's queue operations (SQLite, PostgreSQL), if it has them."""
         return self.storage if isinstance(self.storage, RunQueue) else None
 
+    async def load(self) -> WorkflowRun | None:
+        return await self.storage.get_workflow_run(self.workflow_id, self.run_id)
+
     async def claim(self, on_lost: Callable[[], None], on_cancel: Callable[[], None]) -> bool:
-        """Take the lease (False when another live owner holds it) and keep it renewed;
-        ``on_lost`` is called if it cannot be renewed before it expires, ``on_cancel`` when
-        another process asked to cancel the run."""
-        if not await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds):
+        """Take the lease (False when another live owner holds it; a worker's claim already
+        took it) and keep it renewed; ``on_lost`` is called if it cannot be renewed before
+        it expires, ``on_cancel`` when another process asked to cancel the run."""
+        if not self.held and not await self.storage.acquire_lease(
+            self.key, self.owner, self.lease_seconds
+        ):
             return False
         self._heartbeat = asyncio.ensure_future(self._renew(on_lost, on_cancel))
         return True
@@ -90,30 +96,40 @@ class RunStore:
                 return
 
     async def release(self) -> None:
-        """Stop renewing and writing, and give the lease up."""
+        """Stop renewing and writing, and give the lease up (if the final write did not)."""
         for task in (self._heartbeat, self._writer):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._heartbeat = self._writer = None
-        with contextlib.suppress(Exception):  # unreleased, the lease still expires on its own
-            await self.storage.release_lease(self.key, self.owner)
+        if not self._released:
+            with contextlib.suppress(Exception):  # unreleased, the lease expires on its own
+                await self.storage.release_lease(self.key, self.owner)
 
-    async def save(self, snapshot: Callable[[], WorkflowRun], *, final: bool) -> None:
-        """Write the run as the durability mode says. ``snapshot()`` gives the run's row and
-        the step records changed since the last call. In "async" mode one background writer
-        keeps storing the latest state while steps run (states that arrive while a write is
-        in flight are coalesced); a final save waits for it, then writes."""
+    async def save(self, row: Callable[[], WorkflowRun], *, final: bool) -> None:
+        """Write the run's row (``row()`` gives it, with the step records changed since the
+        last call) as the durability mode says; a final save also gives the lease up."""
+        self._row, self._row_due = row, True
+        await self._request(final)
+
+    async def checkpoint(self, row: Callable[[], WorkflowRun]) -> None:
+        """Write the step records changed since the last write (not the run's row)."""
+        self._row = row
+        await self._request(final=False)
+
+    async def _request(self, final: bool) -> None:
+        """ "sync": write now. "async": one background writer keeps writing the latest state
+        (requests made while a write is in flight are coalesced). "exit": only the final
+        write. A final write first waits for the background writer."""
         if self.durability == "exit" and not final:
             return
         if self.durability == "async" and not final:
-            self._pending = snapshot
             if self._writer is None or self._writer.done():
                 self._writer = asyncio.ensure_future(self._drain())
             return
         await self.flush()
-        await self._write(snapshot())
+        await self._write(final)
 
     async def flush(self) -> None:
         """Wait for the background writer; its failure (a lost lease) is raised here."""
@@ -122,9 +138,21 @@ class RunStore:
             await writer
 
     async def _drain(self) -> None:
-        while self._pending is not None:
-            snapshot, self._pending = self._pending, None
-            await self._write(snapshot())
+        while self._row is not None:
+            row, self._row = self._row, None
+            await self._write(False, row)
 
-    async def _write(self, run: WorkflowRun) -> None:
-        await self.storage.save_workflow_run(run, fence=(self.key, self.owner))
+    async def _write(self, final: bool, row: Callable[[], WorkflowRun] | None = None) -> None:
+        make = row or self._row
+        if make is None:
+            return
+        self._row = None
+        run, fence = make(), (self.key, self.owner)
+        if self._row_due or final:
+            self._row_due = False
+            await self.storage.save_workflow_run(run, fence=fence, release=final)
+            self._released = final
+        elif run.steps:
+            await self.storage.save_workflow_steps(
+                self.workflow_id, self.run_id, run.steps, fence=fence
+            )

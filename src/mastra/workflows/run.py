@@ -126,7 +126,11 @@ class Run:
         self.results = {k: msgspec.convert(v, StepResult) for k, v in recorded.items()}
         self._produced = {id(r.output): k for k, r in self.results.items()}
         self.data = self._resolve(snap["data_ref"]) if "data_ref" in snap else snap.get("data")
-        self.suspended = list(snap.get("suspended", []))
+        # The step records say which steps still wait for a resume (a resumed step's record
+        # is written as it finishes, before the run's row is).
+        waiting = {k for k, r in self.results.items() if r.status == "suspended"}
+        listed = [k for k in snap.get("suspended", []) if k in waiting]
+        self.suspended = listed + sorted(waiting.difference(listed))
         self.error = snap.get("error")
         self._resume = dict(snap.get("resume", {}))
         self._waits = dict(snap.get("waits", {}))
@@ -286,9 +290,11 @@ class Run:
             raise WorkflowError(f"step {step!r} is not suspended; suspended: {self.suspended}")
         return step
 
-    async def _claimed(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
+    async def _claimed(
+        self, enter: Entry, owner: str | None = None, claimed: WorkflowRun | None = None
+    ) -> WorkflowResult:
         try:
-            return await self._launch(enter, owner)
+            return await self._launch(enter, owner, claimed)
         except _Held:
             raise WorkflowError(
                 f"run {self.run_id!r} of {self.workflow.id!r} is executing elsewhere; try "
@@ -301,8 +307,10 @@ class Run:
         for queue in self._watchers:
             queue.put_nowait(event)
 
-    async def _launch(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
-        self._task = asyncio.ensure_future(self._execute(enter, owner))
+    async def _launch(
+        self, enter: Entry, owner: str | None = None, claimed: WorkflowRun | None = None
+    ) -> WorkflowResult:
+        self._task = asyncio.ensure_future(self._execute(enter, owner, claimed))
         try:
             return await asyncio.shield(self._task)
         finally:
@@ -346,19 +354,19 @@ class Run:
         except (_Held, _NotOrphaned):
             return None
 
-    async def work(self, owner: str) -> WorkflowResult:
-        """Execute a run a worker claimed from its queue (``owner`` holds its lease): from
-        the start, after a timer or event, or from its last recorded step when the worker
-        that had it died."""
+    async def work(self, owner: str, claimed: WorkflowRun) -> WorkflowResult:
+        """Execute a run a worker claimed from its queue (``owner`` holds its lease, and
+        ``claimed`` is the run as the claim read it): from the start, after a timer or an
+        event, or from its last recorded step when the worker that had it died."""
 
         def enter(stored: WorkflowRun | None) -> None:
-            if stored is None:
-                raise NotFoundError(f"run {self.run_id!r} of {self.workflow.id!r} is gone")
-            self._adopt(stored)
+            self._adopt(stored or claimed)
 
-        return await self._claimed(enter, owner)
+        return await self._claimed(enter, owner, claimed)
 
-    async def _execute(self, enter: Entry, owner: str | None = None) -> WorkflowResult:
+    async def _execute(
+        self, enter: Entry, owner: str | None = None, claimed: WorkflowRun | None = None
+    ) -> WorkflowResult:
         self._lost = False
         store = self._open_store(owner)
         if store is None:
@@ -368,7 +376,7 @@ class Run:
             raise _Held
         self._store = store
         try:
-            enter(await store.load())
+            enter(claimed if claimed is not None else await store.load())
             return await self._run(store)
         except (asyncio.CancelledError, LeaseLostError) as exc:
             if not self._lost and not isinstance(exc, LeaseLostError):
@@ -435,7 +443,7 @@ class Run:
     async def _checkpoint(self) -> None:
         """Record what changed (a step's record) as the durability mode says."""
         if self._store is not None:
-            await self._store.save(self._record, final=False)
+            await self._store.checkpoint(self._record)
 
     def _record(self) -> WorkflowRun:
         """The run's row as written now: its state without outputs (the data it carries is

@@ -24,7 +24,7 @@ import msgspec
 
 from mastra.closeable import AsyncCloseable
 from mastra.errors import ConfigError, MastraError
-from mastra.storage.types import QueueLimits, RunQueue, check_id
+from mastra.storage.types import QueueLimits, RunQueue, WorkflowRun, check_id
 from mastra.workflows.cron import Cron
 from mastra.workflows.run import Run
 
@@ -200,7 +200,7 @@ class Worker(AsyncCloseable):
             if free <= 0:
                 break
             try:
-                pairs = await self.store.claim_workflow_runs(
+                taken = await self.store.claim_workflow_runs(
                     self.owner,
                     self.lease_seconds,
                     queue=queue.name,
@@ -211,17 +211,17 @@ class Worker(AsyncCloseable):
             except MastraError as exc:  # the database is briefly away: try again soon
                 log.warning("worker %s could not claim runs: %s", self.owner, exc)
                 return claimed
-            for workflow_id, run_id in pairs:
-                run = Run(self.workflows[workflow_id], run_id)
-                task = asyncio.ensure_future(self._execute(run))
+            for stored in taken:
+                run = Run(self.workflows[stored.workflow_id], stored.run_id)
+                task = asyncio.ensure_future(self._execute(run, stored))
                 self._active[task] = run
                 task.add_done_callback(self._finished)
-            claimed += len(pairs)
+            claimed += len(taken)
         return claimed
 
-    async def _execute(self, run: Run) -> None:
+    async def _execute(self, run: Run, stored: WorkflowRun) -> None:
         try:
-            await run.work(self.owner)
+            await run.work(self.owner, stored)
         except MastraError as exc:
             level = logging.DEBUG if self._stopping.is_set() else logging.WARNING
             log.log(level, "run %s of %s stopped: %s", run.run_id, run.workflow.id, exc)
