@@ -1,7 +1,7 @@
 /* The best SIMD level of this CPU against the scalar build, for every metric, one query and a
  * batch: same ids, scores within 1e-3. Built by tools/check_arm64.sh for arm64 (NEON) and run
  * under qemu; builds natively too. Exit status 0 when everything matches. */
-#include "mastra_topk.h"
+#include "mastra_search.h"
 #include <stdio.h>
 #include <stdlib.h>
 int main(){
