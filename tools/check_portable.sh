@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The C kernels under each compiler family the wheels are built with, from this x86-64 Linux:
+#   gcc, clang            natively: every SIMD level against scalar (native/tests/simd_levels.c)
+#                         and the CPU probe against the compiler's own (native/tests/cpu_features.c)
+#   MinGW-w64             as Windows x86-64 programs (Windows threads, CPUID on Windows), run
+#                         under Wine
+#   gcc, clang for arm64  NEON against scalar, run under qemu-aarch64
+# All with the project's warning flags (CMakeLists.txt) and -Werror. MSVC itself cannot run
+# here; its only own lines are the two intrinsics behind the probe and the /arch flags.
+# Installs the Debian packages it needs when they are missing, and fails when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+command -v clang >/dev/null || missing+=(clang)
+command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
+command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+[[ -e /usr/aarch64-linux-gnu/lib/libc.a ]] || missing+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+wine=/usr/lib/wine/wine64
+[[ -x $wine ]] || missing+=(wine64)
+if ((${#missing[@]})); then
+    echo "check_portable: installing ${missing[*]}"
+    if ! command -v apt-get >/dev/null; then
+        echo "check_portable: FAILED: needs ${missing[*]} and there is no apt-get here" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+# The GCC/clang flags of CMakeLists.txt, so this check builds what the wheels build.
+read -r -a flags <<<"$(sed -n '/set(MASTRA_C_FLAGS -O3/,/)/p' CMakeLists.txt |
+    tr -d '()' | sed 's/set//; s/MASTRA_C_FLAGS//' | tr '\n' ' ')"
+[[ ${flags[0]:-} == -O3 ]] || { echo "check_portable: no GCC flags in CMakeLists.txt" >&2; exit 1; }
+flags+=(-Werror -Inative/include)
+kernels=(native/kernels/*.c)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+build() { # build NAME COMPILER [ARGS...]: NAME-simd and NAME-cpu (NAME may end in .exe)
+    local name=$1 cc=$2
+    shift 2
+    "$cc" "${flags[@]}" "$@" native/tests/simd_levels.c "${kernels[@]}" \
+        -o "$out/${name/./-simd.}" -lm
+    "$cc" "${flags[@]}" "$@" native/tests/cpu_features.c -o "$out/${name/./-cpu.}"
+}
+run() { # run LABEL COMMAND...: print the program's verdict under a label, fail with it
+    local label=$1
+    shift
+    "$@" | sed "s/^/$label: /" || { echo "check_portable: FAILED: $label: $*" >&2; exit 1; }
+}
+
+build gcc.elf gcc -pthread
+run "gcc x86-64" "$out/gcc-simd.elf"
+run "gcc x86-64" "$out/gcc-cpu.elf"
+build clang.elf clang -pthread
+run "clang x86-64" "$out/clang-simd.elf"
+run "clang x86-64" "$out/clang-cpu.elf"
+
+build mingw.exe x86_64-w64-mingw32-gcc -static
+export WINEPREFIX="$out/wine" WINEDEBUG=-all
+quiet_wine() { "$wine" "$@" 2> >(grep -v '^wine: ' >&2); } # drop its prefix set-up notes
+run "mingw-w64 (Wine)" quiet_wine "$out/mingw-simd.exe"
+run "mingw-w64 (Wine)" quiet_wine "$out/mingw-cpu.exe"
+
+arm=(-static -pthread)
+aarch64-linux-gnu-gcc "${flags[@]}" "${arm[@]}" native/tests/simd_levels.c "${kernels[@]}" \
+    -o "$out/arm-gcc" -lm
+run "gcc arm64 (qemu)" qemu-aarch64 "$out/arm-gcc"
+clang --target=aarch64-linux-gnu "${flags[@]}" "${arm[@]}" native/tests/simd_levels.c \
+    "${kernels[@]}" -o "$out/arm-clang" -lm
+run "clang arm64 (qemu)" qemu-aarch64 "$out/arm-clang"
+echo "check_portable: OK"
