@@ -35,8 +35,10 @@ def check_installed() -> None:
     info = mastra.native_info()
     assert info["requires_gil"] is True, info
     assert getattr(sys, "_is_gil_enabled", lambda: True)(), "the GIL is off after import"
-    print(f"mastra {mastra.__version__} from {where.parent}: {info['compiler']}, "
-          f"SIMD {info['simd_detected']}")
+    print(
+        f"mastra {mastra.__version__} from {where.parent}: {info['compiler']}, "
+        f"SIMD {info['simd_detected']}"
+    )
 
 
 def reference(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
@@ -68,9 +70,7 @@ def check_level(level: str) -> None:
             assert np.allclose(sign * scores[q], np.sort(ref)[::-1][:k], atol=1e-4), (level, metric)
             assert np.allclose(sign * scores[q], ref[ids[q]], atol=1e-4), (level, metric)
         for dtype in ("float16", "int8"):
-            approx_ids, approx_scores = CompressedMatrix(matrix, dtype, metric).top_k(
-                queries, k, threads=2
-            )
+            _, approx_scores = CompressedMatrix(matrix, dtype, metric).top_k(queries, k, threads=2)
             assert np.allclose(approx_scores, scores, atol=1e-3), (level, metric, dtype)
     print(f"top_k at {level}: float32 (1 and 2 threads), float16, int8 agree with NumPy")
 
