@@ -98,10 +98,15 @@ def check_command() -> None:
     command = shutil.which("mastra")
     assert command, "the mastra command is not on PATH"
     env = {k: v for k, v in os.environ.items() if k not in ("MASTRA_MODEL", "MASTRA_SIMD")}
-    info = subprocess.run([command, "info", "--json"], env=env, capture_output=True, text=True)
+    env["PYTHONUTF8"] = "1"  # the demo's output through a pipe, on Windows too
+
+    def mastra(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([command, *args], env=env, capture_output=True, encoding="utf-8")
+
+    info = mastra("info", "--json")
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["kernels"], info.stdout
-    demo = subprocess.run([command, "demo"], env=env, capture_output=True, text=True)
+    demo = mastra("demo")
     assert demo.returncode == 0 and "scripted stand-in" in demo.stdout, demo.stdout + demo.stderr
     print("mastra info and mastra demo (offline) run")
 
