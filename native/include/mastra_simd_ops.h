@@ -25,14 +25,19 @@
 #include <arm_neon.h>
 #endif
 
-#if defined(MASTRA_MSVC)
+/* MASTRA_PER_FILE_FLAGS makes GCC and clang build the MSVC way (the level's flags on its whole
+ * file), which tools/check_portable.sh runs on CPUs without those instructions. */
+#if defined(MASTRA_MSVC) || defined(MASTRA_PER_FILE_FLAGS)
 #define MT_TARGET_AVX2
 #define MT_TARGET_AVX512
-#define MT_UNROLL4
 #else
 #define MT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define MT_TARGET_AVX512 \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+#endif
+#if defined(MASTRA_MSVC)
+#define MT_UNROLL4
+#else
 #define MT_UNROLL4 _Pragma("GCC unroll 4")
 #endif
 
