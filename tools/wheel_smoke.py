@@ -5,6 +5,9 @@ Checks that mastra imports from the installed wheel (not a source tree); that ev
 this CPU has gives NumPy's answer for float32, float16 and int8 scans, on one thread and two;
 that the compiled cache and SSE decoder work; that the modules keep the GIL; and that the
 ``mastra`` command runs ``info`` and the offline demo. Exits non-zero with the reason on failure.
+
+``python wheel_smoke.py --level LEVEL`` runs only the kernel checks, in this process, and requires
+LEVEL to be the level in use: tools/check_wheel.sh runs it under qemu-x86_64 on emulated CPUs.
 """
 
 from __future__ import annotations
