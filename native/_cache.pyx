@@ -34,13 +34,6 @@ cdef extern from "Python.h":
     int Py_ReprEnter(object obj) except -1
     void Py_ReprLeave(object obj)
 
-cdef extern from "<time.h>" nogil:
-    ctypedef long time_t
-    cdef struct timespec:
-        time_t tv_sec
-        long tv_nsec
-    int nanosleep(const timespec *req, timespec *rem)
-
 cdef extern from "mastra_cache.h":
     ctypedef struct mc_link:
         mc_link *prev
@@ -60,9 +53,9 @@ cdef extern from "mastra_cache.h":
     double mc_monotonic()
     double mc_monotonic_resolution()
     int MC_FAST_CLOCK
+    void mc_pause() nogil
 
 cdef object _MARKER = object()
-cdef timespec _PAUSE = timespec(0, 20000)
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
 cdef object _SECOND = timedelta(seconds=1)
 cdef object _COUNTER_END = 2 ** 64
@@ -232,7 +225,7 @@ cdef class CacheCore:
                 # The holder is running a key's Python __hash__/__eq__ and needs the GIL to
                 # finish: step aside for a moment rather than fight over it.
                 with nogil:
-                    nanosleep(&_PAUSE, NULL)
+                    mc_pause()
         self._busy = True
         self._owner = me
         return 0

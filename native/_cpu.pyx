@@ -15,6 +15,10 @@ cdef extern from "mastra_build_info.h":
     const char *MASTRA_BUILD_PROCESSOR
     int MASTRA_BUILD_NATIVE_CPU
 
+cdef extern from *:
+    # Set for every module by CMakeLists.txt; Cython writes it into the module's Py_mod_gil slot.
+    int CYTHON_FREETHREADING_COMPATIBLE
+
 FEATURES = ("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq",
             "avx512vl", "avx512vnni", "neon")
 LEVELS = ("scalar", "neon", "avx2", "avx512")
@@ -48,4 +52,5 @@ def build_info():
         "cython": MASTRA_BUILD_CYTHON.decode(),
         "processor": MASTRA_BUILD_PROCESSOR.decode(),
         "native_cpu_only": bool(MASTRA_BUILD_NATIVE_CPU),
+        "requires_gil": not CYTHON_FREETHREADING_COMPATIBLE,
     }

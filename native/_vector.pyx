@@ -13,7 +13,7 @@ cdef extern from "mastra_cpu.h" nogil:
     int mastra_simd_from_name(const char *name)
     const char *mastra_simd_name(int level)
 
-cdef extern from "mastra_topk.h" nogil:
+cdef extern from "mastra_search.h" nogil:
     enum:
         MT_F32
         MT_F16

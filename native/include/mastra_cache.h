@@ -10,6 +10,15 @@
 
 #include <Python.h>
 #include <time.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#endif
 
 typedef struct mc_link {
     struct mc_link *prev, *next;   /* recency ring */
@@ -78,5 +87,16 @@ static inline double mc_monotonic_resolution(void) {
 static inline double mc_monotonic(void) { return 0.0; }
 static inline double mc_monotonic_resolution(void) { return 0.0; }
 #endif
+
+/* Step aside for a moment (the caller has released the GIL): about 20 us, or a yield of the
+ * time slice on Windows, whose sleeps are whole milliseconds. */
+static inline void mc_pause(void) {
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    struct timespec pause = {0, 20000};
+    nanosleep(&pause, NULL);
+#endif
+}
 
 #endif /* MASTRA_CACHE_H */

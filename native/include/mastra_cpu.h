@@ -1,9 +1,15 @@
 /* Run-time CPU feature detection shared by every kernel module.
  *
  * Wheels are built without -march flags; each kernel compiles one variant per SIMD level
- * (with __attribute__((target(...)))) and picks one at import through mastra_simd_level().
- * The environment variable MASTRA_SIMD (scalar | neon | avx2 | avx512) lowers the level, so
- * tests can run every variant on one machine; it never raises it above what the CPU has.
+ * (native/kernels/topk_<level>.c) and picks one at import through mastra_simd_level(). The
+ * environment variable MASTRA_SIMD (scalar | neon | avx2 | avx512) lowers the level, so tests can
+ * run every variant on one machine; it never raises it above what the CPU has.
+ *
+ * On x86-64 the features come from CPUID and XGETBV with the same decision code under every
+ * compiler: only the two instructions are reached differently (<intrin.h> on MSVC, <cpuid.h>
+ * and inline assembly under GCC and clang). A feature counts only when the operating system
+ * also saves the registers it needs (XCR0), as a CPU reporting AVX-512 under an OS that does
+ * not enable it must run the AVX2 or scalar level.
  */
 #ifndef MASTRA_CPU_H
 #define MASTRA_CPU_H
@@ -18,12 +24,109 @@ enum {
     MASTRA_SIMD_AVX512 = 3  /* AVX-512 F/BW/DQ/VL */
 };
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) || defined(_M_X64)
 #define MASTRA_X86 1
-#endif
-#if defined(__aarch64__)
+#elif defined(__aarch64__) || defined(_M_ARM64)
 #define MASTRA_ARM64 1
 #endif
+
+/* Microsoft's compiler proper (clang-cl also defines _MSC_VER but speaks GNU C). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define MASTRA_MSVC 1
+#endif
+
+/* Feature bits of mastra_cpu_features(), in the order of mastra_feature_names. */
+enum {
+    MASTRA_F_SSE42 = 1 << 0,
+    MASTRA_F_AVX = 1 << 1,
+    MASTRA_F_AVX2 = 1 << 2,
+    MASTRA_F_FMA = 1 << 3,
+    MASTRA_F_F16C = 1 << 4,
+    MASTRA_F_AVX512F = 1 << 5,
+    MASTRA_F_AVX512BW = 1 << 6,
+    MASTRA_F_AVX512DQ = 1 << 7,
+    MASTRA_F_AVX512VL = 1 << 8,
+    MASTRA_F_AVX512VNNI = 1 << 9,
+    MASTRA_F_NEON = 1 << 10
+};
+
+static const char *const mastra_feature_names[] = {
+    "sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl",
+    "avx512vnni", "neon"};
+enum { MASTRA_N_FEATURES = sizeof(mastra_feature_names) / sizeof(mastra_feature_names[0]) };
+
+#if defined(MASTRA_X86)
+#if defined(MASTRA_MSVC)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+
+/* CPUID leaf/sub-leaf into regs = {eax, ebx, ecx, edx}. */
+static void mastra_cpuid(unsigned leaf, unsigned sub, unsigned regs[4]) {
+#if defined(MASTRA_MSVC)
+    int r[4];
+    __cpuidex(r, (int)leaf, (int)sub);
+    for (int i = 0; i < 4; i++) regs[i] = (unsigned)r[i];
+#else
+    __cpuid_count(leaf, sub, regs[0], regs[1], regs[2], regs[3]);
+#endif
+}
+
+/* XCR0: the register states the OS saves (read only when CPUID reports OSXSAVE). */
+static unsigned long long mastra_xcr0(void) {
+#if defined(MASTRA_MSVC)
+    return _xgetbv(0);
+#else
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+#endif
+}
+
+enum {
+    MASTRA_XCR0_AVX = 0x6,     /* XMM and YMM state */
+    MASTRA_XCR0_AVX512 = 0xe6  /* and the opmask and both halves of ZMM state */
+};
+
+/* The MASTRA_F_* bits from CPUID leaves 1 and 7, kept only where the OS saves the registers. */
+static unsigned mastra_x86_features(unsigned max_leaf, const unsigned l1[4], const unsigned l7[4],
+                                    unsigned long long xcr0) {
+    unsigned f = 0;
+    if (l1[2] & (1u << 20)) f |= MASTRA_F_SSE42;
+    int osxsave = (l1[2] & (1u << 27)) != 0;
+    if (!osxsave || (xcr0 & MASTRA_XCR0_AVX) != MASTRA_XCR0_AVX) return f;
+    if (l1[2] & (1u << 28)) f |= MASTRA_F_AVX;
+    if (l1[2] & (1u << 12)) f |= MASTRA_F_FMA;
+    if (l1[2] & (1u << 29)) f |= MASTRA_F_F16C;
+    if (max_leaf < 7) return f;
+    if (l7[1] & (1u << 5)) f |= MASTRA_F_AVX2;
+    if ((xcr0 & MASTRA_XCR0_AVX512) != MASTRA_XCR0_AVX512) return f;
+    if (l7[1] & (1u << 16)) f |= MASTRA_F_AVX512F;
+    if (l7[1] & (1u << 17)) f |= MASTRA_F_AVX512DQ;
+    if (l7[1] & (1u << 30)) f |= MASTRA_F_AVX512BW;
+    if (l7[1] & (1u << 31)) f |= MASTRA_F_AVX512VL;
+    if (l7[2] & (1u << 11)) f |= MASTRA_F_AVX512VNNI;
+    return f;
+}
+#endif
+
+/* The MASTRA_F_* features this CPU and OS support. */
+static unsigned mastra_cpu_features(void) {
+#if defined(MASTRA_X86)
+    unsigned l0[4], l1[4], l7[4] = {0, 0, 0, 0};
+    mastra_cpuid(0, 0, l0);
+    if (l0[0] < 1) return 0;
+    mastra_cpuid(1, 0, l1);
+    if (l0[0] >= 7) mastra_cpuid(7, 0, l7);
+    unsigned long long xcr0 = (l1[2] & (1u << 27)) ? mastra_xcr0() : 0;
+    return mastra_x86_features(l0[0], l1, l7, xcr0);
+#elif defined(MASTRA_ARM64)
+    return MASTRA_F_NEON; /* Advanced SIMD is part of every AArch64 CPU */
+#else
+    return 0;
+#endif
+}
 
 static const char *mastra_simd_name(int level) {
     switch (level) {
@@ -45,37 +148,23 @@ static int mastra_simd_from_name(const char *name) {
 
 /* 1 when the CPU (and the OS, for the wide registers) supports the named feature. */
 static int mastra_cpu_has(const char *feature) {
-#if defined(MASTRA_X86)
-    __builtin_cpu_init();
-    /* __builtin_cpu_supports needs a literal, hence the table. */
-#define MASTRA_FEATURE(lit) if (strcmp(feature, lit) == 0) return __builtin_cpu_supports(lit) != 0;
-    MASTRA_FEATURE("sse4.2") MASTRA_FEATURE("avx") MASTRA_FEATURE("avx2") MASTRA_FEATURE("fma")
-    MASTRA_FEATURE("avx512f") MASTRA_FEATURE("avx512bw") MASTRA_FEATURE("avx512dq")
-    MASTRA_FEATURE("avx512vl") MASTRA_FEATURE("avx512vnni")
-#undef MASTRA_FEATURE
-    /* F16C has no __builtin_cpu_supports name on older GCC; AVX2 CPUs all have it. */
-    if (strcmp(feature, "f16c") == 0) return __builtin_cpu_supports("avx2") != 0;
+    unsigned features = mastra_cpu_features();
+    for (int i = 0; i < MASTRA_N_FEATURES; i++) {
+        if (strcmp(feature, mastra_feature_names[i]) == 0) return (features >> i) & 1u;
+    }
     return 0;
-#elif defined(MASTRA_ARM64)
-    return strcmp(feature, "neon") == 0;
-#else
-    return 0;
-#endif
 }
 
 /* The best level this CPU supports, ignoring MASTRA_SIMD. */
 static int mastra_simd_detected(void) {
-#if defined(MASTRA_X86)
-    if (mastra_cpu_has("avx512f") && mastra_cpu_has("avx512bw") && mastra_cpu_has("avx512dq") &&
-        mastra_cpu_has("avx512vl"))
-        return MASTRA_SIMD_AVX512;
-    if (mastra_cpu_has("avx2") && mastra_cpu_has("fma")) return MASTRA_SIMD_AVX2;
+    const unsigned f = mastra_cpu_features();
+    const unsigned avx512 = MASTRA_F_AVX512F | MASTRA_F_AVX512BW | MASTRA_F_AVX512DQ |
+                            MASTRA_F_AVX512VL;
+    const unsigned avx2 = MASTRA_F_AVX2 | MASTRA_F_FMA | MASTRA_F_F16C;
+    if (f & MASTRA_F_NEON) return MASTRA_SIMD_NEON;
+    if ((f & (avx512 | avx2)) == (avx512 | avx2)) return MASTRA_SIMD_AVX512;
+    if ((f & avx2) == avx2) return MASTRA_SIMD_AVX2;
     return MASTRA_SIMD_SCALAR;
-#elif defined(MASTRA_ARM64)
-    return MASTRA_SIMD_NEON;
-#else
-    return MASTRA_SIMD_SCALAR;
-#endif
 }
 
 /* The level kernels should use: detected, lowered by MASTRA_SIMD when set to a known name.
