@@ -1,0 +1,98 @@
+"""What the Studio needs from the server, over real HTTP: the page knows the REST prefix and
+its files are served; the step graph keeps loop and foreach entries; a tool-result chunk has
+the tool's duration; a model that raises ends its stream with an error chunk (not a broken
+stream); the vector stores are listed."""
+
+import orjson
+import pytest
+
+from mastra import Agent, Mastra
+from mastra.llm.testing import FunctionModel
+from mastra.server.studio import STUDIO
+from mastra.vector import InMemoryVector
+from mastra.workflows import StepContext, Workflow, step
+from tests.server.conftest import client_js_sse
+
+
+@step
+def grow(ctx: StepContext, n: int) -> int:
+    return n + 1
+
+
+@step
+def grow_more(ctx: StepContext, n: int) -> int:
+    return n + 2
+
+
+@step
+def shout(ctx: StepContext, word: str) -> str:
+    return word.upper()
+
+
+def _explode(request):
+    raise RuntimeError("the model fell over")
+
+
+async def test_studio_page_carries_the_prefix_and_serves_its_files(client):
+    api = await client(prefix="/v2")
+    page = await api.get("/")
+    text = await page.text()
+    assert page.status == 200 and page.content_type == "text/html"
+    assert '<meta name="mastra-prefix" content="/v2">' in text
+    assert "__MASTRA_PREFIX__" not in text
+    for path in ("/studio/studio.css", "/studio/js/main.js", "/studio/js/agents.js"):
+        served = await api.get(path)
+        assert served.status == 200, path
+        assert (await served.read()) == (STUDIO / path.removeprefix("/studio/")).read_bytes()
+    assert (await api.get("/studio/")).status in (403, 404)  # no directory listing
+
+
+async def test_no_studio_when_asked(client):
+    api = await client(studio=False)
+    assert (await api.get("/")).status == 404
+
+
+async def test_step_graph_keeps_loop_and_foreach_entries(client):
+    looped = (
+        Workflow("shapes", input=int)
+        .dountil(grow, lambda n: n >= 3)
+        .dowhile(grow_more, lambda n: n < 5)
+        .map(lambda n: ["a"] * n)
+        .foreach(shout, concurrency=2)
+        .commit()
+    )
+    api = await client(Mastra(workflows=[looped]))
+    graph = (await (await api.get("/api/workflows/shapes")).json())["stepGraph"]
+    assert [entry["type"] for entry in graph] == ["loop", "loop", "step", "foreach"]
+    assert [entry.get("loopType") for entry in graph[:2]] == ["dountil", "dowhile"]
+    assert graph[0]["step"]["id"] == "grow" and graph[3]["step"]["id"] == "shout"
+    assert graph[3]["opts"] == {"concurrency": 2}
+
+
+async def test_tool_result_chunk_carries_the_duration(client):
+    api = await client()
+    answer = await api.post("/api/agents/weather/stream", json={"messages": "Weather in Oslo?"})
+    chunks = client_js_sse(await answer.text())
+    [result] = [c["payload"] for c in chunks if c["type"] == "tool-result"]
+    assert result["toolName"] == "get_weather" and result["result"]["city"] == "Oslo"
+    assert isinstance(result["durationMs"], float) and result["durationMs"] >= 0
+
+
+@pytest.mark.parametrize("route", ["stream", "stream/vnext"])
+async def test_a_model_that_raises_ends_the_stream_with_an_error_chunk(client, route):
+    api = await client(Mastra(agents=[Agent("fragile", "x", FunctionModel(_explode))]))
+    answer = await api.post(f"/api/agents/fragile/{route}", json={"messages": "hi"})
+    assert answer.status == 200
+    chunks = client_js_sse(await answer.text())  # ends with data: [DONE]
+    assert [c["type"] for c in chunks] == ["start", "error"]
+    message = chunks[-1]["payload"]["error"]["message"]
+    assert "internal error" in message and "RuntimeError" in message
+    assert "fell over" not in message  # details stay in the server log
+
+
+async def test_vector_stores_are_listed(client):
+    mastra = Mastra(vectors={"docs": InMemoryVector(), "faq": InMemoryVector()})
+    api = await client(mastra)
+    listed = await api.get("/api/vector")
+    assert listed.status == 200
+    assert orjson.loads(await listed.read()) == {"vectors": ["docs", "faq"]}
