@@ -87,7 +87,8 @@ def _graph(node: Node) -> dict[str, Any]:
     if isinstance(node, Loop):
         return {**_target(node.target), "type": "loop", "loopType": node.kind}
     if isinstance(node, ForEach):
-        return {**_target(node.target), "type": "foreach", "opts": {"concurrency": node.concurrency}}
+        opts = {"concurrency": node.concurrency}
+        return {**_target(node.target), "type": "foreach", "opts": opts}
     if isinstance(node, Map):
         return {
             "type": "step",
