@@ -62,7 +62,8 @@ class AgentView {
     this.runBox = h("div", { id: "last-run" }, h("span", { class: "hint" }, "No run yet."));
     this.threadBox = h("div");
     this.memoryBox = h("div");
-    fill(this.panel, h("h3", null, "Last run"), this.runBox, this.threadBox, this.memoryBox);
+    fill(this.panel, h("section", null, h("h3", null, "Last run"), this.runBox), h("section", null, this.threadBox),
+      h("section", null, this.memoryBox));
     try {
       this.hasMemory = (await api.get(`/memory/status${api.query({ agentId: agent.id })}`, { signal: this.signal })).result;
     } catch (error) {
@@ -70,7 +71,7 @@ class AgentView {
       this.hasMemory = false;
     }
     if (this.hasMemory) {
-      await this.showThreads();
+      this.showThreads();
       await this.openThread(this.thread);
     } else {
       fill(this.threadBox, h("h3", null, "Threads"), h("p", { class: "hint" },
@@ -81,7 +82,7 @@ class AgentView {
 
   // -- threads and working memory --------------------------------------------------------
 
-  async showThreads() {
+  showThreads() {
     const resource = h("input", { value: this.resource, id: "resource", title: "resourceId" });
     const list = h("ul", { class: "list", id: "threads" });
     const load = async () => {
@@ -93,32 +94,32 @@ class AgentView {
       h("h3", null, "Threads"),
       h("label", { class: "field" }, h("span", null, "Resource"),
         h("div", { class: "row" }, resource, h("button", { class: "small", onclick: load }, "Load"))),
-      h("button", { id: "new-thread", onclick: () => this.openThread(newId(), true) }, "+ New thread"),
+      h("button", { id: "new-thread", onclick: () => this.openThread(newId()) }, "+ New thread"),
       list);
-    await this.listThreads(list);
   }
 
   async listThreads(list = document.getElementById("threads")) {
     if (!list) return;
     try {
       const { threads } = await api.get(`/memory/threads${api.query({ resourceId: this.resource, agentId: this.agent.id })}`, { signal: this.signal });
-      const known = threads.some((t) => t.id === this.thread);
+      this.known = new Set(threads.map((t) => t.id));
+      const known = this.known.has(this.thread);
       const rows = known ? threads : [{ id: this.thread, title: "(new thread)", updatedAt: null }, ...threads];
       fill(list, rows.map((t) => h("li", { class: t.id === this.thread ? "on" : null },
         h("button", { onclick: () => this.openThread(t.id), dataset: { thread: t.id } },
-          t.title || short(t.id), h("span", { class: "meta" }, t.updatedAt ? `${short(t.id)} · ${when(t.updatedAt)}` : short(t.id))))));
+          t.title || "untitled", h("span", { class: "meta" }, t.updatedAt ? `${short(t.id)} · ${when(t.updatedAt)}` : short(t.id))))));
     } catch (error) {
       if (error.name !== "AbortError") fill(list, errorBox(error, "Threads"));
     }
   }
 
-  async openThread(threadId, fresh = false) {
+  async openThread(threadId) {
     if (this.running) return;
     this.thread = threadId;
     prefs.set(`thread.${this.agent.id}`, threadId);
     fill(this.log);
-    this.listThreads();
-    if (!fresh) {
+    await this.listThreads();
+    if (this.known?.has(threadId)) {
       try {
         const { messages } = await api.get(`/memory/threads/${encodeURIComponent(threadId)}/messages${api.query({ agentId: this.agent.id, perPage: 1000 })}`, { signal: this.signal });
         this.showHistory(messages);

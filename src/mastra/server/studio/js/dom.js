@@ -28,9 +28,10 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** Pretty JSON in a <pre>. */
+/** JSON in a <pre>: on one line when it is short, else indented. */
 export function json(value, cls = "json") {
-  const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+  const line = typeof value === "string" ? value : JSON.stringify(value);
+  const text = line === undefined || line.length <= 72 ? line : JSON.stringify(value, null, 2);
   return h("pre", { class: cls }, text === undefined ? "undefined" : text);
 }
 
@@ -40,6 +41,7 @@ export function status(value) {
 
 export function ms(value) {
   if (value == null || Number.isNaN(value)) return "—";
+  if (value === 0) return "<1 ms";
   if (value < 1) return `${value.toFixed(2)} ms`;
   if (value < 1000) return `${Math.round(value)} ms`;
   return `${(value / 1000).toFixed(value < 10000 ? 2 : 1)} s`;

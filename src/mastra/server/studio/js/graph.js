@@ -51,7 +51,7 @@ export class Graph {
     const inner = step.component === "WORKFLOW"
       ? Object.keys(this.workflow.allSteps).filter((k) => k.startsWith(`${step.id}.`) && !k.slice(step.id.length + 1).includes(".")).length
       : 0;
-    const kind = step.component === "WORKFLOW" ? `workflow · ${inner} steps` : step.mapConfig !== undefined ? "map" : null;
+    const kind = step.component === "WORKFLOW" ? `workflow · ${inner} steps` : step.mapConfig ? `fn ${step.mapConfig}` : null;
     const state = h("div", { class: "state" }, "");
     const el = h("div", {
       class: "gnode", tabindex: 0, dataset: { step: step.id }, title: step.description || step.id,

@@ -139,7 +139,9 @@ export function form(schema, root = schema, idPrefix = "field") {
       read = () => JSON.parse(input.value);
     }
     readers.push([name, read]);
-    return h("label", { class: "field" }, h("span", null, label, field.description ? ` — ${field.description}` : ""), input);
+    const text = h("span", null, label, field.description ? ` — ${field.description}` : "");
+    if (input.type === "checkbox") return h("label", { class: "field check" }, input, text);
+    return h("label", { class: "field" }, text, input);
   });
   return {
     el: h("div", { class: "form" }, fields),

@@ -124,10 +124,11 @@ class WorkflowView {
       await this.load(runId);
     } catch (error) {
       if (error.name === "AbortError") return;
-      this.runBox.append(errorBox(error, "The run failed"));
+      this.failure = error;
     } finally {
       this.busy = false;
       this.checkInput();
+      if (this.run && !this.signal.aborted) this.showRun();
       this.listRuns();
     }
   }
@@ -166,6 +167,7 @@ class WorkflowView {
 
   setRun(run) {
     this.run = run;
+    this.failure = null;
     this.showRun();
   }
 
@@ -186,7 +188,8 @@ class WorkflowView {
       }))),
       this.busy ? null : suspended.map((key) => this.resumeForm(key)),
       run.status === "success" && run.result !== undefined ? [h("h3", null, "Result"), json(run.result)] : null,
-      run.error ? errorBox(run.error, "Failed") : null);
+      run.error ? errorBox(run.error, "Failed") : null,
+      this.failure ? errorBox(this.failure, "The request failed") : null);
   }
 
   resumeForm(key) {
