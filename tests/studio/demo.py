@@ -224,7 +224,8 @@ async def seed(mastra: Mastra) -> None:
     """Two stored threads for the weather agent, and a small index of notes."""
     memory = mastra.get_agent("weather").memory
     assert memory is not None
-    for thread_id, title, city in (("t-oslo", "Trip to Oslo", "Oslo"), ("t-paris", "Paris plans", "Paris")):
+    threads = (("t-oslo", "Trip to Oslo", "Oslo"), ("t-paris", "Paris plans", "Paris"))
+    for thread_id, title, city in threads:
         await memory.create_thread(RESOURCE, thread_id=thread_id, title=title)
         call = ToolCall(f"call-{city}", "get_weather", {"city": city})
         await memory.save_messages(

@@ -96,3 +96,15 @@ async def test_vector_stores_are_listed(client):
     listed = await api.get("/api/vector")
     assert listed.status == 200
     assert orjson.loads(await listed.read()) == {"vectors": ["docs", "faq"]}
+
+
+async def test_with_auth_the_studio_files_are_open_and_the_api_is_not(client):
+    from mastra.server import ApiKeyAuth
+
+    api = await client(auth=ApiKeyAuth(["sk-studio"]))
+    assert (await api.get("/")).status == 200
+    assert (await api.get("/studio/js/main.js")).status == 200
+    assert (await api.get("/api/agents")).status == 401
+    assert (await api.get("/api/agents", headers={"Authorization": "Bearer sk-studio"})).ok
+    closed = await client(auth=ApiKeyAuth(["sk-studio"]), studio=False)
+    assert (await closed.get("/")).status == 401

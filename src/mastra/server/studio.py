@@ -12,10 +12,17 @@ from aiohttp import web
 
 from mastra.server.state import STATE
 
-__all__ = ["STUDIO", "add_studio"]
+__all__ = ["STUDIO", "add_studio", "is_studio_file"]
 
 STUDIO = Path(str(resources.files("mastra.server"))) / "studio"
+SERVED: web.AppKey[bool] = web.AppKey("studio_served")
 _PREFIX_MARK = "__MASTRA_PREFIX__"
+
+
+def is_studio_file(app: web.Application, path: str) -> bool:
+    """The Studio's page and files need no credentials (they hold no data; the API calls
+    the page makes do, and it asks for the key on a 401)."""
+    return app.get(SERVED, False) and (path == "/" or path.startswith("/studio/"))
 
 
 def add_studio(app: web.Application) -> bool:
@@ -34,4 +41,5 @@ def add_studio(app: web.Application) -> bool:
 
     app.router.add_get("/", studio_page)
     app.router.add_static("/studio/", STUDIO, show_index=False)
+    app[SERVED] = True
     return True

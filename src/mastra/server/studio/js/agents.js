@@ -76,6 +76,7 @@ class AgentView {
     } else {
       fill(this.threadBox, h("h3", null, "Threads"), h("p", { class: "hint" },
         "This agent has no memory: the Studio sends the whole conversation with each message."));
+      this.log.append(h("p", { class: "hint" }, "No messages yet."));
     }
     this.input.focus();
   }
