@@ -3,6 +3,14 @@ its files are served; the step graph keeps loop and foreach entries; a tool-resu
 the tool's duration; a model that raises ends its stream with an error chunk (not a broken
 stream); the vector stores are listed."""
 
+import concurrent.futures
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
 import orjson
 import pytest
 
@@ -108,3 +116,35 @@ async def test_with_auth_the_studio_files_are_open_and_the_api_is_not(client):
     assert (await api.get("/api/agents", headers={"Authorization": "Bearer sk-studio"})).ok
     closed = await client(auth=ApiKeyAuth(["sk-studio"]), studio=False)
     assert (await closed.get("/")).status == 401
+
+
+def test_mastra_dev_prints_the_studio_url_and_opens_it(tmp_path):
+    """``mastra dev --open`` names the Studio's URL and hands it to the browser (here a
+    BROWSER command that writes it to a file) once the server answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "devapp.py").write_text("from mastra import Mastra\nmastra = Mastra()\n")
+    opened = tmp_path / "opened.txt"
+    env = {**os.environ, "BROWSER": f"sh -c 'echo %s > {opened}'"}
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "mastra.cli", "dev", "devapp:mastra", "--port", str(port), "--open"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as reader:
+            line = reader.submit(dev.stdout.readline).result(timeout=30)
+        url = f"http://127.0.0.1:{port}/"
+        assert line.strip() == f"mastra dev: Studio at {url} (REST under {url[:-1]}/api)"
+        deadline = time.monotonic() + 30
+        while not (opened.exists() and opened.read_text().strip()):
+            assert time.monotonic() < deadline, "the browser was not opened"
+            time.sleep(0.1)
+        assert opened.read_text().strip() == url
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        dev.wait(30)
+        dev.stdout.close()
