@@ -134,9 +134,9 @@ def test_mastra_dev_prints_the_studio_url_and_opens_it(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
+    reader = concurrent.futures.ThreadPoolExecutor(1)
     try:
-        with concurrent.futures.ThreadPoolExecutor(1) as reader:
-            line = reader.submit(dev.stdout.readline).result(timeout=30)
+        line = reader.submit(dev.stdout.readline).result(timeout=30)
         url = f"http://127.0.0.1:{port}/"
         assert line.strip() == f"mastra dev: Studio at {url} (REST under {url[:-1]}/api)"
         deadline = time.monotonic() + 30
@@ -147,4 +147,5 @@ def test_mastra_dev_prints_the_studio_url_and_opens_it(tmp_path):
     finally:
         dev.send_signal(signal.SIGTERM)
         dev.wait(30)
+        reader.shutdown()
         dev.stdout.close()
