@@ -161,7 +161,7 @@ class TraceView {
       h("span", { class: "sub" }, summary(spans)), h("span", { class: "chip" }, ms(total)),
       root ? status(root.status === "unset" ? "ok" : root.status) : h("span", { class: "hint" }, "(root span not written yet)"));
     const ruler = h("div", { class: "span ruler" }, h("div", { class: "sname" }, "span"),
-      h("div", { class: "ticks" }, [0, 0.25, 0.5, 0.75].map((f) => h("span", { style: `left:${f * 100}%` }, ms(f * total)))),
+      h("div", { class: "ticks" }, [0, 0.25, 0.5, 0.75].map((f) => h("span", { style: `left:${f * 100}%` }, f ? ms(f * total) : "0"))),
       h("div", { class: "sdur" }, ms(total)));
     fill(this.view, h("div", { class: "wf", id: "waterfall" }, ruler, rows));
     const first = spans.find((s) => s.name === "agent.run" || s.name === "workflow.run") || root || spans[0];
