@@ -28,7 +28,7 @@ from mastra.agent import (
 from mastra.errors import MastraError
 from mastra.server import wire
 from mastra.server.bodies import AgentRun, MemoryRef, ToolExecution
-from mastra.server.http import HttpError, body, json, status_of, takes
+from mastra.server.http import HttpError, body, json, log, status_of, takes
 from mastra.server.state import MASTRA, request_context
 from mastra.server.streams import SSE_DONE, open_stream, sse
 from mastra.server.tools import execute_tool, tool_info
@@ -156,13 +156,20 @@ class AgentChunks:
             out.append(self.chunk("tool-progress", {**progress, "data": event.data}))
         elif isinstance(event, ToolResultEvent):
             result = wire.tool_result(event.result)
-            out.append(self.chunk("tool-result", {k: v for k, v in result.items() if k != "type"}))
+            result = {k: v for k, v in result.items() if k != "type"}
+            out.append(self.chunk("tool-result", {**result, "durationMs": event.duration_ms}))
         elif isinstance(event, StepFinish):
             out += [*self._close_text(), self._step_finish(event)]
         return out
 
     def error(self, exc: BaseException) -> dict[str, Any]:
         return self.chunk("error", {"error": {"message": str(exc) or type(exc).__name__}})
+
+    def internal_error(self, exc: Exception) -> dict[str, Any]:
+        """An unexpected exception: its type only; the traceback goes to the log."""
+        log.error("agent run %s failed", self.run_id, exc_info=exc)
+        message = f"internal error ({type(exc).__name__}; run id {self.run_id} in the server log)"
+        return self.chunk("error", {"error": {"message": message}})
 
     def _open_step(self) -> list[dict[str, Any]]:
         if self._step_open:
@@ -227,6 +234,8 @@ async def chunks_of(
                     yield chunk
     except MastraError as exc:
         yield chunks.error(exc)
+    except Exception as exc:  # the stream has started: the failure goes into it, not a 500
+        yield chunks.internal_error(exc)
 
 
 @takes(AgentRun)

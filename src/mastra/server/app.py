@@ -30,7 +30,7 @@ from mastra.server.state import (
     TRACEPARENT,
     ServerState,
 )
-from mastra.server.studio import add_studio
+from mastra.server.studio import add_studio, is_studio_file
 from mastra.telemetry import Span, StorageExporter, format_traceparent
 
 if TYPE_CHECKING:
@@ -196,6 +196,8 @@ async def _authentication(request: web.Request, handler: Handler) -> web.StreamR
 
 def _is_public(request: web.Request) -> bool:
     path = request.path
+    if is_studio_file(request.app, path):
+        return True
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in request.app[PUBLIC])
 
 

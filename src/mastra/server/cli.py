@@ -6,9 +6,12 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import webbrowser
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ def add_commands(commands: Any) -> None:
     dev = commands.add_parser("dev", help="serve and restart when a .py file changes")
     _server_options(dev)
     dev.add_argument("--watch", default=".", help="the folder to watch (default: here)")
+    dev.add_argument("--open", action="store_true", help="open the Studio in a browser")
     dev.set_defaults(run=_dev)
     init = commands.add_parser("init", help="create a runnable Mastra.py project")
     init.add_argument("directory", help="where (must be empty or not exist)")
@@ -71,6 +75,10 @@ def _dev(args: argparse.Namespace) -> int:
         command += ["--api-key", key]
     seen = _mtimes(folder)
     child = subprocess.Popen(command)
+    url = _studio_url(args.host, args.port)
+    print(f"mastra dev: Studio at {url} (REST under {url.rstrip('/')}{args.prefix})", flush=True)
+    if args.open:
+        threading.Thread(target=_open_when_up, args=(url, args.port), daemon=True).start()
     signal.signal(signal.SIGTERM, _interrupt)  # so the child is stopped too
     try:
         while True:
@@ -87,6 +95,28 @@ def _dev(args: argparse.Namespace) -> int:
     finally:
         child.terminate()
         child.wait(10)
+
+
+def _studio_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server (a wildcard host is loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def _open_when_up(url: str, port: int, wait: float = 30.0) -> None:
+    """Open ``url`` in the default browser once the server accepts connections."""
+    deadline = time.monotonic() + wait
+    host = url.split("//")[1].rsplit(":", 1)[0].strip("[]")
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.2)
+            continue
+        webbrowser.open(url)
+        return
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,6 +1,7 @@
 """Vector routes, as Mastra's server has them: ``/api/vector/<store name>/...`` to list,
-describe, create and delete indexes, upsert and query. Mastra says ``dotproduct`` where we
-say ``dot``; the routes translate."""
+describe, create and delete indexes, upsert and query (and ``/api/vector``, ours: the store
+names, for the Studio). Mastra says ``dotproduct`` where we say ``dot``; the routes
+translate."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ _METRIC_OUT = {"cosine": "cosine", "euclidean": "euclidean", "dot": "dotproduct"
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    router.add_get(f"{prefix}/vector", list_stores)
     base = f"{prefix}/vector/{{vector_name}}"
     router.add_get(base + "/indexes", list_indexes)
     router.add_get(base + "/indexes/{index_name}", describe_index)
@@ -36,6 +38,11 @@ def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
 
 def _store(request: web.Request) -> VectorStore:
     return request.app[MASTRA].get_vector(request.match_info["vector_name"])
+
+
+async def list_stores(request: web.Request) -> web.Response:
+    """The registry's vector store names."""
+    return json({"vectors": sorted(request.app[MASTRA].vectors)})
 
 
 async def list_indexes(request: web.Request) -> web.Response:

@@ -86,13 +86,10 @@ def _graph(node: Node) -> dict[str, Any]:
             ],
         }
     if isinstance(node, Loop):
-        return {"type": "loop", "loopType": node.kind, **_target(node.target)}
+        return {**_target(node.target), "type": "loop", "loopType": node.kind}
     if isinstance(node, ForEach):
-        return {
-            "type": "foreach",
-            "opts": {"concurrency": node.concurrency},
-            **_target(node.target),
-        }
+        opts = {"concurrency": node.concurrency}
+        return {**_target(node.target), "type": "foreach", "opts": opts}
     if isinstance(node, Map):
         return {
             "type": "step",
