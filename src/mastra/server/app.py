@@ -32,6 +32,7 @@ from mastra.server.state import (
 )
 from mastra.server.studio import add_studio, is_studio_file
 from mastra.telemetry import Span, StorageExporter, format_traceparent
+from mastra.telemetry.metrics import Histogram
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
@@ -40,6 +41,7 @@ __all__ = ["create_app"]
 
 REQUEST_ID_HEADER = "X-Request-Id"
 SPANS: web.AppKey[StorageExporter] = web.AppKey("spans")
+DURATIONS: web.AppKey[Histogram] = web.AppKey("durations")
 
 
 def create_app(
@@ -65,14 +67,14 @@ def create_app(
     """
     if not prefix.startswith("/") or prefix.endswith("/"):
         raise MastraError(f"prefix must start with / and not end with one, got {prefix!r}")
-    app = web.Application(
-        client_max_size=max_body,
-        middlewares=[_cors(cors), _requests, _errors, _authentication],
-    )
+    layers: list[Middleware] = [_cors(cors)] if cors is not None else []
+    layers += [_requests, _errors] + ([_authentication] if auth is not None else [])
+    app = web.Application(client_max_size=max_body, middlewares=layers)
     app[MASTRA] = mastra
     app[STATE] = ServerState(prefix=prefix)
     app[AUTH_KEY] = auth
     app[PUBLIC] = tuple(public)
+    app[DURATIONS] = mastra.telemetry.meter.histogram("http.server.duration", unit="s")
     app.router.add_get("/health", _health)
     for module in (agents, tools, workflows, memory, vectors, observability):
         module.add_routes(app.router, prefix)
@@ -151,7 +153,7 @@ async def _requests(request: web.Request, handler: Handler) -> web.StreamRespons
         response.headers[REQUEST_ID_HEADER] = request_id
         if request[TRACEPARENT]:
             response.headers["traceparent"] = request[TRACEPARENT]
-    mastra.telemetry.meter.histogram("http.server.duration", unit="s").record(
+    request.app[DURATIONS].record(
         time.perf_counter() - started, route=template, status=str(response.status)
     )
     return response
@@ -188,6 +190,7 @@ def _with_id(request: web.Request, response: web.Response) -> web.Response:
 
 @web.middleware
 async def _authentication(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Installed only with an ``auth``: credentials before any private route runs."""
     auth = request.app[AUTH_KEY]
     if auth is not None and request.method != "OPTIONS" and not _is_public(request):
         request[CLAIMS] = await auth.authenticate(request)
@@ -201,13 +204,13 @@ def _is_public(request: web.Request) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in request.app[PUBLIC])
 
 
-def _cors(origins: str | Iterable[str] | None) -> Middleware:
-    allowed = None if origins is None else ({origins} if isinstance(origins, str) else set(origins))
+def _cors(origins: str | Iterable[str]) -> Middleware:
+    allowed = {origins} if isinstance(origins, str) else set(origins)
 
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        if allowed is None or origin is None or not ("*" in allowed or origin in allowed):
+        if origin is None or not ("*" in allowed or origin in allowed):
             return await handler(request)
         headers = _cors_headers("*" if "*" in allowed else origin)
         request[CORS_HEADERS] = headers  # streams add them when they start
