@@ -31,9 +31,9 @@ def _info(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import asyncio
 
-    from mastra.demo import run_demo
+    from mastra.demo import DEFAULT_PROMPT, run_demo
 
-    return asyncio.run(run_demo(args.prompt, args.model))
+    return asyncio.run(run_demo(args.prompt or DEFAULT_PROMPT, args.model))
 
 
 DEMO_HELP = """Run a small real agent end to end: two tools (a calculator and a planet fact
@@ -58,8 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="version, build and SIMD dispatch of the kernels")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=_info)
-    from mastra.demo import DEFAULT_PROMPT
-
     demo = commands.add_parser(
         "demo",
         help="run a small agent end to end (offline if no model)",
@@ -69,13 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--model", help="provider/model (default: $MASTRA_MODEL, else a scripted stand-in)"
     )
-    demo.add_argument("--prompt", default=DEFAULT_PROMPT, help="the question to ask")
+    demo.add_argument(
+        "--prompt", help="the question to ask (default: one about Jupiter's mass and moons)"
+    )
     demo.set_defaults(run=_demo)
     from mastra.evals.cli import add_commands as eval_commands
     from mastra.rag.cli import add_commands as rag_commands
     from mastra.server.cli import add_commands as server_commands
+    from mastra.workflows.cli import add_commands as worker_commands
 
     server_commands(commands)
+    worker_commands(commands)
     rag_commands(commands)
     eval_commands(commands)
     return parser

@@ -21,12 +21,13 @@ import pytest
 from mastra.storage import PostgresStorage, SQLiteStorage
 from mastra.workflows import Workflow, step
 
-WORKER = textwrap.dedent("""
-    import asyncio, os, sys, time, uuid
+APP = textwrap.dedent("""
+    import asyncio, os, time, uuid
+    from mastra import Mastra
     from mastra.storage import PostgresStorage, SQLiteStorage
-    from mastra.workflows import StepContext, Worker, Workflow, step
+    from mastra.workflows import StepContext, Workflow, step
 
-    kind, where, log_dir = sys.argv[1:4]
+    kind, where, log_dir = os.environ["KIND"], os.environ["WHERE"], os.environ["LOG_DIR"]
     log = open(os.path.join(log_dir, f"{os.getpid()}.log"), "a", buffering=1)
     effects = os.path.join(log_dir, "effects")
 
@@ -49,20 +50,18 @@ WORKER = textwrap.dedent("""
         return step(id=name)(body)
 
     storage = SQLiteStorage(where) if kind == "sqlite" else PostgresStorage(where, max_size=4)
-    wf = Workflow("fleet", storage=storage, lease_seconds=1.0)
+    wf = Workflow("fleet", lease_seconds=1.0)
     wf.then(make("a")).then(make("b")).then(make("c")).commit()
-
-    async def main():
-        worker = Worker([wf], concurrency=8, poll_interval=0.05)
-        await worker.run()
-
-    asyncio.run(main())
+    mastra = Mastra(workflows=[wf], storage=storage)
 """)
 
 
-def start_worker(script, kind, where, log_dir):
+def start_worker(folder, kind, where):
+    """`mastra worker` on the app in ``folder``, as a user would run it."""
     return subprocess.Popen(
-        [sys.executable, str(script), kind, where, str(log_dir)],
+        [sys.executable, "-m", "mastra.cli", "worker", "fleetapp:mastra", "--concurrency", "8"],
+        cwd=folder,
+        env={**os.environ, "KIND": kind, "WHERE": where, "LOG_DIR": str(folder)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,12 +108,11 @@ async def test_workers_killed_at_random_lose_and_repeat_nothing(kind, runs, tmp_
     wf = Workflow("fleet", storage=storage, lease_seconds=1.0)
     for name in "abc":  # the same graph the workers execute; executed there only
         wf.then(step(id=name)(lambda ctx, data: data))
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
+    (tmp_path / "fleetapp.py").write_text(APP)
     (tmp_path / "effects").mkdir()
     for n in range(runs):
         await wf.enqueue(n, run_id=f"r{n:05d}")
-    workers = [start_worker(script, kind, where, tmp_path) for _ in range(4)]
+    workers = [start_worker(tmp_path, kind, where) for _ in range(4)]
     kills = defaultdict(list)  # pid -> kill times
     chance = random.Random(7)
     deadline = time.monotonic() + 240
@@ -129,7 +127,7 @@ async def test_workers_killed_at_random_lose_and_repeat_nothing(kind, runs, tmp_
             kills[pid].append(time.time())
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait()
-            workers[victim] = start_worker(script, kind, where, tmp_path)
+            workers[victim] = start_worker(tmp_path, kind, where)
         assert done == runs, f"{done} of {runs} runs finished"
     finally:
         for worker in workers:
