@@ -61,7 +61,7 @@ class MCPTool(Tool[Any]):
         super().__init__(
             f"{server}_{spec.name}",
             spec.description or spec.title or "",
-            execute=self._execute,
+            execute=self._call_server,
         )
         self.timeout = timeout
 
@@ -69,7 +69,7 @@ class MCPTool(Tool[Any]):
     def parameters(self) -> dict[str, Any]:
         return self._schema
 
-    async def _execute(self, args: dict[str, Any], ctx: ToolContext | None) -> Any:
+    async def _call_server(self, args: dict[str, Any], ctx: ToolContext | None) -> Any:
         progress = ctx.progress if ctx is not None else None
         return await self._client.call_tool(
             self.server, self.name, args, timeout=self.timeout, progress=progress
@@ -85,7 +85,7 @@ class MCPTool(Tool[Any]):
                 raise ValidationError(
                     f"arguments are not a JSON object: {call.raw_arguments[:200]!r}"
                 )
-            content = await self._execute(call.arguments, ctx)
+            content = await self._call_server(call.arguments, ctx)
         except ValidationError as exc:
             error = f"invalid arguments for tool {self.id!r}: {exc}"
         except MastraError as exc:
