@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import urllib.parse
@@ -32,8 +33,9 @@ from mastra.mcp.config import HttpServer, ServerSpec, StdioServer
 
 if TYPE_CHECKING:
     from mcp.client import Transport
+    from pydantic import ValidationError as BadShape
 
-    from mcp import Client
+    from mcp import Client, MCPError
 
 __all__ = ["Link", "require_sdk"]
 
@@ -99,6 +101,24 @@ class _Stderr:
         return f"; its stderr ended with:\n{tail[-800:]}" if tail else ""
 
 
+@functools.cache
+def _stream_ends() -> tuple[type[Exception], ...]:
+    """How an anyio stream says it ended (the end of stream first)."""
+    import anyio
+
+    return (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError)
+
+
+@functools.cache
+def _failures() -> tuple[type[MCPError], type[BadShape]]:
+    """The SDK's error answer, and pydantic's error for an answer of the wrong shape."""
+    from pydantic import ValidationError
+
+    from mcp import MCPError
+
+    return MCPError, ValidationError
+
+
 class _Watched:
     """The transport's read stream, unchanged, except that its end (the server closed its
     side) is reported at once, and messages that are not JSON-RPC are counted."""
@@ -111,11 +131,9 @@ class _Watched:
         return getattr(self._inner, "last_context", None)
 
     async def receive(self) -> Any:
-        import anyio
-
         try:
             item = await self._inner.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+        except _stream_ends():
             self._on_end()
             raise
         if isinstance(item, Exception):  # the SDK logs and skips it; a timeout report names it
@@ -127,11 +145,9 @@ class _Watched:
         return self
 
     async def __anext__(self) -> Any:
-        import anyio
-
         try:
             return await self.receive()
-        except anyio.EndOfStream:
+        except _stream_ends()[0]:
             raise StopAsyncIteration from None
 
     async def aclose(self) -> None:
@@ -215,17 +231,14 @@ class Link:
     ) -> T:
         """``send(client)`` on the open connection (opened first if needed); SDK failures
         become Mastra errors naming this server and ``what`` was asked."""
-        from pydantic import ValidationError as BadShape
-
-        from mcp import MCPError
-
+        mcp_error, bad_shape = _failures()
         session = await self.session()
         assert session.client is not None
         try:
             return await send(session.client)
-        except MCPError as exc:
+        except mcp_error as exc:
             raise await self._error(session, what, exc, timeout) from None
-        except BadShape as exc:
+        except bad_shape as exc:
             raise ProviderError(
                 f"MCP server {self.name!r} sent a malformed answer to {what}: "
                 f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
