@@ -41,6 +41,7 @@ async def exercise(session: ClientSession) -> None:
 
     result = await session.call_tool("multiply", {"a": 3, "b": 4})
     assert (text(result), result.is_error) == ("12", False)
+    assert result.structured_content == {"result": 12}
 
     invalid = await session.call_tool("multiply", {"a": "x", "b": 4})
     assert invalid.is_error

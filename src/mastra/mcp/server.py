@@ -190,12 +190,21 @@ class MCPServer:
         outcome = await _with_progress(ctx, chosen, call)
         if outcome.error is not None:
             return CallToolResult(content=[TextContent(text=outcome.error)], is_error=True)
-        value = outcome.result.content
-        text = value if isinstance(value, str) else orjson.dumps(value).decode()
-        return CallToolResult(
-            content=[TextContent(text=text)],
-            structured_content=value if isinstance(value, dict) else None,
-        )
+        return _result(outcome.result.content)
+
+
+def _result(value: Any) -> CallToolResult:
+    """A tool's value as an MCP result: text for a string; otherwise the JSON as text and as
+    structured content (an object as it is, anything else as ``{"result": value}``, as the
+    SDK's own servers do)."""
+    from mcp_types import CallToolResult, TextContent
+
+    if isinstance(value, str):
+        return CallToolResult(content=[TextContent(text=value)])
+    return CallToolResult(
+        content=[TextContent(text=orjson.dumps(value).decode())],
+        structured_content=value if isinstance(value, dict) else {"result": value},
+    )
 
 
 async def _with_progress(
