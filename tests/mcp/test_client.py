@@ -179,6 +179,7 @@ async def test_server_specs_are_checked():
     with pytest.raises(ValidationError, match="expected StdioServer or HttpServer"):
         MCPClient({"fs": "npx server-fs"})
     assert "secret" not in repr(HttpServer("http://x/mcp", {"Authorization": "secret"}))
+    assert "secret" not in repr(StdioServer("npx", ["server"], {"TOKEN": "secret"}))
 
 
 async def test_a_server_that_cannot_start_is_reported_clearly():

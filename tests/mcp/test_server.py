@@ -139,7 +139,7 @@ def test_mastras_route_for_mcp_servers():
     assert mount(app, MCPServer("c"), "/custom") == "/custom"
     paths = {r.resource.canonical for r in app.router.routes()}
     assert paths == {"/api/mcp/docs-server/mcp", "/x/mcp/b2/mcp", "/custom"}
-    with pytest.raises(TypeError, match="takes an MCPServer"):
+    with pytest.raises(ValidationError, match="takes an MCPServer, got Mastra"):
         mount(app, example.mastra)
 
 

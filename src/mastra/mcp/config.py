@@ -52,6 +52,11 @@ class StdioServer(msgspec.Struct, frozen=True):
             raise ValidationError("StdioServer env must map strings to strings")
         _check_timeout("StdioServer", self.timeout)
 
+    def __repr__(self) -> str:  # env values may be credentials
+        env = "" if not self.env else f", env=<{len(self.env)} hidden>"
+        args = list(self.args)
+        return f"StdioServer({self.command!r}, args={args!r}{env}, timeout={self.timeout!r})"
+
 
 class HttpServer(msgspec.Struct, frozen=True):
     """A server reached over MCP's Streamable HTTP transport.

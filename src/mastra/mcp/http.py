@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from mastra.errors import ValidationError
 from mastra.mcp.server import MCPServer
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def mount(
     down (their open streams close then, so a graceful shutdown does not wait on them).
     """
     if not isinstance(server, MCPServer):
-        raise TypeError(f"mount() takes an MCPServer, got {type(server).__name__}")
+        raise ValidationError(f"mount() takes an MCPServer, got {type(server).__name__}")
     route = path or mcp_path(server.id, prefix)
     endpoint = _Endpoint(server)
     app.router.add_route("*", route, endpoint.handle)
