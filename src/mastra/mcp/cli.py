@@ -1,0 +1,71 @@
+"""``mastra mcp serve MODULE:ATTR``: a Mastra app's tools, agents and workflows as an MCP
+server on stdio, for MCP clients that start it (Claude Desktop, IDEs, other agents).
+
+The lead's ``mastra.cli`` calls :func:`add_commands` with its subparsers; until then (and in
+tests) ``python -m mastra.mcp.cli mcp serve app:mastra`` runs the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mastra.errors import MastraError
+
+if TYPE_CHECKING:
+    from mastra.mastra import Mastra
+    from mastra.mcp.server import MCPServer
+
+__all__ = ["add_commands", "main"]
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``mcp serve`` to the ``mastra`` command's subparsers."""
+    mcp = commands.add_parser("mcp", help="serve a Mastra app over MCP (Model Context Protocol)")
+    actions = mcp.add_subparsers(dest="mcp_command", required=True, metavar="ACTION")
+    serve = actions.add_parser(
+        "serve",
+        help="serve the app's tools, agents and workflows over MCP on stdin/stdout",
+        description="Serve the tools, agents (as ask_<name>) and workflows (as run_<id>) of a "
+        "Mastra app as one MCP server on stdin/stdout, for an MCP client that starts this "
+        "command. Logs go to stderr.",
+    )
+    serve.add_argument("app", metavar="MODULE:ATTR", help="the Mastra to serve, e.g. app:mastra")
+    serve.add_argument("--name", help="the server's name (default: the app's config name)")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mastra.mcp.server import MCPServer
+    from mastra.server.serve import load_target
+
+    mastra = load_target(args.app)
+    asyncio.run(_run(MCPServer.from_mastra(mastra, args.name), mastra))
+    return 0
+
+
+async def _run(server: MCPServer, mastra: Mastra) -> None:
+    try:
+        await server.run_stdio()
+    finally:
+        await mastra.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mastra.mcp.cli mcp serve MODULE:ATTR``."""
+    parser = argparse.ArgumentParser(prog="mastra")
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except MastraError as exc:
+        print(f"mastra: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
