@@ -71,15 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt", help="the question to ask (default: one about Jupiter's mass and moons)"
     )
     demo.set_defaults(run=_demo)
-    from mastra.evals.cli import add_commands as eval_commands
-    from mastra.rag.cli import add_commands as rag_commands
+    from mastra.commands import evals, mcp, rag, worker
     from mastra.server.cli import add_commands as server_commands
-    from mastra.workflows.cli import add_commands as worker_commands
 
     server_commands(commands)
-    worker_commands(commands)
-    rag_commands(commands)
-    eval_commands(commands)
+    worker.add_commands(commands)
+    rag.add_commands(commands)
+    evals.add_commands(commands)
+    mcp.add_commands(commands)
     return parser
 
 

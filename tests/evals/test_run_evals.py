@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from mastra import Agent, Workflow, step
+from mastra.commands.evals import add_commands
 from mastra.errors import MastraError, ValidationError
 from mastra.evals import (
     EvalItem,
@@ -22,7 +23,6 @@ from mastra.evals import (
     run_evals,
     tool_call_accuracy,
 )
-from mastra.evals.cli import add_commands
 from mastra.llm.testing import TestModel
 
 ITEMS = [

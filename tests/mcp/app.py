@@ -1,6 +1,6 @@
 """A Mastra app for the MCP server tests: tools, an agent on a FunctionModel, a workflow.
 
-Served over stdio by ``python -m mastra.mcp.cli mcp serve tests.mcp.app:mastra``.
+Served over stdio by ``python -m mastra.cli mcp serve tests.mcp.app:mastra``.
 """
 
 import msgspec

@@ -28,7 +28,7 @@ def fast_stdio(*args: str, timeout: float = 30.0) -> StdioServer:
 def our_stdio(timeout: float = 30.0) -> StdioServer:
     """``mastra mcp serve tests.mcp.app:mastra`` (through the module until the lead wires
     ``mcp`` into ``mastra.cli``)."""
-    command = ("-m", "mastra.mcp.cli", "mcp", "serve", "tests.mcp.app:mastra")
+    command = ("-m", "mastra.cli", "mcp", "serve", "tests.mcp.app:mastra")
     return StdioServer(sys.executable, command, cwd=str(ROOT), timeout=timeout)
 
 

@@ -9,16 +9,16 @@ import httpx2
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from mastra.agent import Agent
+from mastra.cli import main
 from mastra.errors import ConnectionError, ValidationError
 from mastra.mcp import HttpServer, MCPClient, MCPServer, mcp_path, mount
-from mastra.mcp.cli import main
 from mastra.messages import ToolCall
 from mastra.server import ApiKeyAuth, create_app
 from mastra.workflows import Workflow, step
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from tests.mcp import app as example
 from tests.mcp.conftest import ROOT
 from tests.mcp.test_client import calling
@@ -75,7 +75,7 @@ async def exercise(session: ClientSession) -> None:
 
 
 async def test_the_sdks_client_session_over_stdio():
-    command = ["-m", "mastra.mcp.cli", "mcp", "serve", "tests.mcp.app:mastra", "--name", "shop"]
+    command = ["-m", "mastra.cli", "mcp", "serve", "tests.mcp.app:mastra", "--name", "shop"]
     params = StdioServerParameters(command=sys.executable, args=command, cwd=str(ROOT))
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         started = await session.initialize()

@@ -6,8 +6,8 @@ import argparse
 import orjson
 import pytest
 
+from mastra.commands.rag import add_commands
 from mastra.errors import MastraError
-from mastra.rag.cli import add_commands
 from tests.rag.corpus import write_corpus
 
 

@@ -20,10 +20,9 @@ from mastra.messages import ImagePart, Message, Part, TextPart
 from mastra.tools import Tool
 
 if TYPE_CHECKING:
+    from mcp import Client
     from mcp.shared.dispatcher import ProgressFnT
     from mcp_types import ContentBlock, PromptMessage
-
-    from mcp import Client
 
 __all__ = ["MCPClient", "Prompt", "PromptArgument", "Resource", "ResourceContent"]
 

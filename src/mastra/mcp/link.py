@@ -32,10 +32,9 @@ from mastra.errors import (
 from mastra.mcp.config import HttpServer, ServerSpec, StdioServer
 
 if TYPE_CHECKING:
+    from mcp import Client, MCPError
     from mcp.client import Transport
     from pydantic import ValidationError as BadShape
-
-    from mcp import Client, MCPError
 
 __all__ = ["Link", "require_sdk"]
 
@@ -112,9 +111,8 @@ def _stream_ends() -> tuple[type[Exception], ...]:
 @functools.cache
 def _failures() -> tuple[type[MCPError], type[BadShape]]:
     """The SDK's error answer, and pydantic's error for an answer of the wrong shape."""
-    from pydantic import ValidationError
-
     from mcp import MCPError
+    from pydantic import ValidationError
 
     return MCPError, ValidationError
 
@@ -333,9 +331,8 @@ class Link:
                 await session.stderr.finish(1.0)
 
     async def _open_error(self, session: _Session, exc: Exception) -> MastraError:
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
-
         from mcp import MCPError
+        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         leaf = _leaf(exc)
         if isinstance(leaf, MCPError) and leaf.code == REQUEST_TIMEOUT:
@@ -365,8 +362,9 @@ class Link:
 
     @contextlib.asynccontextmanager
     async def _client(self, session: _Session, on_end: Callable[[], None]) -> AsyncIterator[Client]:
-        from mastra import __version__
         from mcp import Client, Implementation
+
+        from mastra import __version__
 
         async with contextlib.AsyncExitStack() as stack:
             transport = await self._transport(session, stack)

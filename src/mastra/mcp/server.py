@@ -178,9 +178,8 @@ class MCPServer:
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
     ) -> CallToolResult:
-        from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
-
         from mcp import MCPError
+        from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 
         chosen = self.tools.get(params.name)
         if chosen is None:

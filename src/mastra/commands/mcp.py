@@ -1,25 +1,18 @@
 """``mastra mcp serve MODULE:ATTR``: a Mastra app's tools, agents and workflows as an MCP
 server on stdio, for MCP clients that start it (Claude Desktop, IDEs, other agents).
-
-The lead's ``mastra.cli`` calls :func:`add_commands` with its subparsers; until then (and in
-tests) ``python -m mastra.mcp.cli mcp serve app:mastra`` runs the same command.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-from mastra.errors import MastraError
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
     from mastra.mcp.server import MCPServer
 
-__all__ = ["add_commands", "main"]
+__all__ = ["add_commands"]
 
 
 def add_commands(commands: Any) -> None:
@@ -52,20 +45,3 @@ async def _run(server: MCPServer, mastra: Mastra) -> None:
         await server.run_stdio()
     finally:
         await mastra.aclose()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mastra.mcp.cli mcp serve MODULE:ATTR``."""
-    parser = argparse.ArgumentParser(prog="mastra")
-    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.run(args)
-    except MastraError as exc:
-        print(f"mastra: error: {exc}", file=sys.stderr)
-        return 2
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

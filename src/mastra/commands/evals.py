@@ -1,8 +1,6 @@
 """``mastra eval DATA --app MODULE:ATTR --agent NAME --scorer ID ...``: run an eval from the
 command line, with a progress bar and a summary table; optionally save the report and
 compare it with an earlier one (exit status 1 on regressions).
-
-The lead's ``mastra.cli`` calls :func:`add_commands` with its subparsers.
 """
 
 from __future__ import annotations
