@@ -84,9 +84,8 @@ async def test_the_sdks_client_session_over_stdio():
 
 
 @contextlib.asynccontextmanager
-async def serving(app, mcp_server):
-    """``app`` with ``mcp_server`` mounted, on 127.0.0.1; yields (server, the MCP URL)."""
-    path = mount(app, mcp_server)
+async def running(app, path):
+    """``app`` on 127.0.0.1; yields (server, the URL of ``path``)."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
@@ -95,10 +94,16 @@ async def serving(app, mcp_server):
         await server.close()
 
 
+def serving(app, mcp_server):
+    """``app`` with ``mcp_server`` mounted by hand."""
+    return running(app, mount(app, mcp_server))
+
+
 def shop(**options):
-    """Our HTTP server for the example app, the app's MCP server mounted as "shop"."""
-    app = create_app(example.mastra, **options)
-    return serving(app, MCPServer.from_mastra(example.mastra, "shop"))
+    """Our HTTP server for the example app, serving the app as the MCP server "shop"."""
+    mcp_server = MCPServer.from_mastra(example.mastra, "shop")
+    app = create_app(example.mastra, mcp_servers=[mcp_server], **options)
+    return running(app, mcp_path(mcp_server.id))
 
 
 async def test_the_sdks_client_session_over_http_mounted_in_the_server():

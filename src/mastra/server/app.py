@@ -36,6 +36,7 @@ from mastra.telemetry.metrics import Histogram
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
+    from mastra.mcp import MCPServer
 
 __all__ = ["create_app"]
 
@@ -53,6 +54,7 @@ def create_app(
     studio: bool = True,
     max_body: int = 2**20,
     public: Iterable[str] = ("/health",),
+    mcp_servers: Iterable[MCPServer] = (),
 ) -> web.Application:
     """The HTTP application for ``mastra``.
 
@@ -64,6 +66,8 @@ def create_app(
         studio: serve the Studio web UI at ``/`` when it is installed.
         max_body: the largest request body in bytes (413 beyond it).
         public: paths (exact, or prefixes ending in ``/``) open without credentials.
+        mcp_servers: :class:`~mastra.mcp.MCPServer` s to serve over Streamable HTTP at
+            ``{prefix}/mcp/{server.id}/mcp`` (Mastra's route; behind ``auth`` like the rest).
     """
     if not prefix.startswith("/") or prefix.endswith("/"):
         raise MastraError(f"prefix must start with / and not end with one, got {prefix!r}")
@@ -79,6 +83,10 @@ def create_app(
     for module in (agents, tools, workflows, memory, vectors, observability):
         module.add_routes(app.router, prefix)
     openai_api.add_routes(app.router)
+    for server in mcp_servers:
+        from mastra.mcp import mount
+
+        mount(app, server, prefix=prefix)
     if studio:
         add_studio(app)
     app[LOGS] = LogBuffer()
