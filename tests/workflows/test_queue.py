@@ -62,6 +62,14 @@ class Serving:
         await self.task
 
 
+async def until(condition, timeout=10.0):
+    """Wait for ``condition()`` (a worker's bookkeeping trails the store by a moment)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
 def serve(workflows, **options):
     options.setdefault("poll_interval", 0.05)
     return Serving(Worker(workflows, **options))
@@ -164,7 +172,8 @@ async def test_a_queued_sleep_holds_no_worker_and_survives_a_restart(stores):
     async with serve([timed(there)]) as worker:
         while (await here.workflow_run_state("nap", run.run_id))[0] != "sleeping":
             await asyncio.sleep(0.02)
-        assert worker.running == 0  # set aside: the worker is free meanwhile
+        await until(lambda: worker.running == 0)  # set aside: the worker is free meanwhile
+        assert (await here.workflow_run_state("nap", run.run_id))[0] == "sleeping"
     stored = await here.get_workflow_run("nap", run.run_id)
     assert stored.steps["add_one"]["status"] == "success"
     assert stored.wake_at is not None and stored.wake_at > datetime.now(UTC)
@@ -210,7 +219,8 @@ async def test_an_event_sent_before_or_after_the_wait_reaches_the_step(stores):
     async with serve([approvals(there)]) as worker:
         while (await here.workflow_run_state("approve", late.run_id))[0] != "waiting":
             await asyncio.sleep(0.02)
-        assert worker.running == 0  # waiting holds no worker either
+        await until(lambda: worker.running == 0)  # waiting holds no worker either
+        assert (await here.workflow_run_state("approve", late.run_id))[0] == "waiting"
         with pytest.raises(WorkflowValidationError, match="ok"):
             await approvals(here).send_event(late.run_id, "approval", {"ok": "maybe"})
         assert (await here.workflow_run_state("approve", late.run_id))[0] == "waiting"

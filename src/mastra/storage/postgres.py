@@ -13,6 +13,7 @@ from mastra.pg import PgPools, pg_errors
 from mastra.storage import sql
 from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
 from mastra.storage.sqlqueue import Program
+from mastra.storage.types import WorkflowRun, check_id, lease_lost
 
 __all__ = ["PostgresStorage"]
 
@@ -22,11 +23,14 @@ _MIGRATION_LOCK = 0x6D617374  # "mast": pg_advisory_xact_lock key for migrations
 
 
 async def _configure(connection: Any) -> None:
-    """Return json/jsonb columns as text: the shared row mappers decode them with msgspec."""
+    """Return json/jsonb columns as text: the shared row mappers decode them with msgspec.
+    Autocommit: a lone statement is its own transaction, one round trip; several statements
+    run inside an explicit transaction."""
     from psycopg.types.string import TextLoader
 
     for name in ("json", "jsonb"):
         connection.adapters.register_loader(name, TextLoader)
+    await connection.set_autocommit(True)
 
 
 class PostgresStorage(SqlStorage):
@@ -113,6 +117,46 @@ class PostgresStorage(SqlStorage):
                         statement = steps.send(rows)
                     except StopIteration as done:
                         return done.value  # type: ignore[no-any-return]
+
+    # A run's fenced writes are one statement each (one round trip, no BEGIN/COMMIT): the
+    # lease row is locked by the statement's own guard until it commits, as in a transaction.
+
+    async def save_workflow_run(
+        self, run: WorkflowRun, *, fence: tuple[str, str] | None = None, release: bool = False
+    ) -> None:
+        if fence is None:
+            await super().save_workflow_run(run)
+            return
+        check_id("workflow", run.workflow_id)
+        check_id("run", run.run_id)
+        steps = sql.step_params(run, run.steps)
+        query = sql.fenced_run_write(len(steps), release=release)
+        params = [*fence, *sql.run_params(run), *(value for step in steps for value in step)]
+        await self._guarded(query, params, fence)
+
+    async def save_workflow_steps(
+        self,
+        workflow_id: str,
+        run_id: str,
+        steps: dict[str, Any],
+        *,
+        fence: tuple[str, str] | None = None,
+    ) -> None:
+        if fence is None or not steps:
+            await super().save_workflow_steps(workflow_id, run_id, steps, fence=fence)
+            return
+        run = WorkflowRun(workflow_id=workflow_id, run_id=run_id, status="")
+        rows = sql.step_params(run, steps)
+        query = sql.fenced_run_write(len(rows), run=False)
+        await self._guarded(query, [*fence, *(value for row in rows for value in row)], fence)
+
+    async def _guarded(self, query: str, params: Sequence[Any], fence: tuple[str, str]) -> None:
+        pool = await self._pools.get()
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+            async with pool.connection() as conn:
+                held = await (await conn.execute(self._q(query), params)).fetchone()
+        if not held or not held[0]:
+            raise lease_lost(fence[0])
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password

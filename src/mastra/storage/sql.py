@@ -193,11 +193,13 @@ RUN_COLUMNS = (
 )
 # A run's own columns; idempotency_key is set once, when a run is enqueued, and
 # cancel_requested only by a cancel request, so that an executor's write never undoes one.
-UPSERT_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS})
-    VALUES (?, ?, ?, ?j, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status,
+RUN_VALUES = "?, ?, ?, ?j, ?, ?, ?, ?, ?, ?, ?"
+RUN_CONFLICT = """ON CONFLICT (workflow_id, run_id) DO UPDATE SET status = excluded.status,
     snapshot = excluded.snapshot, updated_at = excluded.updated_at, queue = excluded.queue,
     priority = excluded.priority, wake_at = excluded.wake_at"""
+UPSERT_RUN = (
+    f"INSERT INTO mastra_workflow_runs ({RUN_COLUMNS}) VALUES ({RUN_VALUES}) {RUN_CONFLICT}"
+)
 SELECT_RUNS = f"SELECT {RUN_COLUMNS} FROM mastra_workflow_runs WHERE "
 
 
@@ -209,9 +211,11 @@ def select_steps(workflows: int, runs: int) -> str:
     )
 
 
-UPSERT_STEP = """INSERT INTO mastra_workflow_steps (workflow_id, run_id, step_key, result)
-    VALUES (?, ?, ?, ?j) ON CONFLICT (workflow_id, run_id, step_key)
-    DO UPDATE SET result = excluded.result"""
+STEP_COLUMNS = "workflow_id, run_id, step_key, result"
+STEP_CONFLICT = "ON CONFLICT (workflow_id, run_id, step_key) DO UPDATE SET result = excluded.result"
+UPSERT_STEP = (
+    f"INSERT INTO mastra_workflow_steps ({STEP_COLUMNS}) VALUES (?, ?, ?, ?j) {STEP_CONFLICT}"
+)
 UPSERT_SPAN = """INSERT INTO mastra_spans (span_id, trace_id, start_ns, record)
     VALUES (?, ?, ?, ?j) ON CONFLICT (span_id) DO UPDATE SET record = excluded.record"""
 SCORE_COLUMNS = "id, scorer_id, run_id, entity_id, created_at, record"
@@ -434,6 +438,34 @@ RELEASE_LEASE = "DELETE FROM mastra_leases WHERE key = ? AND owner = ?"
 HOLD_LEASE_RETURNING = (
     "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ? RETURNING key"
 )
+
+
+def fenced_run_write(steps: int, *, run: bool = True, release: bool = False) -> str:
+    """PostgreSQL: one statement that writes a run's row (``run``) and ``steps`` step records
+    only while the lease (key ?, owner ?) is held, locking the lease row until it commits;
+    with ``release`` the lease row is deleted instead (the final write). Parameters: the
+    fence, then the run's row, then each step's (workflow_id, run_id, step_key, result).
+    Returns one row: whether the lease was held."""
+    held = (
+        "DELETE FROM mastra_leases WHERE key = ? AND owner = ? RETURNING key"
+        if release
+        else "UPDATE mastra_leases SET owner = owner WHERE key = ? AND owner = ? RETURNING key"
+    )
+    parts = [f"held AS ({held})"]
+    held_only = "WHERE EXISTS (SELECT 1 FROM held)"
+    if run:
+        parts.append(
+            f"run AS (INSERT INTO mastra_workflow_runs ({RUN_COLUMNS}) SELECT {RUN_VALUES} "
+            f"{held_only} {RUN_CONFLICT} RETURNING 1)"
+        )
+    if steps:
+        values = ", ".join(["(?, ?, ?, CAST(? AS JSONB))"] * steps)
+        parts.append(
+            f"steps AS (INSERT INTO mastra_workflow_steps ({STEP_COLUMNS}) SELECT * FROM "
+            f"(VALUES {values}) AS v {held_only} {STEP_CONFLICT} RETURNING 1)"
+        )
+    return f"WITH {', '.join(parts)} SELECT EXISTS (SELECT 1 FROM held)"
+
 
 # A guarded write's first statement: it touches the lease row only while the owner holds it
 # (and in PostgreSQL locks that row, so a takeover waits for the write to commit).
