@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import inspect
 import time
 import uuid
@@ -22,10 +23,13 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import msgspec
 
+from mastra.agent.durable import Decision, RunRecords, Saved, decide
+from mastra.agent.network import Delegation, NetworkOptions, resolve
 from mastra.agent.results import (
     AgentEvent,
     AgentFinish,
     AgentResult,
+    PendingToolCall,
     Step,
     StepFinish,
     ToolCallEvent,
@@ -42,21 +46,34 @@ from mastra.llm import (
     ModelSettings,
     get_model,
 )
+from mastra.llm.fallback import FallbackModel
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
 from mastra.loops import run_sync
 from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult, Usage
+from mastra.processors.base import (
+    Processor,
+    ProcessorContext,
+    Tripwire,
+    as_processor,
+    overrides,
+    run_input,
+)
+from mastra.storage import InMemoryStorage, Storage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
+from mastra.tools.tool import AbortSignal
+from mastra.workflows.persist import RunStore
 
 if TYPE_CHECKING:
     from mastra.evals import Sampling, Scorer
     from mastra.evals.live import LiveScoring
     from mastra.mastra import Mastra
 
-__all__ = ["Agent", "RunContext", "RunOptions"]
+__all__ = ["Agent", "ContinueOptions", "RunContext", "RunOptions"]
 
 Prompt = str | Message | Sequence[Message]
+ModelSpec = str | LanguageModel | Sequence[str | LanguageModel]
 Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
 Callback = Callable[[Any], Any]
 
@@ -82,6 +99,21 @@ class RunOptions(TypedDict, total=False):
     """Called (sync or async) with the :class:`AgentResult`."""
     run_id: str | None
     """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
+    abort_signal: AbortSignal | None
+    """Abort the run from outside: ``signal.abort(reason)`` stops the model stream, cancels
+    running tools (they see ``ctx.cancelled``) and sub-agents; the run ends with finish
+    reason ``"aborted"`` and memory keeps nothing of it."""
+    memory_read_only: bool | None
+    """Read the memory (history, recall, working memory) but save and index nothing."""
+
+
+class ContinueOptions(TypedDict, total=False):
+    """The keyword options of ``approve``, ``decline`` and ``resume``."""
+
+    output: type[Any] | None
+    on_step_finish: Callback | None
+    on_finish: Callback | None
+    abort_signal: AbortSignal | None
 
 
 class RunContext(msgspec.Struct, kw_only=True):
@@ -95,7 +127,7 @@ class RunContext(msgspec.Struct, kw_only=True):
     context: dict[str, Any] = {}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _RunState:
     """What one run carries from step to step."""
 
@@ -104,14 +136,42 @@ class _RunState:
     fmt: JsonSchemaFormat | None
     limit: int
     tools: dict[str, Tool[Any]]
-    memory: Memory | None
-    messages: list[Message]
-    first_new: int  # where this run's own messages start (after system and history)
+    memory: Memory | None  # None when the run does not use memory
+    signal: AbortSignal  # the run's own: tools and sub-agents watch it
+    messages: list[Message] = dataclasses.field(default_factory=list)
+    first_new: int = 0  # where this run's own messages start (after system and history)
+    read_only: bool = False
     on_step_finish: Callback | None = None
     on_finish: Callback | None = None
     steps: list[Step] = dataclasses.field(default_factory=list)
     usage: Usage = dataclasses.field(default_factory=Usage)
     finish: str = "max_steps"
+    delegations: int = 0
+    inside: bool = True  # the run, not its consumer, has control (see _Interrupted)
+    interrupted: bool = False  # the run's task was cancelled by an abort
+    task: asyncio.Task[Any] | None = None
+    store: RunStore | None = None  # the lease held while a suspended run is continued
+    stream_contexts: list[ProcessorContext] | None = None
+
+
+class _Suspend(Exception):
+    """A step stopped on pending tool calls."""
+
+    def __init__(
+        self,
+        request: ModelRequest,
+        response: ModelResponse,
+        elapsed_ms: float,
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> None:
+        super().__init__("suspended")
+        self.request, self.response, self.elapsed_ms = request, response, elapsed_ms
+        self.results, self.pending = results, pending
+
+
+class _Interrupted(Exception):
+    """The abort signal fired while the caller held control (between two events)."""
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -169,8 +229,9 @@ class Agent(AsyncCloseable):
         name: how the registry and traces know it.
         instructions: the system prompt, or a (sync/async) function of :class:`RunContext`.
         model: a ``"provider/model"`` string (resolved at the first run; the agent then owns
-            the model and ``aclose()`` / ``async with agent:`` closes it) or a LanguageModel
-            (yours to close).
+            the model and ``aclose()`` / ``async with agent:`` closes it), a LanguageModel
+            (yours to close), or a list of them: a :class:`~mastra.llm.FallbackModel` that
+            moves to the next on a retryable failure.
         tools: :class:`~mastra.tools.Tool`s or plain typed functions.
         memory: a :class:`mastra.memory.Memory`: with ``thread_id`` (and ``resource_id``) a
             run sees the history, recalled messages and working memory, and its new messages
@@ -178,17 +239,28 @@ class Agent(AsyncCloseable):
         max_steps: model calls per run at most.
         model_settings: temperature, max_tokens ... for every call.
         output: a type (msgspec Struct, dataclass, TypedDict ...) for structured answers.
-        description: what the agent does (used by :meth:`as_tool`).
+        description: what the agent does (used by :meth:`as_tool` and by supervisors).
         scorers: live scoring, ``{scorer: Sampling(rate=0.1)}`` (or a rate): a sample of runs
             is scored in the background, never delaying the answer, and the scores are saved
             in the registry's storage with the run and trace ids (see ``mastra.evals``).
+        input_processors: :mod:`mastra.processors` that see (and may rewrite or reject) the
+            messages before the first model call.
+        output_processors: processors that see the final result and, streaming, each event.
+        agents: sub-agents this agent may delegate to, ``{tool name: agent}`` (or a list,
+            named by the agents' names); each is a tool taking a ``prompt``.
+        network: how it delegates (hooks, context filter, limits, completion check).
+        require_tool_approval: every tool call waits for ``approve`` / ``decline``.
+        storage: where suspended runs are kept (default: the registry's storage, else the
+            memory's, else an in-process store).
     """
+
+    approval_lease_seconds = 30.0  # a continuing process's claim on a suspended run
 
     def __init__(
         self,
         name: str,
         instructions: Instructions = "",
-        model: str | LanguageModel = "openai/gpt-4o-mini",
+        model: ModelSpec = "openai/gpt-4o-mini",
         *,
         tools: Sequence[Tool[Any] | Callable[..., Any]] = (),
         memory: Memory | None = None,
@@ -198,6 +270,12 @@ class Agent(AsyncCloseable):
         description: str = "",
         telemetry: Telemetry | None = None,
         scorers: Mapping[Scorer, Sampling | float] | None = None,
+        input_processors: Sequence[Processor | Any] = (),
+        output_processors: Sequence[Processor | Any] = (),
+        agents: Mapping[str, Agent] | Sequence[Agent] | None = None,
+        network: NetworkOptions | None = None,
+        require_tool_approval: bool = False,
+        storage: Storage | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
@@ -215,8 +293,11 @@ class Agent(AsyncCloseable):
         self.description = description
         self.telemetry = telemetry
         self.memory = memory
-        self._model = model
-        self._owns_model = isinstance(model, str)
+        self.storage = storage
+        self.require_tool_approval = require_tool_approval
+        self._model: ModelSpec = model
+        self._owns_model = not isinstance(model, LanguageModel)
+        self._own_storage: Storage | None = None
         self._scoring: LiveScoring | None = None
         if scorers:
             from mastra.evals.live import LiveScoring
@@ -224,34 +305,70 @@ class Agent(AsyncCloseable):
             self._scoring = LiveScoring(scorers)
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
-            made = item if isinstance(item, Tool) else _function_tool(item)
-            if made.id in self.tools:
-                raise ValidationError(f"agent {name!r} has two tools named {made.id!r}")
-            self.tools[made.id] = made
+            self._add_tool(item if isinstance(item, Tool) else _function_tool(item))
+        self._set_processors(input_processors, output_processors)
+        self.network = network or NetworkOptions()
+        self.agents = self._add_agents(agents)
+
+    def _add_tool(self, made: Tool[Any]) -> None:
+        if made.id in self.tools:
+            raise ValidationError(f"agent {self.name!r} has two tools named {made.id!r}")
+        self.tools[made.id] = made
+
+    def _set_processors(self, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+        self.input_processors = [as_processor(p) for p in inputs]
+        self.output_processors = [as_processor(p) for p in outputs]
+        self._inputs = [p for p in self.input_processors if overrides(p, "process_input")]
+        self._outputs = [p for p in self.output_processors if overrides(p, "process_output")]
+        self._stream_outputs = [
+            p for p in self.output_processors if overrides(p, "process_output_stream")
+        ]
+
+    def _add_agents(self, agents: Mapping[str, Agent] | Sequence[Agent] | None) -> dict[str, Agent]:
+        if agents is None:
+            return {}
+        named = dict(agents) if isinstance(agents, Mapping) else {a.name: a for a in agents}
+        for key, agent in named.items():
+            if not isinstance(agent, Agent):
+                raise ValidationError(
+                    f"agents must be Agents, got {type(agent).__name__} for {key!r}"
+                )
+            if agent is self:
+                raise ValidationError(f"agent {self.name!r} cannot delegate to itself")
+            self._add_tool(Delegation(key, agent, self.network))
+            if agent.telemetry is None:
+                agent.telemetry = self.telemetry
+        return named
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, tools={list(self.tools)})"
 
     def bind(self, mastra: Mastra) -> None:
-        """Called by :class:`mastra.Mastra` on registration: use its telemetry (and its
-        storage and vectors for the memory)."""
+        """Called by :class:`mastra.Mastra` on registration: use its telemetry and storage
+        (and its storage and vectors for the memory); sub-agents are bound too."""
         if self.telemetry is None:
             self.telemetry = mastra.telemetry
+        if self.storage is None:
+            self.storage = mastra.storage
         if self.memory is not None:
             self.memory.bind(mastra)
         if self._scoring is not None:
             self._scoring.bind(storage=mastra.storage, meter=mastra.telemetry.meter)
+        for agent in self.agents.values():
+            agent.bind(mastra)
 
     @property
     def model(self) -> LanguageModel:
         if isinstance(self._model, str):
             self._model = get_model(self._model)
+        elif not isinstance(self._model, LanguageModel):
+            self._model = FallbackModel(self._model)
         return self._model
 
     async def aclose(self) -> None:
-        """Close the model this agent made from a ``"provider/model"`` string, and finish the
-        live scoring still queued."""
-        if self._owns_model and not isinstance(self._model, str):
+        """Close the model this agent made from a ``"provider/model"`` string (or a list),
+        and finish the live scoring still queued."""
+        if self._owns_model and isinstance(self._model, LanguageModel):
             await self._model.aclose()
         if self._scoring is not None:
             await asyncio.to_thread(self._scoring.shutdown)
@@ -265,14 +382,9 @@ class Agent(AsyncCloseable):
     async def generate(self, prompt: Prompt, **options: Unpack[RunOptions]) -> AgentResult:
         """Run to the end and return the :class:`AgentResult`; ``options`` are
         :class:`RunOptions` (``thread_id``, ``resource_id``, ``output``, ``max_steps``,
-        ``context``, ``on_step_finish``, ``on_finish``)."""
-        result: AgentResult | None = None
-        async with contextlib.aclosing(self._run(prompt, streaming=False, **options)) as run:
-            async for event in run:
-                if isinstance(event, AgentFinish):
-                    result = event.result
-        assert result is not None
-        return result
+        ``context``, ``on_step_finish``, ``on_finish``, ``run_id``, ``abort_signal``,
+        ``memory_read_only``)."""
+        return await _final(self._run(prompt, streaming=False, **options))
 
     async def stream(
         self, prompt: Prompt, **options: Unpack[RunOptions]
@@ -305,6 +417,71 @@ class Agent(AsyncCloseable):
             finally:
                 runner.run(events.aclose())
 
+    async def approve(
+        self, run_id: str, call_id: str, **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """Approve a pending tool call of a suspended run: when no other call waits, the
+        tool runs and the run goes on; returns the next :class:`AgentResult` (suspended
+        again while calls still wait). Works from any process sharing the storage; when two
+        continue the same run at once, one proceeds and the other gets a
+        :class:`ResumeError`, as does an unknown run or call, or a run not suspended."""
+        return await self._answer(run_id, call_id, Decision(kind="approve"), options)
+
+    async def decline(
+        self, run_id: str, call_id: str, reason: str = "", **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """Decline a pending tool call: the model is told it was declined (and why) instead
+        of getting its result; otherwise as :meth:`approve`."""
+        return await self._answer(run_id, call_id, Decision(kind="decline", reason=reason), options)
+
+    async def resume(
+        self,
+        run_id: str,
+        data: Any = None,
+        *,
+        call_id: str | None = None,
+        **options: Unpack[ContinueOptions],
+    ) -> AgentResult:
+        """Continue a run whose tool called ``ctx.suspend(payload)``: the tool runs again
+        with ``ctx.resume_data = data``. ``call_id`` is needed only when several tools
+        suspended; otherwise as :meth:`approve`."""
+        return await self._answer(run_id, call_id, Decision(kind="resume", data=data), options)
+
+    def approve_sync(
+        self, run_id: str, call_id: str, **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """``approve`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.approve(run_id, call_id, **options),
+            name="approve_sync()",
+            instead="`await agent.approve(...)`",
+        )
+
+    def decline_sync(
+        self, run_id: str, call_id: str, reason: str = "", **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """``decline`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.decline(run_id, call_id, reason, **options),
+            name="decline_sync()",
+            instead="`await agent.decline(...)`",
+        )
+
+    def resume_sync(
+        self,
+        run_id: str,
+        data: Any = None,
+        *,
+        call_id: str | None = None,
+        **options: Unpack[ContinueOptions],
+    ) -> AgentResult:
+        """``resume`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.resume(run_id, data, call_id=call_id, **options),
+            name="resume_sync()",
+            instead="`await agent.resume(...)`",
+        )
+
     def as_tool(self, id: str | None = None, description: str | None = None) -> Tool[str]:
         """This agent as a tool another agent can call with a ``prompt``."""
 
@@ -313,7 +490,10 @@ class Agent(AsyncCloseable):
 
         async def ask(args: AskInput, ctx: ToolContext) -> str:
             result = await self.generate(
-                args.prompt, thread_id=ctx.thread_id, resource_id=ctx.resource_id
+                args.prompt,
+                thread_id=ctx.thread_id,
+                resource_id=ctx.resource_id,
+                abort_signal=ctx.signal,
             )
             return result.text
 
@@ -326,7 +506,52 @@ class Agent(AsyncCloseable):
             execute=ask,
         )
 
-    # -- the loop -------------------------------------------------------------------------
+    # -- a run from its prompt ------------------------------------------------------------
+
+    def _state(
+        self,
+        run: RunContext,
+        options: RunOptions | ContinueOptions,
+        *,
+        limit: int,
+        read_only: bool,
+    ) -> _RunState:
+        output = options.get("output") or self.output
+        memory = self.memory if run.thread_id is not None else None
+        tools = dict(self.tools)
+        if memory is not None and not read_only and run.thread_id is not None:
+            tools.update((t.id, t) for t in memory.tools(run.thread_id, run.resource_id))
+        return _RunState(
+            run=run,
+            output=output,
+            fmt=_schema_format(output) if output is not None else None,
+            limit=limit,
+            tools=tools,
+            memory=memory,
+            signal=AbortSignal(),
+            read_only=read_only or (memory is not None and memory.read_only),
+            on_step_finish=options.get("on_step_finish"),
+            on_finish=options.get("on_finish"),
+        )
+
+    async def _run(
+        self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
+    ) -> AsyncGenerator[AgentEvent, None]:
+        new = _as_messages(prompt)
+        run = RunContext(
+            agent=self.name,
+            run_id=options.get("run_id") or uuid.uuid4().hex,
+            thread_id=options.get("thread_id"),
+            resource_id=options.get("resource_id"),
+            context=options.get("context") or {},
+        )
+        limit = options.get("max_steps") or self.max_steps
+        state = self._state(
+            run, options, limit=limit, read_only=bool(options.get("memory_read_only"))
+        )
+        opening = self._begin(state, new)
+        async for event in self._drive(state, streaming, opening, options.get("abort_signal")):
+            yield event
 
     async def _system(self, run: RunContext) -> list[Message]:
         if callable(self.instructions):
@@ -336,20 +561,102 @@ class Agent(AsyncCloseable):
             text = self.instructions
         return [Message.system(text)] if text else []
 
-    async def _run(
-        self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
+    def _processor_context(self, state: _RunState) -> ProcessorContext:
+        run = state.run
+        return ProcessorContext(
+            agent=self.name,
+            run_id=run.run_id,
+            thread_id=run.thread_id,
+            resource_id=run.resource_id,
+            context=run.context,
+        )
+
+    async def _begin(self, state: _RunState, new: list[Message]) -> AsyncIterator[AgentEvent]:
+        """The messages of a new run: the system prompt, what memory recalls for the thread,
+        the prompt; then the input processors."""
+        remembered: list[Message] = []
+        run = state.run
+        if state.memory is not None and run.thread_id is not None:
+            with self._tracer.span("memory.load", thread_id=run.thread_id):
+                remembered = await state.memory.context(
+                    run.thread_id, run.resource_id, new, ctx=self._processor_context(state)
+                )
+        messages = [*await self._system(run), *remembered, *new]
+        if self._inputs:
+            messages = await run_input(self._inputs, messages, self._processor_context(state))
+        state.messages = messages
+        state.first_new = max(0, len(messages) - len(new))
+        return
+        yield  # an async generator that yields nothing
+
+    # -- driving a run ----------------------------------------------------------------------
+
+    def _watch(self, state: _RunState, *signals: AbortSignal | None) -> Callable[[], None]:
+        """Abort the run when any of ``signals`` fires: its own signal is aborted (tools
+        and sub-agents see it), and if the run has control its task is cancelled (the
+        model stream and the tools stop at once). Returns the function that unhooks."""
+
+        def interrupt(reason: str | None) -> None:
+            state.signal.abort(reason or "aborted")
+            if state.inside and state.task is not None and not state.task.done():
+                state.interrupted = True
+                state.task.cancel()
+
+        removers = [
+            signal.on_abort(functools.partial(lambda s: interrupt(s.reason), signal))
+            for signal in signals
+            if signal is not None
+        ]
+
+        def unhook() -> None:
+            for remove in removers:
+                remove()
+
+        return unhook
+
+    async def _drive(
+        self,
+        state: _RunState,
+        streaming: bool,
+        opening: AsyncIterator[AgentEvent],
+        *signals: AbortSignal | None,
     ) -> AsyncGenerator[AgentEvent, None]:
-        state = await self._prepare(prompt, options)
+        """Run the loop from ``opening`` to the result, apply the output processors, save to
+        memory, and end with AgentFinish; a tripwire, a suspension or an abort end the run
+        with their own result."""
         model = self.model
-        with self._tracer.span(
-            "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": state.run.run_id}
-        ) as span:
-            for index in range(state.limit):
-                async for event in self._step(state, model, index, streaming):
-                    yield event
-                if state.finish != "max_steps":
-                    break
-            result = await self._conclude(state, model)
+        run_attributes = {"gen_ai.agent.name": self.name, "mastra.run_id": state.run.run_id}
+        with self._tracer.span("agent.run", **run_attributes) as span:
+            state.task = asyncio.current_task()
+            unhook = self._watch(state, *signals)
+            try:
+                async with contextlib.aclosing(
+                    self._loop(state, model, streaming, opening)
+                ) as events:
+                    async for event in events:
+                        for out in await self._stream_out(state, event, streaming):
+                            state.inside = False
+                            yield out
+                            state.inside = True
+                            if state.signal.aborted:
+                                raise _Interrupted
+                result = await self._result(state, model)
+            except Tripwire as trip:
+                span.set_attributes(
+                    **{"mastra.tripwire": trip.reason, "mastra.tripwire.processor": trip.processor}
+                )
+                result = self._ended(state, "tripwire", tripwire=trip.reason)
+            except _Suspend as pause:
+                result = await self._suspend(state, pause)
+            except _Interrupted:
+                result = self._ended(state, "aborted")
+            except asyncio.CancelledError:
+                task = state.task
+                if not state.interrupted or task is None or task.uncancel() > 0:
+                    raise
+                result = self._ended(state, "aborted")
+            finally:
+                unhook()
             span.set_attributes(
                 **{
                     "gen_ai.usage.input_tokens": result.usage.input_tokens,
@@ -358,11 +665,12 @@ class Agent(AsyncCloseable):
                     "mastra.finish_reason": result.finish_reason,
                 }
             )
-            await self._persist(state, result)
+            if result.status == "completed" and result.finish_reason not in _UNSAVED:
+                await self._persist(state, result)
             if self._scoring is not None:
                 self._scoring.submit(
                     entity_id=self.name,
-                    input=prompt,
+                    input=state.messages[state.first_new : state.first_new + 1],
                     output=result,
                     run_id=result.run_id,
                     trace_id=getattr(span, "trace_id", None),
@@ -370,44 +678,91 @@ class Agent(AsyncCloseable):
             await _call(state.on_finish, result)
             yield AgentFinish(result)
 
-    async def _prepare(self, prompt: Prompt, options: RunOptions) -> _RunState:
-        """The run's state: its ids, limits and answer format, the tools, and the messages
-        (system prompt, what memory recalls for the thread, then the prompt)."""
-        thread_id, resource_id = options.get("thread_id"), options.get("resource_id")
-        run = RunContext(
-            agent=self.name,
-            run_id=options.get("run_id") or uuid.uuid4().hex,
-            thread_id=thread_id,
-            resource_id=resource_id,
-            context=options.get("context") or {},
+    async def _loop(
+        self,
+        state: _RunState,
+        model: LanguageModel,
+        streaming: bool,
+        opening: AsyncIterator[AgentEvent],
+    ) -> AsyncGenerator[AgentEvent, None]:
+        async for event in opening:
+            yield event
+        while state.finish == "max_steps" and len(state.steps) < state.limit:
+            async for event in self._step(state, model, streaming):
+                yield event
+            if state.finish != "max_steps" and not await self._accepted(state):
+                state.finish = "max_steps"
+
+    async def _stream_out(
+        self, state: _RunState, event: AgentEvent, streaming: bool
+    ) -> Sequence[AgentEvent]:
+        """``event`` after the output processors' ``process_output_stream`` (streaming)."""
+        if not streaming or not self._stream_outputs:
+            return (event,)
+        if state.stream_contexts is None:
+            base = self._processor_context(state)
+            state.stream_contexts = [base.for_processor(p) for p in self._stream_outputs]
+        events: list[AgentEvent] = [event]
+        for processor, ctx in zip(self._stream_outputs, state.stream_contexts, strict=True):
+            passed: list[AgentEvent] = []
+            for item in events:
+                out = await processor.process_output_stream(item, ctx)
+                if isinstance(out, (list, tuple)):
+                    passed.extend(out)
+                elif out is not None:
+                    passed.append(out)  # type: ignore[arg-type]
+            events = passed
+        return events
+
+    async def _accepted(self, state: _RunState) -> bool:
+        """Whether the supervisor's answer passes the network's completion check; if not,
+        its feedback goes back as a user message."""
+        check = self.network.completion_check
+        if check is None:
+            return True
+        draft = AgentResult(
+            text=state.steps[-1].response.text,
+            steps=state.steps,
+            usage=state.usage,
+            finish_reason=state.finish,
+            run_id=state.run.run_id,
+            messages=state.messages[state.first_new :],
         )
-        output = options.get("output") or self.output
-        new = _as_messages(prompt)
-        tools = dict(self.tools)
-        remembered: list[Message] = []
-        memory = self.memory if thread_id is not None else None
-        if memory is not None and thread_id is not None:
-            with self._tracer.span("memory.load", thread_id=thread_id):
-                remembered = await memory.context(thread_id, resource_id, new)
-            tools.update((t.id, t) for t in memory.tools(thread_id, resource_id))
-        messages = [*await self._system(run), *remembered, *new]
-        return _RunState(
-            run=run,
-            output=output,
-            fmt=_schema_format(output) if output is not None else None,
-            limit=options.get("max_steps") or self.max_steps,
-            tools=tools,
-            memory=memory,
-            messages=messages,
-            first_new=len(messages) - len(new),
-            on_step_finish=options.get("on_step_finish"),
-            on_finish=options.get("on_finish"),
+        verdict = await resolve(check(draft))
+        if verdict is None or verdict is True:
+            return True
+        feedback = verdict if isinstance(verdict, str) else _NOT_DONE
+        state.messages.append(Message.user(feedback))
+        return False
+
+    def _ended(self, state: _RunState, reason: str, *, tripwire: str | None = None) -> AgentResult:
+        """The result of a run stopped by a tripwire or an abort: no text."""
+        return AgentResult(
+            text="",
+            steps=state.steps,
+            usage=state.usage,
+            finish_reason=reason,
+            run_id=state.run.run_id,
+            messages=state.messages[state.first_new :],
+            tripwire=tripwire,
         )
 
+    async def _result(self, state: _RunState, model: LanguageModel) -> AgentResult:
+        result = await self._conclude(state, model)
+        if self._outputs:
+            ctx = self._processor_context(state)
+            for processor in self._outputs:
+                ctx.processor = processor.name
+                result = await processor.process_output(result, ctx)
+        return result
+
+    # -- one step ---------------------------------------------------------------------------
+
     async def _step(
-        self, state: _RunState, model: LanguageModel, index: int, streaming: bool
+        self, state: _RunState, model: LanguageModel, streaming: bool
     ) -> AsyncIterator[AgentEvent]:
-        """One model call and the tools it asks for; a call without tools ends the run."""
+        """One model call and the tools it asks for; a call without tools ends the run. Calls
+        that need approval, or tools that suspend, suspend the run (raising _Suspend)."""
         request = self._request(state.messages, state.fmt, state.tools)
         started = time.perf_counter()
         response: ModelResponse | None = None
@@ -419,21 +774,86 @@ class Agent(AsyncCloseable):
         assert response is not None
         state.messages.append(response.message)
         calls = response.message.tool_calls
-        results: list[ToolResult] = []
+        results: dict[str, ToolResult] = {}
+        pending: list[PendingToolCall] = []
         if calls:
             for call in calls:
                 yield ToolCallEvent(call)
-            async for item in self._run_tools(calls, state.run, state.tools):
-                if isinstance(item, ToolResultEvent):
-                    results.append(item.result)
+            runnable = self._triage(state, calls, results, pending)
+            async for event in self._tools(state, runnable, {}, results, pending):
+                yield event
+        if pending:
+            elapsed = (time.perf_counter() - started) * 1000
+            raise _Suspend(request, response, elapsed, results, _in_order(calls, pending))
+        async for event in self._end_step(state, request, response, results, started):
+            yield event
+
+    def _triage(
+        self,
+        state: _RunState,
+        calls: list[ToolCall],
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> list[ToolCall]:
+        """The calls to run now; the others wait for approval (into ``pending``) or are
+        refused (delegations over the network's limit, into ``results``)."""
+        runnable: list[ToolCall] = []
+        for call in calls:
+            chosen = state.tools.get(call.name)
+            if isinstance(chosen, Delegation):
+                state.delegations += 1
+                if state.delegations > self.network.max_iterations:
+                    results[call.id] = ToolResult(
+                        call.id, call.name, _over_limit(self.network.max_iterations), True
+                    )
+                    continue
+            if chosen is not None and (chosen.requires_approval or self.require_tool_approval):
+                pending.append(PendingToolCall(tool_call=call))
+            else:
+                runnable.append(call)
+        return runnable
+
+    async def _tools(
+        self,
+        state: _RunState,
+        calls: list[ToolCall],
+        resume: dict[str, Any],
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> AsyncIterator[AgentEvent]:
+        """Run ``calls`` (progress as it comes, results in call order): results go into
+        ``results``, tools that suspended into ``pending``."""
+        async for item in self._run_tools(calls, state, resume):
+            if isinstance(item, ToolProgress):
                 yield item
-            state.messages.append(Message.tool(results))
+                continue
+            call, outcome = item
+            if outcome.suspended:
+                pending.append(
+                    PendingToolCall(tool_call=call, kind="suspend", payload=outcome.suspend_payload)
+                )
+            else:
+                results[call.id] = outcome.result
+                yield ToolResultEvent(outcome.result, outcome.duration_ms)
+
+    async def _end_step(
+        self,
+        state: _RunState,
+        request: ModelRequest,
+        response: ModelResponse,
+        results: dict[str, ToolResult],
+        started: float,
+    ) -> AsyncIterator[AgentEvent]:
+        calls = response.message.tool_calls
+        ordered = [results[c.id] for c in calls]
+        if ordered:
+            state.messages.append(Message.tool(ordered))
         step = Step(
-            index=index,
+            index=len(state.steps),
             request=request,
             response=response,
             tool_calls=calls,
-            tool_results=results,
+            tool_results=ordered,
             usage=response.usage,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
@@ -466,13 +886,18 @@ class Agent(AsyncCloseable):
         )
 
     async def _persist(self, state: _RunState, result: AgentResult) -> None:
-        """Save the run's new messages to the thread (with memory and a thread id)."""
+        """Save the run's new messages to the thread (with memory and a thread id, unless
+        read-only). Shielded: a cancel that arrives while saving leaves the turn saved
+        whole (messages and their recall index), never half."""
         thread_id = state.run.thread_id
-        if state.memory is not None and thread_id is not None:
-            with self._tracer.span("memory.save", thread_id=thread_id):
-                await state.memory.save_messages(
+        if state.memory is None or thread_id is None or state.read_only:
+            return
+        with self._tracer.span("memory.save", thread_id=thread_id):
+            await asyncio.shield(
+                state.memory.save_messages(
                     thread_id, result.messages, resource_id=state.run.resource_id
                 )
+            )
 
     def _request(
         self, messages: list[Message], fmt: JsonSchemaFormat | None, tools: dict[str, Tool[Any]]
@@ -518,13 +943,14 @@ class Agent(AsyncCloseable):
             yield response
 
     async def _run_tools(
-        self,
-        calls: list[ToolCall],
-        run: RunContext,
-        tools: dict[str, Tool[Any]],
-    ) -> AsyncIterator[ToolProgress | ToolResultEvent]:
-        """Run the calls concurrently; progress reports are yielded as they come, results in
-        the order of the calls. Cancelled with the run."""
+        self, calls: list[ToolCall], state: _RunState, resume: dict[str, Any]
+    ) -> AsyncIterator[ToolProgress | tuple[ToolCall, ToolOutcome]]:
+        """Run the calls concurrently; progress reports are yielded as they come, outcomes
+        in the order of the calls. Cancelled with the run: the run's signal is aborted
+        first, so tools that cannot be interrupted (sync ones in threads) see
+        ``ctx.cancelled``."""
+        if not calls:
+            return
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue[ToolProgress] = asyncio.Queue()
 
@@ -534,8 +960,11 @@ class Agent(AsyncCloseable):
 
             return report
 
+        seen = tuple(state.messages)
         tasks = [
-            asyncio.create_task(self._run_tool(call, run, tools, reporter(call.id)))
+            asyncio.create_task(
+                self._run_tool(call, state, reporter(call.id), seen, resume.get(call.id))
+            )
             for call in calls
         ]
         try:
@@ -552,19 +981,21 @@ class Agent(AsyncCloseable):
                 pending -= done
             while not updates.empty():
                 yield updates.get_nowait()
-            for task in tasks:
-                outcome: ToolOutcome = task.result()
-                yield ToolResultEvent(outcome.result, outcome.duration_ms)
+            for call, task in zip(calls, tasks, strict=True):
+                yield call, task.result()
         finally:
+            if not all(task.done() for task in tasks):
+                state.signal.abort("cancelled")
             for task in tasks:
                 task.cancel()
 
     async def _run_tool(
         self,
         call: ToolCall,
-        run: RunContext,
-        tools: dict[str, Tool[Any]],
+        state: _RunState,
         report: Callable[[str, dict[str, Any]], None],
+        seen: Sequence[Message],
+        resume_data: Any,
     ) -> ToolOutcome:
         attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -572,17 +1003,20 @@ class Agent(AsyncCloseable):
             "gen_ai.tool.call.id": call.id,
         }
         with self._tracer.span("tool.call", **attributes) as span:
-            chosen = tools.get(call.name)
+            chosen = state.tools.get(call.name)
             if chosen is None:
-                known = ", ".join(sorted(tools)) or "none"
+                known = ", ".join(sorted(state.tools)) or "none"
                 message = f"unknown tool {call.name!r}; available tools: {known}"
                 span.set_status("error", message)
                 return ToolOutcome(ToolResult(call.id, call.name, message, is_error=True), message)
+            if isinstance(chosen, Delegation):
+                span.set_attribute("mastra.delegation.agent", chosen.agent.name)
 
             def progress(text: str, data: dict[str, Any]) -> None:
                 span.add_event("progress", message=text, **data)
                 report(text, data)
 
+            run = state.run
             ctx = ToolContext(
                 agent=self.name,
                 run_id=run.run_id,
@@ -592,10 +1026,15 @@ class Agent(AsyncCloseable):
                 tracer=self._tracer,
                 on_progress=progress,
                 context=run.context,
+                signal=state.signal,
+                resume_data=resume_data,
+                messages=seen,
             )
             outcome = await chosen.run(call, ctx)
             if outcome.error is not None:
                 span.set_status("error", outcome.error)
+            elif outcome.suspended:
+                span.add_event("suspended")
             return outcome
 
     async def _structured(
@@ -640,3 +1079,182 @@ class Agent(AsyncCloseable):
                 f"{getattr(output, '__name__', 'output')} after one repair ({exc}); the model "
                 f"said: {response.text[:500]!r}"
             ) from None
+
+    # -- suspending and continuing ----------------------------------------------------------
+
+    def _records(self) -> RunRecords:
+        storage = self.storage
+        if storage is None and self.memory is not None:
+            storage = self.memory.storage
+        if storage is None:
+            if self._own_storage is None:
+                self._own_storage = InMemoryStorage()
+            storage = self._own_storage
+        return RunRecords(storage, self.name, self.approval_lease_seconds)
+
+    async def _suspend(self, state: _RunState, pause: _Suspend) -> AgentResult:
+        """Store the run with its pending calls and return the suspended result."""
+        run = state.run
+        saved = Saved(
+            thread_id=run.thread_id,
+            resource_id=run.resource_id,
+            context=run.context,
+            limit=state.limit,
+            read_only=state.read_only,
+            messages=state.messages,
+            first_new=state.first_new,
+            steps=state.steps,
+            usage=state.usage,
+            delegations=state.delegations,
+            request=pause.request,
+            response=pause.response,
+            elapsed_ms=pause.elapsed_ms,
+            results=pause.results,
+            pending=pause.pending,
+        )
+        records = self._records()
+        if state.store is not None:
+            await records.save_saved(state.store, "suspended", saved)
+        else:
+            await records.save_new(run.run_id, saved)
+        return self._waiting(run.run_id, saved)
+
+    def _waiting(self, run_id: str, saved: Saved) -> AgentResult:
+        return AgentResult(
+            text="",
+            steps=saved.steps,
+            usage=saved.usage,
+            finish_reason="suspended",
+            run_id=run_id,
+            messages=saved.messages[saved.first_new :],
+            status="suspended",
+            pending_tool_calls=saved.undecided(),
+        )
+
+    async def _answer(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: Decision,
+        options: ContinueOptions,
+    ) -> AgentResult:
+        return await _final(self._continue(run_id, call_id, decision, options))
+
+    async def _continue(
+        self,
+        run_id: str,
+        call_id: str | None,
+        decision: Decision,
+        options: ContinueOptions,
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """Claim the run's lease, check and record the decision, and (when no call waits
+        any more) mark the run running and go on from its pending step."""
+        records = self._records()
+        store = records.store(run_id)
+        lost = AbortSignal()
+        if not await store.claim(lambda: lost.abort("this process lost the run's lease")):
+            raise records.busy(run_id)
+        try:
+            saved = await records.load(store)
+            decide(saved, run_id, call_id, decision)
+            if saved.undecided():
+                await records.save_saved(store, "suspended", saved)
+                result = self._waiting(run_id, saved)
+                await _call(options.get("on_finish"), result)
+                yield AgentFinish(result)
+                return
+            await records.save_saved(store, "running", saved)
+            state = self._restored(run_id, saved, options)
+            state.store = store
+            opening = self._resume_step(state, saved)
+            signals = (options.get("abort_signal"), lost)
+            try:
+                async for event in self._drive(state, False, opening, *signals):
+                    if isinstance(event, AgentFinish) and event.result.status == "completed":
+                        summary = {"text": event.result.text, "finish": event.result.finish_reason}
+                        await records.save(store, "completed", summary)
+                    yield event
+            except BaseException as exc:
+                status = "failed" if isinstance(exc, Exception) else "canceled"
+                with contextlib.suppress(Exception):
+                    await records.save(store, status, {"error": f"{type(exc).__name__}: {exc}"})
+                raise
+        finally:
+            await store.release()
+
+    def _restored(self, run_id: str, saved: Saved, options: ContinueOptions) -> _RunState:
+        run = RunContext(
+            agent=self.name,
+            run_id=run_id,
+            thread_id=saved.thread_id,
+            resource_id=saved.resource_id,
+            context=saved.context,
+        )
+        state = self._state(run, options, limit=saved.limit, read_only=saved.read_only)
+        state.messages, state.first_new = saved.messages, saved.first_new
+        state.steps, state.usage = saved.steps, saved.usage
+        state.delegations = saved.delegations
+        return state
+
+    async def _resume_step(self, state: _RunState, saved: Saved) -> AsyncIterator[AgentEvent]:
+        """Finish the step the run suspended in: declined calls get an error result, the
+        approved ones run, suspended tools run again with their resume data."""
+        assert saved.request is not None and saved.response is not None
+        results = dict(saved.results)
+        runnable: list[ToolCall] = []
+        resume: dict[str, Any] = {}
+        for waiting in saved.pending:
+            call, decision = waiting.tool_call, saved.decisions[waiting.tool_call.id]
+            if decision.kind == "decline":
+                results[call.id] = ToolResult(call.id, call.name, _declined(decision), True)
+                continue
+            runnable.append(call)
+            if decision.kind == "resume":
+                resume[call.id] = decision.data
+        started = time.perf_counter() - saved.elapsed_ms / 1000
+        pending: list[PendingToolCall] = []
+        async for event in self._tools(state, runnable, resume, results, pending):
+            yield event
+        calls = saved.response.message.tool_calls
+        if pending:
+            elapsed = (time.perf_counter() - started) * 1000
+            raise _Suspend(
+                saved.request, saved.response, elapsed, results, _in_order(calls, pending)
+            )
+        async for event in self._end_step(state, saved.request, saved.response, results, started):
+            yield event
+
+
+_UNSAVED = frozenset({"tripwire", "aborted"})
+_NOT_DONE = (
+    "The task is not complete yet. Keep going: delegate to the agents you have or finish the "
+    "answer."
+)
+
+
+async def _final(events: AsyncGenerator[AgentEvent, None]) -> AgentResult:
+    """The result of a run's events (its AgentFinish)."""
+    result: AgentResult | None = None
+    async with contextlib.aclosing(events) as run:
+        async for event in run:
+            if isinstance(event, AgentFinish):
+                result = event.result
+    assert result is not None
+    return result
+
+
+def _in_order(calls: list[ToolCall], pending: list[PendingToolCall]) -> list[PendingToolCall]:
+    position = {call.id: index for index, call in enumerate(calls)}
+    return sorted(pending, key=lambda p: position.get(p.tool_call.id, len(position)))
+
+
+def _declined(decision: Decision) -> str:
+    reason = f": {decision.reason}" if decision.reason else ""
+    return f"The user declined this tool call{reason}. Do not retry it; go on without it."
+
+
+def _over_limit(limit: int) -> str:
+    return (
+        f"delegation limit reached ({limit} per run); answer with what you have instead of "
+        "delegating again"
+    )
