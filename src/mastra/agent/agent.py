@@ -171,7 +171,8 @@ class _Suspend(Exception):
 
 
 class _Interrupted(Exception):
-    """The abort signal fired while the caller held control (between two events)."""
+    """The abort signal fired while the caller held control (between two events), or from
+    the run's own task: the run stops at its next check."""
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -571,7 +572,9 @@ class Agent(AsyncCloseable):
             context=run.context,
         )
 
-    async def _begin(self, state: _RunState, new: list[Message]) -> AsyncIterator[AgentEvent]:
+    async def _begin(
+        self, state: _RunState, new: list[Message]
+    ) -> AsyncGenerator[AgentEvent, None]:
         """The messages of a new run: the system prompt, what memory recalls for the thread,
         the prompt; then the input processors."""
         remembered: list[Message] = []
@@ -598,9 +601,10 @@ class Agent(AsyncCloseable):
 
         def interrupt(reason: str | None) -> None:
             state.signal.abort(reason or "aborted")
-            if state.inside and state.task is not None and not state.task.done():
+            task = state.task
+            if state.inside and task is not None and not task.done() and task is not _current():
                 state.interrupted = True
-                state.task.cancel()
+                task.cancel()
 
         removers = [
             signal.on_abort(functools.partial(lambda s: interrupt(s.reason), signal))
@@ -618,7 +622,7 @@ class Agent(AsyncCloseable):
         self,
         state: _RunState,
         streaming: bool,
-        opening: AsyncIterator[AgentEvent],
+        opening: AsyncGenerator[AgentEvent, None],
         *signals: AbortSignal | None,
     ) -> AsyncGenerator[AgentEvent, None]:
         """Run the loop from ``opening`` to the result, apply the output processors, save to
@@ -683,13 +687,19 @@ class Agent(AsyncCloseable):
         state: _RunState,
         model: LanguageModel,
         streaming: bool,
-        opening: AsyncIterator[AgentEvent],
+        opening: AsyncGenerator[AgentEvent, None],
     ) -> AsyncGenerator[AgentEvent, None]:
-        async for event in opening:
-            yield event
-        while state.finish == "max_steps" and len(state.steps) < state.limit:
-            async for event in self._step(state, model, streaming):
+        if state.signal.aborted:  # aborted before it began
+            raise _Interrupted
+        async with contextlib.aclosing(opening) as events:
+            async for event in events:
                 yield event
+        while state.finish == "max_steps" and len(state.steps) < state.limit:
+            if state.signal.aborted:  # aborted from this task (a callback, a processor)
+                raise _Interrupted
+            async with contextlib.aclosing(self._step(state, model, streaming)) as events:
+                async for event in events:
+                    yield event
             if state.finish != "max_steps" and not await self._accepted(state):
                 state.finish = "max_steps"
 
@@ -760,17 +770,18 @@ class Agent(AsyncCloseable):
 
     async def _step(
         self, state: _RunState, model: LanguageModel, streaming: bool
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """One model call and the tools it asks for; a call without tools ends the run. Calls
         that need approval, or tools that suspend, suspend the run (raising _Suspend)."""
         request = self._request(state.messages, state.fmt, state.tools)
         started = time.perf_counter()
         response: ModelResponse | None = None
-        async for event in self._call_model(model, request, streaming):
-            if isinstance(event, ModelResponse):
-                response = event
-            else:
-                yield event
+        async with contextlib.aclosing(self._call_model(model, request, streaming)) as events:
+            async for event in events:
+                if isinstance(event, ModelResponse):
+                    response = event
+                else:
+                    yield event
         assert response is not None
         state.messages.append(response.message)
         calls = response.message.tool_calls
@@ -911,7 +922,7 @@ class Agent(AsyncCloseable):
 
     async def _call_model(
         self, model: LanguageModel, request: ModelRequest, streaming: bool
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """One model call, traced; yields text/reasoning deltas when streaming, then the
         response."""
         attributes = {
@@ -1196,7 +1207,9 @@ class Agent(AsyncCloseable):
         state.delegations = saved.delegations
         return state
 
-    async def _resume_step(self, state: _RunState, saved: Saved) -> AsyncIterator[AgentEvent]:
+    async def _resume_step(
+        self, state: _RunState, saved: Saved
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Finish the step the run suspended in: declined calls get an error result, the
         approved ones run, suspended tools run again with their resume data."""
         assert saved.request is not None and saved.response is not None
@@ -1241,6 +1254,13 @@ async def _final(events: AsyncGenerator[AgentEvent, None]) -> AgentResult:
                 result = event.result
     assert result is not None
     return result
+
+
+def _current() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop in this thread
+        return None
 
 
 def _in_order(calls: list[ToolCall], pending: list[PendingToolCall]) -> list[PendingToolCall]:
