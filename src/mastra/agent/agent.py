@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import inspect
 import time
@@ -19,11 +18,12 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import msgspec
 
-from mastra.agent.durable import Decision, RunRecords, Saved, decide
+from mastra.agent.continuing import answer, in_order, suspend
+from mastra.agent.durable import Decision
 from mastra.agent.network import Delegation, NetworkOptions, resolve
 from mastra.agent.results import (
     AgentEvent,
@@ -35,6 +35,16 @@ from mastra.agent.results import (
     ToolCallEvent,
     ToolProgress,
     ToolResultEvent,
+)
+from mastra.agent.run import (
+    ContinueOptions,
+    Interrupted,
+    RunContext,
+    RunOptions,
+    RunState,
+    Suspend,
+    call,
+    final,
 )
 from mastra.closeable import AsyncCloseable
 from mastra.errors import MastraError, ValidationError
@@ -50,7 +60,7 @@ from mastra.llm.fallback import FallbackModel
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
 from mastra.loops import run_sync
 from mastra.memory import Memory
-from mastra.messages import Message, ToolCall, ToolResult, Usage
+from mastra.messages import Message, ToolCall, ToolResult
 from mastra.processors.base import (
     Processor,
     ProcessorContext,
@@ -59,11 +69,10 @@ from mastra.processors.base import (
     overrides,
     run_input,
 )
-from mastra.storage import InMemoryStorage, Storage
+from mastra.storage import Storage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
 from mastra.tools.tool import AbortSignal
-from mastra.workflows.persist import RunStore
 
 if TYPE_CHECKING:
     from mastra.evals import Sampling, Scorer
@@ -75,104 +84,8 @@ __all__ = ["Agent", "ContinueOptions", "RunContext", "RunOptions"]
 Prompt = str | Message | Sequence[Message]
 ModelSpec = str | LanguageModel | Sequence[str | LanguageModel]
 Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
-Callback = Callable[[Any], Any]
 
 _QUIET_TRACER = Tracer(enabled=False)
-
-
-class RunOptions(TypedDict, total=False):
-    """The keyword options of ``generate``, ``stream`` and their ``*_sync`` twins."""
-
-    thread_id: str | None
-    """The conversation: with the agent's memory, its history is loaded and the run saved."""
-    resource_id: str | None
-    """Who the thread belongs to (a user, an account): working memory and recall scope."""
-    output: type[Any] | None
-    """A type for a structured answer (``result.object``); overrides the agent's."""
-    max_steps: int | None
-    """Model calls at most in this run (default: the agent's ``max_steps``)."""
-    context: dict[str, Any] | None
-    """Values that dynamic instructions see as ``RunContext.context``."""
-    on_step_finish: Callback | None
-    """Called (sync or async) with each :class:`Step` as it finishes."""
-    on_finish: Callback | None
-    """Called (sync or async) with the :class:`AgentResult`."""
-    run_id: str | None
-    """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
-    abort_signal: AbortSignal | None
-    """Abort the run from outside: ``signal.abort(reason)`` stops the model stream, cancels
-    running tools (they see ``ctx.cancelled``) and sub-agents; the run ends with finish
-    reason ``"aborted"`` and memory keeps nothing of it."""
-    memory_read_only: bool | None
-    """Read the memory (history, recall, working memory) but save and index nothing."""
-
-
-class ContinueOptions(TypedDict, total=False):
-    """The keyword options of ``approve``, ``decline`` and ``resume``."""
-
-    output: type[Any] | None
-    on_step_finish: Callback | None
-    on_finish: Callback | None
-    abort_signal: AbortSignal | None
-
-
-class RunContext(msgspec.Struct, kw_only=True):
-    """What dynamic instructions see: the agent, the run and its ids, and the caller's
-    ``context`` values."""
-
-    agent: str
-    run_id: str
-    thread_id: str | None = None
-    resource_id: str | None = None
-    context: dict[str, Any] = {}
-
-
-@dataclasses.dataclass(slots=True)
-class _RunState:
-    """What one run carries from step to step."""
-
-    run: RunContext
-    output: type[Any] | None
-    fmt: JsonSchemaFormat | None
-    limit: int
-    tools: dict[str, Tool[Any]]
-    memory: Memory | None  # None when the run does not use memory
-    signal: AbortSignal  # the run's own: tools and sub-agents watch it
-    messages: list[Message] = dataclasses.field(default_factory=list)
-    first_new: int = 0  # where this run's own messages start (after system and history)
-    read_only: bool = False
-    on_step_finish: Callback | None = None
-    on_finish: Callback | None = None
-    steps: list[Step] = dataclasses.field(default_factory=list)
-    usage: Usage = dataclasses.field(default_factory=Usage)
-    finish: str = "max_steps"
-    delegations: int = 0
-    inside: bool = True  # the run, not its consumer, has control (see _Interrupted)
-    interrupted: bool = False  # the run's task was cancelled by an abort
-    task: asyncio.Task[Any] | None = None
-    store: RunStore | None = None  # the lease held while a suspended run is continued
-    stream_contexts: list[ProcessorContext] | None = None
-
-
-class _Suspend(Exception):
-    """A step stopped on pending tool calls."""
-
-    def __init__(
-        self,
-        request: ModelRequest,
-        response: ModelResponse,
-        elapsed_ms: float,
-        results: dict[str, ToolResult],
-        pending: list[PendingToolCall],
-    ) -> None:
-        super().__init__("suspended")
-        self.request, self.response, self.elapsed_ms = request, response, elapsed_ms
-        self.results, self.pending = results, pending
-
-
-class _Interrupted(Exception):
-    """The abort signal fired while the caller held control (between two events), or from
-    the run's own task: the run stops at its next check."""
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -198,13 +111,6 @@ def _as_messages(prompt: Prompt) -> list[Message]:
     if not all(isinstance(m, Message) for m in messages):
         raise ValidationError("a prompt is a string, a Message or a list of Messages")
     return messages
-
-
-async def _call(callback: Callback | None, value: Any) -> None:
-    if callback is not None:
-        outcome = callback(value)
-        if inspect.isawaitable(outcome):
-            await outcome
 
 
 def _schema_format(output: type[Any]) -> JsonSchemaFormat:
@@ -385,7 +291,7 @@ class Agent(AsyncCloseable):
         :class:`RunOptions` (``thread_id``, ``resource_id``, ``output``, ``max_steps``,
         ``context``, ``on_step_finish``, ``on_finish``, ``run_id``, ``abort_signal``,
         ``memory_read_only``)."""
-        return await _final(self._run(prompt, streaming=False, **options))
+        return await final(self._run(prompt, streaming=False, **options))
 
     async def stream(
         self, prompt: Prompt, **options: Unpack[RunOptions]
@@ -426,14 +332,14 @@ class Agent(AsyncCloseable):
         again while calls still wait). Works from any process sharing the storage; when two
         continue the same run at once, one proceeds and the other gets a
         :class:`ResumeError`, as does an unknown run or call, or a run not suspended."""
-        return await self._answer(run_id, call_id, Decision(kind="approve"), options)
+        return await answer(self, run_id, call_id, Decision(kind="approve"), options)
 
     async def decline(
         self, run_id: str, call_id: str, reason: str = "", **options: Unpack[ContinueOptions]
     ) -> AgentResult:
         """Decline a pending tool call: the model is told it was declined (and why) instead
         of getting its result; otherwise as :meth:`approve`."""
-        return await self._answer(run_id, call_id, Decision(kind="decline", reason=reason), options)
+        return await answer(self, run_id, call_id, Decision(kind="decline", reason=reason), options)
 
     async def resume(
         self,
@@ -446,7 +352,7 @@ class Agent(AsyncCloseable):
         """Continue a run whose tool called ``ctx.suspend(payload)``: the tool runs again
         with ``ctx.resume_data = data``. ``call_id`` is needed only when several tools
         suspended; otherwise as :meth:`approve`."""
-        return await self._answer(run_id, call_id, Decision(kind="resume", data=data), options)
+        return await answer(self, run_id, call_id, Decision(kind="resume", data=data), options)
 
     def approve_sync(
         self, run_id: str, call_id: str, **options: Unpack[ContinueOptions]
@@ -516,13 +422,13 @@ class Agent(AsyncCloseable):
         *,
         limit: int,
         read_only: bool,
-    ) -> _RunState:
+    ) -> RunState:
         output = options.get("output") or self.output
         memory = self.memory if run.thread_id is not None else None
         tools = dict(self.tools)
         if memory is not None and not read_only and run.thread_id is not None:
             tools.update((t.id, t) for t in memory.tools(run.thread_id, run.resource_id))
-        return _RunState(
+        return RunState(
             run=run,
             output=output,
             fmt=_schema_format(output) if output is not None else None,
@@ -562,7 +468,7 @@ class Agent(AsyncCloseable):
             text = self.instructions
         return [Message.system(text)] if text else []
 
-    def _processor_context(self, state: _RunState) -> ProcessorContext:
+    def _processor_context(self, state: RunState) -> ProcessorContext:
         run = state.run
         return ProcessorContext(
             agent=self.name,
@@ -572,9 +478,7 @@ class Agent(AsyncCloseable):
             context=run.context,
         )
 
-    async def _begin(
-        self, state: _RunState, new: list[Message]
-    ) -> AsyncGenerator[AgentEvent, None]:
+    async def _begin(self, state: RunState, new: list[Message]) -> AsyncGenerator[AgentEvent, None]:
         """The messages of a new run: the system prompt, what memory recalls for the thread,
         the prompt; then the input processors."""
         remembered: list[Message] = []
@@ -594,7 +498,7 @@ class Agent(AsyncCloseable):
 
     # -- driving a run ----------------------------------------------------------------------
 
-    def _watch(self, state: _RunState, *signals: AbortSignal | None) -> Callable[[], None]:
+    def _watch(self, state: RunState, *signals: AbortSignal | None) -> Callable[[], None]:
         """Abort the run when any of ``signals`` fires: its own signal is aborted (tools
         and sub-agents see it), and if the run has control its task is cancelled (the
         model stream and the tools stop at once). Returns the function that unhooks."""
@@ -620,7 +524,7 @@ class Agent(AsyncCloseable):
 
     async def _drive(
         self,
-        state: _RunState,
+        state: RunState,
         streaming: bool,
         opening: AsyncGenerator[AgentEvent, None],
         *signals: AbortSignal | None,
@@ -643,16 +547,16 @@ class Agent(AsyncCloseable):
                             yield out
                             state.inside = True
                             if state.signal.aborted:
-                                raise _Interrupted
+                                raise Interrupted
                 result = await self._result(state, model)
             except Tripwire as trip:
                 span.set_attributes(
                     **{"mastra.tripwire": trip.reason, "mastra.tripwire.processor": trip.processor}
                 )
                 result = self._ended(state, "tripwire", tripwire=trip.reason)
-            except _Suspend as pause:
-                result = await self._suspend(state, pause)
-            except _Interrupted:
+            except Suspend as pause:
+                result = await suspend(self, state, pause)
+            except Interrupted:
                 result = self._ended(state, "aborted")
             except asyncio.CancelledError:
                 task = state.task
@@ -679,24 +583,24 @@ class Agent(AsyncCloseable):
                     run_id=result.run_id,
                     trace_id=getattr(span, "trace_id", None),
                 )
-            await _call(state.on_finish, result)
+            await call(state.on_finish, result)
             yield AgentFinish(result)
 
     async def _loop(
         self,
-        state: _RunState,
+        state: RunState,
         model: LanguageModel,
         streaming: bool,
         opening: AsyncGenerator[AgentEvent, None],
     ) -> AsyncGenerator[AgentEvent, None]:
         if state.signal.aborted:  # aborted before it began
-            raise _Interrupted
+            raise Interrupted
         async with contextlib.aclosing(opening) as events:
             async for event in events:
                 yield event
         while state.finish == "max_steps" and len(state.steps) < state.limit:
             if state.signal.aborted:  # aborted from this task (a callback, a processor)
-                raise _Interrupted
+                raise Interrupted
             async with contextlib.aclosing(self._step(state, model, streaming)) as events:
                 async for event in events:
                     yield event
@@ -704,7 +608,7 @@ class Agent(AsyncCloseable):
                 state.finish = "max_steps"
 
     async def _stream_out(
-        self, state: _RunState, event: AgentEvent, streaming: bool
+        self, state: RunState, event: AgentEvent, streaming: bool
     ) -> Sequence[AgentEvent]:
         """``event`` after the output processors' ``process_output_stream`` (streaming)."""
         if not streaming or not self._stream_outputs:
@@ -724,7 +628,7 @@ class Agent(AsyncCloseable):
             events = passed
         return events
 
-    async def _accepted(self, state: _RunState) -> bool:
+    async def _accepted(self, state: RunState) -> bool:
         """Whether the supervisor's answer passes the network's completion check; if not,
         its feedback goes back as a user message."""
         check = self.network.completion_check
@@ -745,7 +649,7 @@ class Agent(AsyncCloseable):
         state.messages.append(Message.user(feedback))
         return False
 
-    def _ended(self, state: _RunState, reason: str, *, tripwire: str | None = None) -> AgentResult:
+    def _ended(self, state: RunState, reason: str, *, tripwire: str | None = None) -> AgentResult:
         """The result of a run stopped by a tripwire or an abort: no text."""
         return AgentResult(
             text="",
@@ -757,7 +661,7 @@ class Agent(AsyncCloseable):
             tripwire=tripwire,
         )
 
-    async def _result(self, state: _RunState, model: LanguageModel) -> AgentResult:
+    async def _result(self, state: RunState, model: LanguageModel) -> AgentResult:
         result = await self._conclude(state, model)
         if self._outputs:
             ctx = self._processor_context(state)
@@ -769,10 +673,10 @@ class Agent(AsyncCloseable):
     # -- one step ---------------------------------------------------------------------------
 
     async def _step(
-        self, state: _RunState, model: LanguageModel, streaming: bool
+        self, state: RunState, model: LanguageModel, streaming: bool
     ) -> AsyncGenerator[AgentEvent, None]:
         """One model call and the tools it asks for; a call without tools ends the run. Calls
-        that need approval, or tools that suspend, suspend the run (raising _Suspend)."""
+        that need approval, or tools that suspend, suspend the run (raising Suspend)."""
         request = self._request(state.messages, state.fmt, state.tools)
         started = time.perf_counter()
         response: ModelResponse | None = None
@@ -795,13 +699,13 @@ class Agent(AsyncCloseable):
                 yield event
         if pending:
             elapsed = (time.perf_counter() - started) * 1000
-            raise _Suspend(request, response, elapsed, results, _in_order(calls, pending))
+            raise Suspend(request, response, elapsed, results, in_order(calls, pending))
         async for event in self._end_step(state, request, response, results, started):
             yield event
 
     def _triage(
         self,
-        state: _RunState,
+        state: RunState,
         calls: list[ToolCall],
         results: dict[str, ToolResult],
         pending: list[PendingToolCall],
@@ -809,24 +713,24 @@ class Agent(AsyncCloseable):
         """The calls to run now; the others wait for approval (into ``pending``) or are
         refused (delegations over the network's limit, into ``results``)."""
         runnable: list[ToolCall] = []
-        for call in calls:
-            chosen = state.tools.get(call.name)
+        for asked in calls:
+            chosen = state.tools.get(asked.name)
             if isinstance(chosen, Delegation):
                 state.delegations += 1
                 if state.delegations > self.network.max_iterations:
-                    results[call.id] = ToolResult(
-                        call.id, call.name, _over_limit(self.network.max_iterations), True
+                    results[asked.id] = ToolResult(
+                        asked.id, asked.name, _over_limit(self.network.max_iterations), True
                     )
                     continue
             if chosen is not None and (chosen.requires_approval or self.require_tool_approval):
-                pending.append(PendingToolCall(tool_call=call))
+                pending.append(PendingToolCall(tool_call=asked))
             else:
-                runnable.append(call)
+                runnable.append(asked)
         return runnable
 
     async def _tools(
         self,
-        state: _RunState,
+        state: RunState,
         calls: list[ToolCall],
         resume: dict[str, Any],
         results: dict[str, ToolResult],
@@ -849,7 +753,7 @@ class Agent(AsyncCloseable):
 
     async def _end_step(
         self,
-        state: _RunState,
+        state: RunState,
         request: ModelRequest,
         response: ModelResponse,
         results: dict[str, ToolResult],
@@ -870,12 +774,12 @@ class Agent(AsyncCloseable):
         )
         state.steps.append(step)
         state.usage = state.usage + response.usage
-        await _call(state.on_step_finish, step)
+        await call(state.on_step_finish, step)
         yield StepFinish(step)
         if not calls:
             state.finish = response.finish_reason
 
-    async def _conclude(self, state: _RunState, model: LanguageModel) -> AgentResult:
+    async def _conclude(self, state: RunState, model: LanguageModel) -> AgentResult:
         """The result: the last answer, decoded into ``output`` when one is asked for."""
         text = state.steps[-1].response.text if state.steps else ""
         value = None
@@ -896,7 +800,7 @@ class Agent(AsyncCloseable):
             messages=state.messages[state.first_new :],
         )
 
-    async def _persist(self, state: _RunState, result: AgentResult) -> None:
+    async def _persist(self, state: RunState, result: AgentResult) -> None:
         """Save the run's new messages to the thread (with memory and a thread id, unless
         read-only). Shielded: a cancel that arrives while saving leaves the turn saved
         whole (messages and their recall index), never half."""
@@ -954,7 +858,7 @@ class Agent(AsyncCloseable):
             yield response
 
     async def _run_tools(
-        self, calls: list[ToolCall], state: _RunState, resume: dict[str, Any]
+        self, calls: list[ToolCall], state: RunState, resume: dict[str, Any]
     ) -> AsyncIterator[ToolProgress | tuple[ToolCall, ToolOutcome]]:
         """Run the calls concurrently; progress reports are yielded as they come, outcomes
         in the order of the calls. Cancelled with the run: the run's signal is aborted
@@ -1003,7 +907,7 @@ class Agent(AsyncCloseable):
     async def _run_tool(
         self,
         call: ToolCall,
-        state: _RunState,
+        state: RunState,
         report: Callable[[str, dict[str, Any]], None],
         seen: Sequence[Message],
         resume_data: Any,
@@ -1091,152 +995,6 @@ class Agent(AsyncCloseable):
                 f"said: {response.text[:500]!r}"
             ) from None
 
-    # -- suspending and continuing ----------------------------------------------------------
-
-    def _records(self) -> RunRecords:
-        storage = self.storage
-        if storage is None and self.memory is not None:
-            storage = self.memory.storage
-        if storage is None:
-            if self._own_storage is None:
-                self._own_storage = InMemoryStorage()
-            storage = self._own_storage
-        return RunRecords(storage, self.name, self.approval_lease_seconds)
-
-    async def _suspend(self, state: _RunState, pause: _Suspend) -> AgentResult:
-        """Store the run with its pending calls and return the suspended result."""
-        run = state.run
-        saved = Saved(
-            thread_id=run.thread_id,
-            resource_id=run.resource_id,
-            context=run.context,
-            limit=state.limit,
-            read_only=state.read_only,
-            messages=state.messages,
-            first_new=state.first_new,
-            steps=state.steps,
-            usage=state.usage,
-            delegations=state.delegations,
-            request=pause.request,
-            response=pause.response,
-            elapsed_ms=pause.elapsed_ms,
-            results=pause.results,
-            pending=pause.pending,
-        )
-        records = self._records()
-        if state.store is not None:
-            await records.save_saved(state.store, "suspended", saved)
-        else:
-            await records.save_new(run.run_id, saved)
-        return self._waiting(run.run_id, saved)
-
-    def _waiting(self, run_id: str, saved: Saved) -> AgentResult:
-        return AgentResult(
-            text="",
-            steps=saved.steps,
-            usage=saved.usage,
-            finish_reason="suspended",
-            run_id=run_id,
-            messages=saved.messages[saved.first_new :],
-            status="suspended",
-            pending_tool_calls=saved.undecided(),
-        )
-
-    async def _answer(
-        self,
-        run_id: str,
-        call_id: str | None,
-        decision: Decision,
-        options: ContinueOptions,
-    ) -> AgentResult:
-        return await _final(self._continue(run_id, call_id, decision, options))
-
-    async def _continue(
-        self,
-        run_id: str,
-        call_id: str | None,
-        decision: Decision,
-        options: ContinueOptions,
-    ) -> AsyncGenerator[AgentEvent, None]:
-        """Claim the run's lease, check and record the decision, and (when no call waits
-        any more) mark the run running and go on from its pending step."""
-        records = self._records()
-        store = records.store(run_id)
-        lost = AbortSignal()
-        if not await store.claim(lambda: lost.abort("this process lost the run's lease")):
-            raise records.busy(run_id)
-        try:
-            saved = await records.load(store)
-            decide(saved, run_id, call_id, decision)
-            if saved.undecided():
-                await records.save_saved(store, "suspended", saved)
-                result = self._waiting(run_id, saved)
-                await _call(options.get("on_finish"), result)
-                yield AgentFinish(result)
-                return
-            await records.save_saved(store, "running", saved)
-            state = self._restored(run_id, saved, options)
-            state.store = store
-            opening = self._resume_step(state, saved)
-            signals = (options.get("abort_signal"), lost)
-            try:
-                async for event in self._drive(state, False, opening, *signals):
-                    if isinstance(event, AgentFinish) and event.result.status == "completed":
-                        summary = {"text": event.result.text, "finish": event.result.finish_reason}
-                        await records.save(store, "completed", summary)
-                    yield event
-            except BaseException as exc:
-                status = "failed" if isinstance(exc, Exception) else "canceled"
-                with contextlib.suppress(Exception):
-                    await records.save(store, status, {"error": f"{type(exc).__name__}: {exc}"})
-                raise
-        finally:
-            await store.release()
-
-    def _restored(self, run_id: str, saved: Saved, options: ContinueOptions) -> _RunState:
-        run = RunContext(
-            agent=self.name,
-            run_id=run_id,
-            thread_id=saved.thread_id,
-            resource_id=saved.resource_id,
-            context=saved.context,
-        )
-        state = self._state(run, options, limit=saved.limit, read_only=saved.read_only)
-        state.messages, state.first_new = saved.messages, saved.first_new
-        state.steps, state.usage = saved.steps, saved.usage
-        state.delegations = saved.delegations
-        return state
-
-    async def _resume_step(
-        self, state: _RunState, saved: Saved
-    ) -> AsyncGenerator[AgentEvent, None]:
-        """Finish the step the run suspended in: declined calls get an error result, the
-        approved ones run, suspended tools run again with their resume data."""
-        assert saved.request is not None and saved.response is not None
-        results = dict(saved.results)
-        runnable: list[ToolCall] = []
-        resume: dict[str, Any] = {}
-        for waiting in saved.pending:
-            call, decision = waiting.tool_call, saved.decisions[waiting.tool_call.id]
-            if decision.kind == "decline":
-                results[call.id] = ToolResult(call.id, call.name, _declined(decision), True)
-                continue
-            runnable.append(call)
-            if decision.kind == "resume":
-                resume[call.id] = decision.data
-        started = time.perf_counter() - saved.elapsed_ms / 1000
-        pending: list[PendingToolCall] = []
-        async for event in self._tools(state, runnable, resume, results, pending):
-            yield event
-        calls = saved.response.message.tool_calls
-        if pending:
-            elapsed = (time.perf_counter() - started) * 1000
-            raise _Suspend(
-                saved.request, saved.response, elapsed, results, _in_order(calls, pending)
-            )
-        async for event in self._end_step(state, saved.request, saved.response, results, started):
-            yield event
-
 
 _UNSAVED = frozenset({"tripwire", "aborted"})
 _NOT_DONE = (
@@ -1245,32 +1003,11 @@ _NOT_DONE = (
 )
 
 
-async def _final(events: AsyncGenerator[AgentEvent, None]) -> AgentResult:
-    """The result of a run's events (its AgentFinish)."""
-    result: AgentResult | None = None
-    async with contextlib.aclosing(events) as run:
-        async for event in run:
-            if isinstance(event, AgentFinish):
-                result = event.result
-    assert result is not None
-    return result
-
-
 def _current() -> asyncio.Task[Any] | None:
     try:
         return asyncio.current_task()
     except RuntimeError:  # no running loop in this thread
         return None
-
-
-def _in_order(calls: list[ToolCall], pending: list[PendingToolCall]) -> list[PendingToolCall]:
-    position = {call.id: index for index, call in enumerate(calls)}
-    return sorted(pending, key=lambda p: position.get(p.tool_call.id, len(position)))
-
-
-def _declined(decision: Decision) -> str:
-    reason = f": {decision.reason}" if decision.reason else ""
-    return f"The user declined this tool call{reason}. Do not retry it; go on without it."
 
 
 def _over_limit(limit: int) -> str:

@@ -60,11 +60,21 @@ _PATTERN = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _WEIGHTS = {name: weight for name, weight, _ in _SIGNALS}
+# Every signal needs one of these (lower-case) words: text with none of them is scored 0
+# without running the patterns.
+_CUES = (
+    "instruction", "prompt", "rule", "direction", "guideline", "context", "constraint",
+    "message", "do not", "<|", "[inst", "[/inst", "#", "system", "dan", "do anything",
+    "developer mode", "jailbreak", "god mode", "you are", "from now on", "pretend", "act as",
+)  # fmt: skip
 
 
 def injection_score(text: str) -> tuple[float, list[str]]:
     """The heuristic score of ``text`` (the weights of the distinct signals found, up to 1
     and more) and the signals' names."""
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _CUES):
+        return 0.0, []
     found = {m.lastgroup for m in _PATTERN.finditer(text) if m.lastgroup}
     names = sorted(found)
     return sum(_WEIGHTS[n] for n in names), names

@@ -31,9 +31,18 @@ def map_text(message: Message, fn: Callable[[str], str]) -> Message:
 
 def map_result_text(result: AgentResult, fn: Callable[[str], str]) -> AgentResult:
     """``result`` with ``fn`` applied to its text and to the text of its assistant
-    messages (what memory saves), the same object when nothing changed."""
-    text = fn(result.text)
-    messages = [map_text(m, fn) if m.role == "assistant" else m for m in result.messages]
+    messages (what memory saves), the same object when nothing changed. ``fn`` sees each
+    distinct text once (the answer is usually also the last message)."""
+    seen: dict[str, str] = {}
+
+    def once(value: str) -> str:
+        done = seen.get(value)
+        if done is None:
+            done = seen[value] = fn(value)
+        return done
+
+    text = once(result.text)
+    messages = [map_text(m, once) if m.role == "assistant" else m for m in result.messages]
     if text == result.text and all(a is b for a, b in zip(messages, result.messages, strict=True)):
         return result
     return msgspec.structs.replace(result, text=text, messages=messages)

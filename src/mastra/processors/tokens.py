@@ -36,6 +36,15 @@ def count_tokens(message: Message) -> int:
     return _count(text) + 4  # role and framing
 
 
+_JSON = msgspec.json.Encoder()
+
+
+def _at_most(messages: Sequence[Message]) -> int:
+    """An upper bound of the messages' tokens, cheap to compute: a token is at least one
+    byte, and each message's JSON holds its text and tool parts."""
+    return sum(len(_JSON.encode(m.parts)) + 4 for m in messages)
+
+
 def turns(messages: Sequence[Message]) -> list[list[Message]]:
     """Messages grouped so that an assistant message with tool calls and the tool messages
     answering it form one unit."""
@@ -61,6 +70,8 @@ class TokenLimiter(msgspec.Struct, Processor, frozen=True):
         return self._drop(messages)
 
     def _drop(self, messages: list[Message]) -> list[Message]:
+        if _at_most(messages) <= self.max_tokens:
+            return messages
         head = 0
         while head < len(messages) and messages[head].role == "system":
             head += 1
@@ -77,6 +88,8 @@ class TokenLimiter(msgspec.Struct, Processor, frozen=True):
     async def process_input(self, messages: list[Message], ctx: ProcessorContext) -> list[Message]:
         if self.strategy == "drop":
             return self._drop(messages)
+        if _at_most(messages) <= self.max_tokens:
+            return messages
         total = sum(count_tokens(m) for m in messages)
         if total > self.max_tokens:
             ctx.abort(f"the input is {total} tokens; the limit is {self.max_tokens}")

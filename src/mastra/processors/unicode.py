@@ -44,7 +44,10 @@ class UnicodeNormalizer(Processor):
 
     def normalize(self, text: str) -> str:
         """``text`` normalised as configured."""
-        if not text.isascii():
+        if text.isascii():
+            if text.isprintable() and not self.collapse_whitespace:
+                return text  # nothing to fold, nothing invisible
+        else:
             text = unicodedata.normalize(self.form, text)
         if self.strip_invisible:
             text = _INVISIBLE.sub("", text)
