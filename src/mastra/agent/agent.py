@@ -11,9 +11,9 @@ import uuid
 import weakref
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterator,
     Mapping,
     Sequence,
@@ -441,7 +441,7 @@ class Agent(AsyncCloseable):
             on_finish=options.get("on_finish"),
         )
 
-    async def _run(
+    def _run(
         self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
     ) -> AsyncGenerator[AgentEvent, None]:
         new = _as_messages(prompt)
@@ -456,9 +456,8 @@ class Agent(AsyncCloseable):
         state = self._state(
             run, options, limit=limit, read_only=bool(options.get("memory_read_only"))
         )
-        opening = self._begin(state, new)
-        async for event in self._drive(state, streaming, opening, options.get("abort_signal")):
-            yield event
+        opening = self._prepared(state, self._begin(state, new))
+        return self._drive(state, streaming, opening, options.get("abort_signal"))
 
     async def _system(self, run: RunContext) -> list[Message]:
         if callable(self.instructions):
@@ -478,7 +477,7 @@ class Agent(AsyncCloseable):
             context=run.context,
         )
 
-    async def _begin(self, state: RunState, new: list[Message]) -> AsyncGenerator[AgentEvent, None]:
+    async def _begin(self, state: RunState, new: list[Message]) -> None:
         """The messages of a new run: the system prompt, what memory recalls for the thread,
         the prompt; then the input processors."""
         remembered: list[Message] = []
@@ -493,8 +492,6 @@ class Agent(AsyncCloseable):
             messages = await run_input(self._inputs, messages, self._processor_context(state))
         state.messages = messages
         state.first_new = max(0, len(messages) - len(new))
-        return
-        yield  # an async generator that yields nothing
 
     # -- driving a run ----------------------------------------------------------------------
 
@@ -502,6 +499,8 @@ class Agent(AsyncCloseable):
         """Abort the run when any of ``signals`` fires: its own signal is aborted (tools
         and sub-agents see it), and if the run has control its task is cancelled (the
         model stream and the tools stop at once). Returns the function that unhooks."""
+        if not any(signals):
+            return _nothing
 
         def interrupt(reason: str | None) -> None:
             state.signal.abort(reason or "aborted")
@@ -529,7 +528,8 @@ class Agent(AsyncCloseable):
         opening: AsyncGenerator[AgentEvent, None],
         *signals: AbortSignal | None,
     ) -> AsyncGenerator[AgentEvent, None]:
-        """Run the loop from ``opening`` to the result, apply the output processors, save to
+        """Run the loop from ``opening`` (a new run's preparation, or a resumed run's
+        pending step) to the result, apply the output processors, save to
         memory, and end with AgentFinish; a tripwire, a suspension or an abort end the run
         with their own result."""
         model = self.model
@@ -537,18 +537,26 @@ class Agent(AsyncCloseable):
         with self._tracer.span("agent.run", **run_attributes) as span:
             state.task = asyncio.current_task()
             unhook = self._watch(state, *signals)
+            filtered = streaming and bool(self._stream_outputs)
             try:
-                async with contextlib.aclosing(
-                    self._loop(state, model, streaming, opening)
-                ) as events:
-                    async for event in events:
-                        for out in await self._stream_out(state, event, streaming):
-                            state.inside = False
-                            yield out
-                            state.inside = True
-                            if state.signal.aborted:
-                                raise Interrupted
-                result = await self._result(state, model)
+                source: AsyncGenerator[AgentEvent, None] | None = opening
+                while source is not None:
+                    try:
+                        async for event in source:
+                            outs = await self._stream_out(state, event) if filtered else (event,)
+                            for out in outs:
+                                state.inside = False
+                                yield out
+                                state.inside = True
+                                if state.signal.aborted:
+                                    raise Interrupted
+                    except BaseException:
+                        await source.aclose()  # an abort between events stops the model
+                        raise
+                    source = await self._next_step(state, model, streaming)
+                result = await self._conclude(state, model)
+                if self._outputs:
+                    result = await self._process_output(state, result)
             except Tripwire as trip:
                 span.set_attributes(
                     **{"mastra.tripwire": trip.reason, "mastra.tripwire.processor": trip.processor}
@@ -586,33 +594,36 @@ class Agent(AsyncCloseable):
             await call(state.on_finish, result)
             yield AgentFinish(result)
 
-    async def _loop(
-        self,
-        state: RunState,
-        model: LanguageModel,
-        streaming: bool,
-        opening: AsyncGenerator[AgentEvent, None],
+    async def _prepared(
+        self, state: RunState, preparation: Coroutine[Any, Any, None]
     ) -> AsyncGenerator[AgentEvent, None]:
+        """A new run's preparation as the first source of events (it has none; its first
+        step follows)."""
         if state.signal.aborted:  # aborted before it began
+            preparation.close()
             raise Interrupted
-        async with contextlib.aclosing(opening) as events:
-            async for event in events:
-                yield event
-        while state.finish == "max_steps" and len(state.steps) < state.limit:
-            if state.signal.aborted:  # aborted from this task (a callback, a processor)
-                raise Interrupted
-            async with contextlib.aclosing(self._step(state, model, streaming)) as events:
-                async for event in events:
-                    yield event
-            if state.finish != "max_steps" and not await self._accepted(state):
-                state.finish = "max_steps"
+        await preparation
+        return
+        yield  # an async generator: the steps follow
 
-    async def _stream_out(
-        self, state: RunState, event: AgentEvent, streaming: bool
-    ) -> Sequence[AgentEvent]:
-        """``event`` after the output processors' ``process_output_stream`` (streaming)."""
-        if not streaming or not self._stream_outputs:
-            return (event,)
+    async def _next_step(
+        self, state: RunState, model: LanguageModel, streaming: bool
+    ) -> AsyncGenerator[AgentEvent, None] | None:
+        """The next step's events, or None when the run is over (an answer that passes the
+        network's completion check, or ``max_steps``)."""
+        if state.finish != "max_steps":
+            check = self.network.completion_check
+            if check is None or await self._accepted(state):
+                return None
+            state.finish = "max_steps"
+        if len(state.steps) >= state.limit:
+            return None
+        if state.signal.aborted:  # aborted from this task (a callback, a processor)
+            raise Interrupted
+        return self._step(state, model, streaming)
+
+    async def _stream_out(self, state: RunState, event: AgentEvent) -> Sequence[AgentEvent]:
+        """``event`` after the output processors' ``process_output_stream``."""
         if state.stream_contexts is None:
             base = self._processor_context(state)
             state.stream_contexts = [base.for_processor(p) for p in self._stream_outputs]
@@ -632,8 +643,7 @@ class Agent(AsyncCloseable):
         """Whether the supervisor's answer passes the network's completion check; if not,
         its feedback goes back as a user message."""
         check = self.network.completion_check
-        if check is None:
-            return True
+        assert check is not None
         draft = AgentResult(
             text=state.steps[-1].response.text,
             steps=state.steps,
@@ -661,13 +671,11 @@ class Agent(AsyncCloseable):
             tripwire=tripwire,
         )
 
-    async def _result(self, state: RunState, model: LanguageModel) -> AgentResult:
-        result = await self._conclude(state, model)
-        if self._outputs:
-            ctx = self._processor_context(state)
-            for processor in self._outputs:
-                ctx.processor = processor.name
-                result = await processor.process_output(result, ctx)
+    async def _process_output(self, state: RunState, result: AgentResult) -> AgentResult:
+        ctx = self._processor_context(state)
+        for processor in self._outputs:
+            ctx.processor = processor.name
+            result = await processor.process_output(result, ctx)
         return result
 
     # -- one step ---------------------------------------------------------------------------
@@ -680,12 +688,16 @@ class Agent(AsyncCloseable):
         request = self._request(state.messages, state.fmt, state.tools)
         started = time.perf_counter()
         response: ModelResponse | None = None
-        async with contextlib.aclosing(self._call_model(model, request, streaming)) as events:
-            async for event in events:
+        answers = self._call_model(model, request, streaming)
+        try:
+            async for event in answers:
                 if isinstance(event, ModelResponse):
                     response = event
                 else:
                     yield event
+        except BaseException:
+            await answers.aclose()  # an abort between two deltas closes the model's stream
+            raise
         assert response is not None
         state.messages.append(response.message)
         calls = response.message.tool_calls
@@ -695,13 +707,17 @@ class Agent(AsyncCloseable):
             for call in calls:
                 yield ToolCallEvent(call)
             runnable = self._triage(state, calls, results, pending)
-            async for event in self._tools(state, runnable, {}, results, pending):
-                yield event
+            tools = self._run_tools(runnable, state, {}, results, pending)
+            try:
+                async for event in tools:
+                    yield event
+            except BaseException:
+                await tools.aclose()
+                raise
         if pending:
             elapsed = (time.perf_counter() - started) * 1000
             raise Suspend(request, response, elapsed, results, in_order(calls, pending))
-        async for event in self._end_step(state, request, response, results, started):
-            yield event
+        yield StepFinish(await self._end_step(state, request, response, results, started))
 
     def _triage(
         self,
@@ -728,29 +744,6 @@ class Agent(AsyncCloseable):
                 runnable.append(asked)
         return runnable
 
-    async def _tools(
-        self,
-        state: RunState,
-        calls: list[ToolCall],
-        resume: dict[str, Any],
-        results: dict[str, ToolResult],
-        pending: list[PendingToolCall],
-    ) -> AsyncIterator[AgentEvent]:
-        """Run ``calls`` (progress as it comes, results in call order): results go into
-        ``results``, tools that suspended into ``pending``."""
-        async for item in self._run_tools(calls, state, resume):
-            if isinstance(item, ToolProgress):
-                yield item
-                continue
-            call, outcome = item
-            if outcome.suspended:
-                pending.append(
-                    PendingToolCall(tool_call=call, kind="suspend", payload=outcome.suspend_payload)
-                )
-            else:
-                results[call.id] = outcome.result
-                yield ToolResultEvent(outcome.result, outcome.duration_ms)
-
     async def _end_step(
         self,
         state: RunState,
@@ -758,7 +751,9 @@ class Agent(AsyncCloseable):
         response: ModelResponse,
         results: dict[str, ToolResult],
         started: float,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> Step:
+        """Record the finished step (its results, in call order, go to the model next);
+        a step without tool calls ends the run."""
         calls = response.message.tool_calls
         ordered = [results[c.id] for c in calls]
         if ordered:
@@ -774,10 +769,10 @@ class Agent(AsyncCloseable):
         )
         state.steps.append(step)
         state.usage = state.usage + response.usage
-        await call(state.on_step_finish, step)
-        yield StepFinish(step)
         if not calls:
             state.finish = response.finish_reason
+        await call(state.on_step_finish, step)
+        return step
 
     async def _conclude(self, state: RunState, model: LanguageModel) -> AgentResult:
         """The result: the last answer, decoded into ``output`` when one is asked for."""
@@ -858,12 +853,17 @@ class Agent(AsyncCloseable):
             yield response
 
     async def _run_tools(
-        self, calls: list[ToolCall], state: RunState, resume: dict[str, Any]
-    ) -> AsyncIterator[ToolProgress | tuple[ToolCall, ToolOutcome]]:
-        """Run the calls concurrently; progress reports are yielded as they come, outcomes
-        in the order of the calls. Cancelled with the run: the run's signal is aborted
-        first, so tools that cannot be interrupted (sync ones in threads) see
-        ``ctx.cancelled``."""
+        self,
+        calls: list[ToolCall],
+        state: RunState,
+        resume: dict[str, Any],
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> AsyncGenerator[ToolProgress | ToolResultEvent, None]:
+        """Run the calls concurrently; progress reports are yielded as they come, results
+        in the order of the calls (and put in ``results``; tools that suspended go to
+        ``pending``). Cancelled with the run: the run's signal is aborted first, so tools
+        that cannot be interrupted (sync ones in threads) see ``ctx.cancelled``."""
         if not calls:
             return
         loop = asyncio.get_running_loop()
@@ -878,26 +878,34 @@ class Agent(AsyncCloseable):
         seen = tuple(state.messages)
         tasks = [
             asyncio.create_task(
-                self._run_tool(call, state, reporter(call.id), seen, resume.get(call.id))
+                self._run_tool(asked, state, reporter(asked.id), seen, resume.get(asked.id))
             )
-            for call in calls
+            for asked in calls
         ]
         try:
-            pending: set[asyncio.Future[Any]] = set(tasks)
-            while pending:
+            waiting: set[asyncio.Future[Any]] = set(tasks)
+            while waiting:
                 waiter = asyncio.ensure_future(updates.get())
                 done, _ = await asyncio.wait(
-                    {*pending, waiter}, return_when=asyncio.FIRST_COMPLETED
+                    {*waiting, waiter}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if waiter in done:
                     yield waiter.result()
                 else:
                     waiter.cancel()
-                pending -= done
+                waiting -= done
             while not updates.empty():
                 yield updates.get_nowait()
-            for call, task in zip(calls, tasks, strict=True):
-                yield call, task.result()
+            for asked, task in zip(calls, tasks, strict=True):
+                outcome: ToolOutcome = task.result()
+                if outcome.suspended:
+                    suspended = PendingToolCall(
+                        tool_call=asked, kind="suspend", payload=outcome.suspend_payload
+                    )
+                    pending.append(suspended)
+                    continue
+                results[asked.id] = outcome.result
+                yield ToolResultEvent(outcome.result, outcome.duration_ms)
         finally:
             if not all(task.done() for task in tasks):
                 state.signal.abort("cancelled")
@@ -1001,6 +1009,10 @@ _NOT_DONE = (
     "The task is not complete yet. Keep going: delegate to the agents you have or finish the "
     "answer."
 )
+
+
+def _nothing() -> None:
+    return None
 
 
 def _current() -> asyncio.Task[Any] | None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from mastra.agent.durable import Decision, RunRecords, Saved, decide
-from mastra.agent.results import AgentEvent, AgentFinish, AgentResult, PendingToolCall
+from mastra.agent.results import AgentEvent, AgentFinish, AgentResult, PendingToolCall, StepFinish
 from mastra.agent.run import ContinueOptions, RunContext, RunState, Suspend, call, final
 from mastra.messages import ToolCall, ToolResult
 from mastra.storage import InMemoryStorage
@@ -161,14 +161,13 @@ async def resume_step(
             resume[call.id] = decision.data
     started = time.perf_counter() - saved.elapsed_ms / 1000
     pending: list[PendingToolCall] = []
-    async for event in agent._tools(state, runnable, resume, results, pending):
+    async for event in agent._run_tools(runnable, state, resume, results, pending):
         yield event
     calls = saved.response.message.tool_calls
     if pending:
         elapsed = (time.perf_counter() - started) * 1000
         raise Suspend(saved.request, saved.response, elapsed, results, in_order(calls, pending))
-    async for event in agent._end_step(state, saved.request, saved.response, results, started):
-        yield event
+    yield StepFinish(await agent._end_step(state, saved.request, saved.response, results, started))
 
 
 def in_order(calls: list[ToolCall], pending: list[PendingToolCall]) -> list[PendingToolCall]:

@@ -4,7 +4,6 @@ the signals the loop raises inside itself."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, Callable
@@ -143,9 +142,12 @@ async def call(callback: Callback | None, value: Any) -> None:
 async def final(events: AsyncGenerator[AgentEvent, None]) -> AgentResult:
     """The result of a run's events (its AgentFinish)."""
     result: AgentResult | None = None
-    async with contextlib.aclosing(events) as run:
-        async for event in run:
+    try:
+        async for event in events:
             if isinstance(event, AgentFinish):
                 result = event.result
+    except BaseException:
+        await events.aclose()
+        raise
     assert result is not None
     return result
