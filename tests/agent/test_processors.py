@@ -248,3 +248,12 @@ async def test_processors_leave_a_plain_run_alone():
     model, _ = recording(response)
     result = await Agent("a", model=model).generate("hi")
     assert result.text == "plain" and result.tripwire is None and result.status == "completed"
+
+
+async def test_a_processor_dropping_the_prompt_never_saves_the_system_prompt():
+    model, seen = recording("ok")
+    mem = memory()
+    agent = Agent("a", "Secret rules.", model, memory=mem, input_processors=[TokenLimiter(8)])
+    await agent.generate("a question far longer than the budget", thread_id="t", resource_id="u")
+    assert [m.role for m in seen[0].messages] == ["system"]
+    assert [m.role for m in await saved(mem, "t")] == ["assistant"]

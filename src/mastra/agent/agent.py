@@ -456,6 +456,7 @@ class Agent(AsyncCloseable):
         state = self._state(
             run, options, limit=limit, read_only=bool(options.get("memory_read_only"))
         )
+        state.prompt = prompt
         opening = self._prepared(state, self._begin(state, new))
         return self._drive(state, streaming, opening, options.get("abort_signal"))
 
@@ -488,10 +489,14 @@ class Agent(AsyncCloseable):
                     run.thread_id, run.resource_id, new, ctx=self._processor_context(state)
                 )
         messages = [*await self._system(run), *remembered, *new]
+        first_new = len(messages) - len(new)
         if self._inputs:
             messages = await run_input(self._inputs, messages, self._processor_context(state))
-        state.messages = messages
-        state.first_new = max(0, len(messages) - len(new))
+            # The run's own messages are the last ones, as many as the prompt had (processors
+            # rewrite in place or drop older ones); never the system prompt and notes.
+            head = next((i for i, m in enumerate(messages) if m.role != "system"), len(messages))
+            first_new = max(head, len(messages) - len(new))
+        state.messages, state.first_new = messages, first_new
 
     # -- driving a run ----------------------------------------------------------------------
 
@@ -586,7 +591,7 @@ class Agent(AsyncCloseable):
             if self._scoring is not None:
                 self._scoring.submit(
                     entity_id=self.name,
-                    input=state.messages[state.first_new : state.first_new + 1],
+                    input=state.prompt,
                     output=result,
                     run_id=result.run_id,
                     trace_id=getattr(span, "trace_id", None),

@@ -139,6 +139,8 @@ def restored(agent: Agent, run_id: str, saved: Saved, options: ContinueOptions) 
     state.messages, state.first_new = saved.messages, saved.first_new
     state.steps, state.usage = saved.steps, saved.usage
     state.delegations = saved.delegations
+    own = saved.messages[saved.first_new : saved.first_new + 1]
+    state.prompt = own[0].text if own else None
     return state
 
 

@@ -108,6 +108,7 @@ class RunState:
     task: asyncio.Task[Any] | None = None
     store: RunStore | None = None  # the lease held while a suspended run is continued
     stream_contexts: list[ProcessorContext] | None = None
+    prompt: Any = None  # what the caller asked, as given (live scoring's input)
 
 
 class Suspend(Exception):
