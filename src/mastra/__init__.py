@@ -46,11 +46,13 @@ _LAZY: dict[str, str] = {
     "Telemetry": "mastra.telemetry",
     "Tracer": "mastra.telemetry",
     "get_model": "mastra.llm",
+    "FallbackModel": "mastra.llm",
     "LanguageModel": "mastra.llm",
     "ModelRequest": "mastra.llm",
     "ModelResponse": "mastra.llm",
     "Message": "mastra.messages",
     "Agent": "mastra.agent",
+    "AbortSignal": "mastra.agent",
     "AgentResult": "mastra.agent",
     "Tool": "mastra.tools",
     "ToolContext": "mastra.tools",
@@ -63,10 +65,10 @@ _LAZY: dict[str, str] = {
 
 if TYPE_CHECKING:
     from mastra._nativeinfo import native_info
-    from mastra.agent import Agent, AgentResult
+    from mastra.agent import AbortSignal, Agent, AgentResult
     from mastra.client import MastraClient
     from mastra.config import MastraConfig, load_config
-    from mastra.llm import LanguageModel, ModelRequest, ModelResponse, get_model
+    from mastra.llm import FallbackModel, LanguageModel, ModelRequest, ModelResponse, get_model
     from mastra.mastra import Mastra
     from mastra.memory import Memory
     from mastra.messages import Message
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from mastra.workflows import Workflow, step
 
 __all__ = [
+    "AbortSignal",
     "Agent",
     "AgentResult",
     "AuthenticationError",
@@ -83,6 +86,7 @@ __all__ = [
     "ConnectionError",
     "ContextLengthError",
     "EventTooLargeError",
+    "FallbackModel",
     "LanguageModel",
     "LeaseLostError",
     "Mastra",

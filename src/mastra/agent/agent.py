@@ -4,33 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import functools
 import inspect
 import time
 import uuid
 import weakref
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterator,
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import msgspec
 
+from mastra.agent.continuing import answer, in_order, suspend
+from mastra.agent.durable import Decision
+from mastra.agent.network import Delegation, NetworkOptions, resolve
 from mastra.agent.results import (
     AgentEvent,
     AgentFinish,
     AgentResult,
+    PendingToolCall,
     Step,
     StepFinish,
     ToolCallEvent,
     ToolProgress,
     ToolResultEvent,
+)
+from mastra.agent.run import (
+    ContinueOptions,
+    Interrupted,
+    RunContext,
+    RunOptions,
+    RunState,
+    Suspend,
+    call,
+    final,
 )
 from mastra.closeable import AsyncCloseable
 from mastra.errors import MastraError, ValidationError
@@ -42,76 +56,36 @@ from mastra.llm import (
     ModelSettings,
     get_model,
 )
+from mastra.llm.fallback import FallbackModel
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
 from mastra.loops import run_sync
 from mastra.memory import Memory
-from mastra.messages import Message, ToolCall, ToolResult, Usage
+from mastra.messages import Message, ToolCall, ToolResult
+from mastra.processors.base import (
+    Processor,
+    ProcessorContext,
+    Tripwire,
+    as_processor,
+    overrides,
+    run_input,
+)
+from mastra.storage import Storage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
+from mastra.tools.tool import AbortSignal
 
 if TYPE_CHECKING:
     from mastra.evals import Sampling, Scorer
     from mastra.evals.live import LiveScoring
     from mastra.mastra import Mastra
 
-__all__ = ["Agent", "RunContext", "RunOptions"]
+__all__ = ["Agent", "ContinueOptions", "RunContext", "RunOptions"]
 
 Prompt = str | Message | Sequence[Message]
+ModelSpec = str | LanguageModel | Sequence[str | LanguageModel]
 Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
-Callback = Callable[[Any], Any]
 
 _QUIET_TRACER = Tracer(enabled=False)
-
-
-class RunOptions(TypedDict, total=False):
-    """The keyword options of ``generate``, ``stream`` and their ``*_sync`` twins."""
-
-    thread_id: str | None
-    """The conversation: with the agent's memory, its history is loaded and the run saved."""
-    resource_id: str | None
-    """Who the thread belongs to (a user, an account): working memory and recall scope."""
-    output: type[Any] | None
-    """A type for a structured answer (``result.object``); overrides the agent's."""
-    max_steps: int | None
-    """Model calls at most in this run (default: the agent's ``max_steps``)."""
-    context: dict[str, Any] | None
-    """Values that dynamic instructions see as ``RunContext.context``."""
-    on_step_finish: Callback | None
-    """Called (sync or async) with each :class:`Step` as it finishes."""
-    on_finish: Callback | None
-    """Called (sync or async) with the :class:`AgentResult`."""
-    run_id: str | None
-    """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
-
-
-class RunContext(msgspec.Struct, kw_only=True):
-    """What dynamic instructions see: the agent, the run and its ids, and the caller's
-    ``context`` values."""
-
-    agent: str
-    run_id: str
-    thread_id: str | None = None
-    resource_id: str | None = None
-    context: dict[str, Any] = {}
-
-
-@dataclasses.dataclass
-class _RunState:
-    """What one run carries from step to step."""
-
-    run: RunContext
-    output: type[Any] | None
-    fmt: JsonSchemaFormat | None
-    limit: int
-    tools: dict[str, Tool[Any]]
-    memory: Memory | None
-    messages: list[Message]
-    first_new: int  # where this run's own messages start (after system and history)
-    on_step_finish: Callback | None = None
-    on_finish: Callback | None = None
-    steps: list[Step] = dataclasses.field(default_factory=list)
-    usage: Usage = dataclasses.field(default_factory=Usage)
-    finish: str = "max_steps"
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -139,13 +113,6 @@ def _as_messages(prompt: Prompt) -> list[Message]:
     return messages
 
 
-async def _call(callback: Callback | None, value: Any) -> None:
-    if callback is not None:
-        outcome = callback(value)
-        if inspect.isawaitable(outcome):
-            await outcome
-
-
 def _schema_format(output: type[Any]) -> JsonSchemaFormat:
     schema = msgspec.json.schema(output)
     defs = schema.pop("$defs", {})
@@ -169,8 +136,9 @@ class Agent(AsyncCloseable):
         name: how the registry and traces know it.
         instructions: the system prompt, or a (sync/async) function of :class:`RunContext`.
         model: a ``"provider/model"`` string (resolved at the first run; the agent then owns
-            the model and ``aclose()`` / ``async with agent:`` closes it) or a LanguageModel
-            (yours to close).
+            the model and ``aclose()`` / ``async with agent:`` closes it), a LanguageModel
+            (yours to close), or a list of them: a :class:`~mastra.llm.FallbackModel` that
+            moves to the next on a retryable failure.
         tools: :class:`~mastra.tools.Tool`s or plain typed functions.
         memory: a :class:`mastra.memory.Memory`: with ``thread_id`` (and ``resource_id``) a
             run sees the history, recalled messages and working memory, and its new messages
@@ -178,17 +146,28 @@ class Agent(AsyncCloseable):
         max_steps: model calls per run at most.
         model_settings: temperature, max_tokens ... for every call.
         output: a type (msgspec Struct, dataclass, TypedDict ...) for structured answers.
-        description: what the agent does (used by :meth:`as_tool`).
+        description: what the agent does (used by :meth:`as_tool` and by supervisors).
         scorers: live scoring, ``{scorer: Sampling(rate=0.1)}`` (or a rate): a sample of runs
             is scored in the background, never delaying the answer, and the scores are saved
             in the registry's storage with the run and trace ids (see ``mastra.evals``).
+        input_processors: :mod:`mastra.processors` that see (and may rewrite or reject) the
+            messages before the first model call.
+        output_processors: processors that see the final result and, streaming, each event.
+        agents: sub-agents this agent may delegate to, ``{tool name: agent}`` (or a list,
+            named by the agents' names); each is a tool taking a ``prompt``.
+        network: how it delegates (hooks, context filter, limits, completion check).
+        require_tool_approval: every tool call waits for ``approve`` / ``decline``.
+        storage: where suspended runs are kept (default: the registry's storage, else the
+            memory's, else an in-process store).
     """
+
+    approval_lease_seconds = 30.0  # a continuing process's claim on a suspended run
 
     def __init__(
         self,
         name: str,
         instructions: Instructions = "",
-        model: str | LanguageModel = "openai/gpt-4o-mini",
+        model: ModelSpec = "openai/gpt-4o-mini",
         *,
         tools: Sequence[Tool[Any] | Callable[..., Any]] = (),
         memory: Memory | None = None,
@@ -198,6 +177,12 @@ class Agent(AsyncCloseable):
         description: str = "",
         telemetry: Telemetry | None = None,
         scorers: Mapping[Scorer, Sampling | float] | None = None,
+        input_processors: Sequence[Processor | Any] = (),
+        output_processors: Sequence[Processor | Any] = (),
+        agents: Mapping[str, Agent] | Sequence[Agent] | None = None,
+        network: NetworkOptions | None = None,
+        require_tool_approval: bool = False,
+        storage: Storage | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
@@ -215,8 +200,11 @@ class Agent(AsyncCloseable):
         self.description = description
         self.telemetry = telemetry
         self.memory = memory
-        self._model = model
-        self._owns_model = isinstance(model, str)
+        self.storage = storage
+        self.require_tool_approval = require_tool_approval
+        self._model: ModelSpec = model
+        self._owns_model = not isinstance(model, LanguageModel)
+        self._own_storage: Storage | None = None
         self._scoring: LiveScoring | None = None
         if scorers:
             from mastra.evals.live import LiveScoring
@@ -224,34 +212,70 @@ class Agent(AsyncCloseable):
             self._scoring = LiveScoring(scorers)
         self.tools: dict[str, Tool[Any]] = {}
         for item in tools:
-            made = item if isinstance(item, Tool) else _function_tool(item)
-            if made.id in self.tools:
-                raise ValidationError(f"agent {name!r} has two tools named {made.id!r}")
-            self.tools[made.id] = made
+            self._add_tool(item if isinstance(item, Tool) else _function_tool(item))
+        self._set_processors(input_processors, output_processors)
+        self.network = network or NetworkOptions()
+        self.agents = self._add_agents(agents)
+
+    def _add_tool(self, made: Tool[Any]) -> None:
+        if made.id in self.tools:
+            raise ValidationError(f"agent {self.name!r} has two tools named {made.id!r}")
+        self.tools[made.id] = made
+
+    def _set_processors(self, inputs: Sequence[Any], outputs: Sequence[Any]) -> None:
+        self.input_processors = [as_processor(p) for p in inputs]
+        self.output_processors = [as_processor(p) for p in outputs]
+        self._inputs = [p for p in self.input_processors if overrides(p, "process_input")]
+        self._outputs = [p for p in self.output_processors if overrides(p, "process_output")]
+        self._stream_outputs = [
+            p for p in self.output_processors if overrides(p, "process_output_stream")
+        ]
+
+    def _add_agents(self, agents: Mapping[str, Agent] | Sequence[Agent] | None) -> dict[str, Agent]:
+        if agents is None:
+            return {}
+        named = dict(agents) if isinstance(agents, Mapping) else {a.name: a for a in agents}
+        for key, agent in named.items():
+            if not isinstance(agent, Agent):
+                raise ValidationError(
+                    f"agents must be Agents, got {type(agent).__name__} for {key!r}"
+                )
+            if agent is self:
+                raise ValidationError(f"agent {self.name!r} cannot delegate to itself")
+            self._add_tool(Delegation(key, agent, self.network))
+            if agent.telemetry is None:
+                agent.telemetry = self.telemetry
+        return named
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, tools={list(self.tools)})"
 
     def bind(self, mastra: Mastra) -> None:
-        """Called by :class:`mastra.Mastra` on registration: use its telemetry (and its
-        storage and vectors for the memory)."""
+        """Called by :class:`mastra.Mastra` on registration: use its telemetry and storage
+        (and its storage and vectors for the memory); sub-agents are bound too."""
         if self.telemetry is None:
             self.telemetry = mastra.telemetry
+        if self.storage is None:
+            self.storage = mastra.storage
         if self.memory is not None:
             self.memory.bind(mastra)
         if self._scoring is not None:
             self._scoring.bind(storage=mastra.storage, meter=mastra.telemetry.meter)
+        for agent in self.agents.values():
+            agent.bind(mastra)
 
     @property
     def model(self) -> LanguageModel:
         if isinstance(self._model, str):
             self._model = get_model(self._model)
+        elif not isinstance(self._model, LanguageModel):
+            self._model = FallbackModel(self._model)
         return self._model
 
     async def aclose(self) -> None:
-        """Close the model this agent made from a ``"provider/model"`` string, and finish the
-        live scoring still queued."""
-        if self._owns_model and not isinstance(self._model, str):
+        """Close the model this agent made from a ``"provider/model"`` string (or a list),
+        and finish the live scoring still queued."""
+        if self._owns_model and isinstance(self._model, LanguageModel):
             await self._model.aclose()
         if self._scoring is not None:
             await asyncio.to_thread(self._scoring.shutdown)
@@ -265,14 +289,9 @@ class Agent(AsyncCloseable):
     async def generate(self, prompt: Prompt, **options: Unpack[RunOptions]) -> AgentResult:
         """Run to the end and return the :class:`AgentResult`; ``options`` are
         :class:`RunOptions` (``thread_id``, ``resource_id``, ``output``, ``max_steps``,
-        ``context``, ``on_step_finish``, ``on_finish``)."""
-        result: AgentResult | None = None
-        async with contextlib.aclosing(self._run(prompt, streaming=False, **options)) as run:
-            async for event in run:
-                if isinstance(event, AgentFinish):
-                    result = event.result
-        assert result is not None
-        return result
+        ``context``, ``on_step_finish``, ``on_finish``, ``run_id``, ``abort_signal``,
+        ``memory_read_only``)."""
+        return await final(self._run(prompt, streaming=False, **options))
 
     async def stream(
         self, prompt: Prompt, **options: Unpack[RunOptions]
@@ -305,6 +324,71 @@ class Agent(AsyncCloseable):
             finally:
                 runner.run(events.aclose())
 
+    async def approve(
+        self, run_id: str, call_id: str, **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """Approve a pending tool call of a suspended run: when no other call waits, the
+        tool runs and the run goes on; returns the next :class:`AgentResult` (suspended
+        again while calls still wait). Works from any process sharing the storage; when two
+        continue the same run at once, one proceeds and the other gets a
+        :class:`ResumeError`, as does an unknown run or call, or a run not suspended."""
+        return await answer(self, run_id, call_id, Decision(kind="approve"), options)
+
+    async def decline(
+        self, run_id: str, call_id: str, reason: str = "", **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """Decline a pending tool call: the model is told it was declined (and why) instead
+        of getting its result; otherwise as :meth:`approve`."""
+        return await answer(self, run_id, call_id, Decision(kind="decline", reason=reason), options)
+
+    async def resume(
+        self,
+        run_id: str,
+        data: Any = None,
+        *,
+        call_id: str | None = None,
+        **options: Unpack[ContinueOptions],
+    ) -> AgentResult:
+        """Continue a run whose tool called ``ctx.suspend(payload)``: the tool runs again
+        with ``ctx.resume_data = data``. ``call_id`` is needed only when several tools
+        suspended; otherwise as :meth:`approve`."""
+        return await answer(self, run_id, call_id, Decision(kind="resume", data=data), options)
+
+    def approve_sync(
+        self, run_id: str, call_id: str, **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """``approve`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.approve(run_id, call_id, **options),
+            name="approve_sync()",
+            instead="`await agent.approve(...)`",
+        )
+
+    def decline_sync(
+        self, run_id: str, call_id: str, reason: str = "", **options: Unpack[ContinueOptions]
+    ) -> AgentResult:
+        """``decline`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.decline(run_id, call_id, reason, **options),
+            name="decline_sync()",
+            instead="`await agent.decline(...)`",
+        )
+
+    def resume_sync(
+        self,
+        run_id: str,
+        data: Any = None,
+        *,
+        call_id: str | None = None,
+        **options: Unpack[ContinueOptions],
+    ) -> AgentResult:
+        """``resume`` for scripts and notebooks."""
+        return run_sync(
+            lambda: self.resume(run_id, data, call_id=call_id, **options),
+            name="resume_sync()",
+            instead="`await agent.resume(...)`",
+        )
+
     def as_tool(self, id: str | None = None, description: str | None = None) -> Tool[str]:
         """This agent as a tool another agent can call with a ``prompt``."""
 
@@ -313,7 +397,10 @@ class Agent(AsyncCloseable):
 
         async def ask(args: AskInput, ctx: ToolContext) -> str:
             result = await self.generate(
-                args.prompt, thread_id=ctx.thread_id, resource_id=ctx.resource_id
+                args.prompt,
+                thread_id=ctx.thread_id,
+                resource_id=ctx.resource_id,
+                abort_signal=ctx.signal,
             )
             return result.text
 
@@ -326,7 +413,52 @@ class Agent(AsyncCloseable):
             execute=ask,
         )
 
-    # -- the loop -------------------------------------------------------------------------
+    # -- a run from its prompt ------------------------------------------------------------
+
+    def _state(
+        self,
+        run: RunContext,
+        options: RunOptions | ContinueOptions,
+        *,
+        limit: int,
+        read_only: bool,
+    ) -> RunState:
+        output = options.get("output") or self.output
+        memory = self.memory if run.thread_id is not None else None
+        tools = dict(self.tools)
+        if memory is not None and not read_only and run.thread_id is not None:
+            tools.update((t.id, t) for t in memory.tools(run.thread_id, run.resource_id))
+        return RunState(
+            run=run,
+            output=output,
+            fmt=_schema_format(output) if output is not None else None,
+            limit=limit,
+            tools=tools,
+            memory=memory,
+            signal=AbortSignal(),
+            read_only=read_only or (memory is not None and memory.read_only),
+            on_step_finish=options.get("on_step_finish"),
+            on_finish=options.get("on_finish"),
+        )
+
+    def _run(
+        self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
+    ) -> AsyncGenerator[AgentEvent, None]:
+        new = _as_messages(prompt)
+        run = RunContext(
+            agent=self.name,
+            run_id=options.get("run_id") or uuid.uuid4().hex,
+            thread_id=options.get("thread_id"),
+            resource_id=options.get("resource_id"),
+            context=options.get("context") or {},
+        )
+        limit = options.get("max_steps") or self.max_steps
+        state = self._state(
+            run, options, limit=limit, read_only=bool(options.get("memory_read_only"))
+        )
+        state.prompt = prompt
+        opening = self._prepared(state, self._begin(state, new))
+        return self._drive(state, streaming, opening, options.get("abort_signal"))
 
     async def _system(self, run: RunContext) -> list[Message]:
         if callable(self.instructions):
@@ -336,20 +468,116 @@ class Agent(AsyncCloseable):
             text = self.instructions
         return [Message.system(text)] if text else []
 
-    async def _run(
-        self, prompt: Prompt, *, streaming: bool, **options: Unpack[RunOptions]
+    def _processor_context(self, state: RunState) -> ProcessorContext:
+        run = state.run
+        return ProcessorContext(
+            agent=self.name,
+            run_id=run.run_id,
+            thread_id=run.thread_id,
+            resource_id=run.resource_id,
+            context=run.context,
+        )
+
+    async def _begin(self, state: RunState, new: list[Message]) -> None:
+        """The messages of a new run: the system prompt, what memory recalls for the thread,
+        the prompt; then the input processors."""
+        remembered: list[Message] = []
+        run = state.run
+        if state.memory is not None and run.thread_id is not None:
+            with self._tracer.span("memory.load", thread_id=run.thread_id):
+                remembered = await state.memory.context(
+                    run.thread_id, run.resource_id, new, ctx=self._processor_context(state)
+                )
+        messages = [*await self._system(run), *remembered, *new]
+        first_new = len(messages) - len(new)
+        if self._inputs:
+            messages = await run_input(self._inputs, messages, self._processor_context(state))
+            # The run's own messages are the last ones, as many as the prompt had (processors
+            # rewrite in place or drop older ones); never the system prompt and notes.
+            head = next((i for i, m in enumerate(messages) if m.role != "system"), len(messages))
+            first_new = max(head, len(messages) - len(new))
+        state.messages, state.first_new = messages, first_new
+
+    # -- driving a run ----------------------------------------------------------------------
+
+    def _watch(self, state: RunState, *signals: AbortSignal | None) -> Callable[[], None]:
+        """Abort the run when any of ``signals`` fires: its own signal is aborted (tools
+        and sub-agents see it), and if the run has control its task is cancelled (the
+        model stream and the tools stop at once). Returns the function that unhooks."""
+        if not any(signals):
+            return _nothing
+
+        def interrupt(reason: str | None) -> None:
+            state.signal.abort(reason or "aborted")
+            task = state.task
+            if state.inside and task is not None and not task.done() and task is not _current():
+                state.interrupted = True
+                task.cancel()
+
+        removers = [
+            signal.on_abort(functools.partial(lambda s: interrupt(s.reason), signal))
+            for signal in signals
+            if signal is not None
+        ]
+
+        def unhook() -> None:
+            for remove in removers:
+                remove()
+
+        return unhook
+
+    async def _drive(
+        self,
+        state: RunState,
+        streaming: bool,
+        opening: AsyncGenerator[AgentEvent, None],
+        *signals: AbortSignal | None,
     ) -> AsyncGenerator[AgentEvent, None]:
-        state = await self._prepare(prompt, options)
+        """Run the loop from ``opening`` (a new run's preparation, or a resumed run's
+        pending step) to the result, apply the output processors, save to
+        memory, and end with AgentFinish; a tripwire, a suspension or an abort end the run
+        with their own result."""
         model = self.model
-        with self._tracer.span(
-            "agent.run", **{"gen_ai.agent.name": self.name, "mastra.run_id": state.run.run_id}
-        ) as span:
-            for index in range(state.limit):
-                async for event in self._step(state, model, index, streaming):
-                    yield event
-                if state.finish != "max_steps":
-                    break
-            result = await self._conclude(state, model)
+        run_attributes = {"gen_ai.agent.name": self.name, "mastra.run_id": state.run.run_id}
+        with self._tracer.span("agent.run", **run_attributes) as span:
+            state.task = asyncio.current_task()
+            unhook = self._watch(state, *signals)
+            filtered = streaming and bool(self._stream_outputs)
+            try:
+                source: AsyncGenerator[AgentEvent, None] | None = opening
+                while source is not None:
+                    try:
+                        async for event in source:
+                            outs = await self._stream_out(state, event) if filtered else (event,)
+                            for out in outs:
+                                state.inside = False
+                                yield out
+                                state.inside = True
+                                if state.signal.aborted:
+                                    raise Interrupted
+                    except BaseException:
+                        await source.aclose()  # an abort between events stops the model
+                        raise
+                    source = await self._next_step(state, model, streaming)
+                result = await self._conclude(state, model)
+                if self._outputs:
+                    result = await self._process_output(state, result)
+            except Tripwire as trip:
+                span.set_attributes(
+                    **{"mastra.tripwire": trip.reason, "mastra.tripwire.processor": trip.processor}
+                )
+                result = self._ended(state, "tripwire", tripwire=trip.reason)
+            except Suspend as pause:
+                result = await suspend(self, state, pause)
+            except Interrupted:
+                result = self._ended(state, "aborted")
+            except asyncio.CancelledError:
+                task = state.task
+                if not state.interrupted or task is None or task.uncancel() > 0:
+                    raise
+                result = self._ended(state, "aborted")
+            finally:
+                unhook()
             span.set_attributes(
                 **{
                     "gen_ai.usage.input_tokens": result.usage.input_tokens,
@@ -358,93 +586,200 @@ class Agent(AsyncCloseable):
                     "mastra.finish_reason": result.finish_reason,
                 }
             )
-            await self._persist(state, result)
+            if result.status == "completed" and result.finish_reason not in _UNSAVED:
+                await self._persist(state, result)
             if self._scoring is not None:
                 self._scoring.submit(
                     entity_id=self.name,
-                    input=prompt,
+                    input=state.prompt,
                     output=result,
                     run_id=result.run_id,
                     trace_id=getattr(span, "trace_id", None),
                 )
-            await _call(state.on_finish, result)
+            await call(state.on_finish, result)
             yield AgentFinish(result)
 
-    async def _prepare(self, prompt: Prompt, options: RunOptions) -> _RunState:
-        """The run's state: its ids, limits and answer format, the tools, and the messages
-        (system prompt, what memory recalls for the thread, then the prompt)."""
-        thread_id, resource_id = options.get("thread_id"), options.get("resource_id")
-        run = RunContext(
-            agent=self.name,
-            run_id=options.get("run_id") or uuid.uuid4().hex,
-            thread_id=thread_id,
-            resource_id=resource_id,
-            context=options.get("context") or {},
+    async def _prepared(
+        self, state: RunState, preparation: Coroutine[Any, Any, None]
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """A new run's preparation as the first source of events (it has none; its first
+        step follows)."""
+        if state.signal.aborted:  # aborted before it began
+            preparation.close()
+            raise Interrupted
+        await preparation
+        return
+        yield  # an async generator: the steps follow
+
+    async def _next_step(
+        self, state: RunState, model: LanguageModel, streaming: bool
+    ) -> AsyncGenerator[AgentEvent, None] | None:
+        """The next step's events, or None when the run is over (an answer that passes the
+        network's completion check, or ``max_steps``)."""
+        if state.finish != "max_steps":
+            check = self.network.completion_check
+            if check is None or await self._accepted(state):
+                return None
+            state.finish = "max_steps"
+        if len(state.steps) >= state.limit:
+            return None
+        if state.signal.aborted:  # aborted from this task (a callback, a processor)
+            raise Interrupted
+        return self._step(state, model, streaming)
+
+    async def _stream_out(self, state: RunState, event: AgentEvent) -> Sequence[AgentEvent]:
+        """``event`` after the output processors' ``process_output_stream``."""
+        if state.stream_contexts is None:
+            base = self._processor_context(state)
+            state.stream_contexts = [base.for_processor(p) for p in self._stream_outputs]
+        events: list[AgentEvent] = [event]
+        for processor, ctx in zip(self._stream_outputs, state.stream_contexts, strict=True):
+            passed: list[AgentEvent] = []
+            for item in events:
+                out = await processor.process_output_stream(item, ctx)
+                if isinstance(out, (list, tuple)):
+                    passed.extend(out)
+                elif out is not None:
+                    passed.append(out)  # type: ignore[arg-type]
+            events = passed
+        return events
+
+    async def _accepted(self, state: RunState) -> bool:
+        """Whether the supervisor's answer passes the network's completion check; if not,
+        its feedback goes back as a user message."""
+        check = self.network.completion_check
+        assert check is not None
+        draft = AgentResult(
+            text=state.steps[-1].response.text,
+            steps=state.steps,
+            usage=state.usage,
+            finish_reason=state.finish,
+            run_id=state.run.run_id,
+            messages=state.messages[state.first_new :],
         )
-        output = options.get("output") or self.output
-        new = _as_messages(prompt)
-        tools = dict(self.tools)
-        remembered: list[Message] = []
-        memory = self.memory if thread_id is not None else None
-        if memory is not None and thread_id is not None:
-            with self._tracer.span("memory.load", thread_id=thread_id):
-                remembered = await memory.context(thread_id, resource_id, new)
-            tools.update((t.id, t) for t in memory.tools(thread_id, resource_id))
-        messages = [*await self._system(run), *remembered, *new]
-        return _RunState(
-            run=run,
-            output=output,
-            fmt=_schema_format(output) if output is not None else None,
-            limit=options.get("max_steps") or self.max_steps,
-            tools=tools,
-            memory=memory,
-            messages=messages,
-            first_new=len(messages) - len(new),
-            on_step_finish=options.get("on_step_finish"),
-            on_finish=options.get("on_finish"),
+        verdict = await resolve(check(draft))
+        if verdict is None or verdict is True:
+            return True
+        feedback = verdict if isinstance(verdict, str) else _NOT_DONE
+        state.messages.append(Message.user(feedback))
+        return False
+
+    def _ended(self, state: RunState, reason: str, *, tripwire: str | None = None) -> AgentResult:
+        """The result of a run stopped by a tripwire or an abort: no text."""
+        return AgentResult(
+            text="",
+            steps=state.steps,
+            usage=state.usage,
+            finish_reason=reason,
+            run_id=state.run.run_id,
+            messages=state.messages[state.first_new :],
+            tripwire=tripwire,
         )
 
+    async def _process_output(self, state: RunState, result: AgentResult) -> AgentResult:
+        ctx = self._processor_context(state)
+        for processor in self._outputs:
+            ctx.processor = processor.name
+            result = await processor.process_output(result, ctx)
+        return result
+
+    # -- one step ---------------------------------------------------------------------------
+
     async def _step(
-        self, state: _RunState, model: LanguageModel, index: int, streaming: bool
-    ) -> AsyncIterator[AgentEvent]:
-        """One model call and the tools it asks for; a call without tools ends the run."""
+        self, state: RunState, model: LanguageModel, streaming: bool
+    ) -> AsyncGenerator[AgentEvent, None]:
+        """One model call and the tools it asks for; a call without tools ends the run. Calls
+        that need approval, or tools that suspend, suspend the run (raising Suspend)."""
         request = self._request(state.messages, state.fmt, state.tools)
         started = time.perf_counter()
         response: ModelResponse | None = None
-        async for event in self._call_model(model, request, streaming):
-            if isinstance(event, ModelResponse):
-                response = event
-            else:
-                yield event
+        answers = self._call_model(model, request, streaming)
+        try:
+            async for event in answers:
+                if isinstance(event, ModelResponse):
+                    response = event
+                else:
+                    yield event
+        except BaseException:
+            await answers.aclose()  # an abort between two deltas closes the model's stream
+            raise
         assert response is not None
         state.messages.append(response.message)
         calls = response.message.tool_calls
-        results: list[ToolResult] = []
+        results: dict[str, ToolResult] = {}
+        pending: list[PendingToolCall] = []
         if calls:
             for call in calls:
                 yield ToolCallEvent(call)
-            async for item in self._run_tools(calls, state.run, state.tools):
-                if isinstance(item, ToolResultEvent):
-                    results.append(item.result)
-                yield item
-            state.messages.append(Message.tool(results))
+            runnable = self._triage(state, calls, results, pending)
+            tools = self._run_tools(runnable, state, {}, results, pending)
+            try:
+                async for event in tools:
+                    yield event
+            except BaseException:
+                await tools.aclose()
+                raise
+        if pending:
+            elapsed = (time.perf_counter() - started) * 1000
+            raise Suspend(request, response, elapsed, results, in_order(calls, pending))
+        yield StepFinish(await self._end_step(state, request, response, results, started))
+
+    def _triage(
+        self,
+        state: RunState,
+        calls: list[ToolCall],
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> list[ToolCall]:
+        """The calls to run now; the others wait for approval (into ``pending``) or are
+        refused (delegations over the network's limit, into ``results``)."""
+        runnable: list[ToolCall] = []
+        for asked in calls:
+            chosen = state.tools.get(asked.name)
+            if isinstance(chosen, Delegation):
+                state.delegations += 1
+                if state.delegations > self.network.max_iterations:
+                    results[asked.id] = ToolResult(
+                        asked.id, asked.name, _over_limit(self.network.max_iterations), True
+                    )
+                    continue
+            if chosen is not None and (chosen.requires_approval or self.require_tool_approval):
+                pending.append(PendingToolCall(tool_call=asked))
+            else:
+                runnable.append(asked)
+        return runnable
+
+    async def _end_step(
+        self,
+        state: RunState,
+        request: ModelRequest,
+        response: ModelResponse,
+        results: dict[str, ToolResult],
+        started: float,
+    ) -> Step:
+        """Record the finished step (its results, in call order, go to the model next);
+        a step without tool calls ends the run."""
+        calls = response.message.tool_calls
+        ordered = [results[c.id] for c in calls]
+        if ordered:
+            state.messages.append(Message.tool(ordered))
         step = Step(
-            index=index,
+            index=len(state.steps),
             request=request,
             response=response,
             tool_calls=calls,
-            tool_results=results,
+            tool_results=ordered,
             usage=response.usage,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
         state.steps.append(step)
         state.usage = state.usage + response.usage
-        await _call(state.on_step_finish, step)
-        yield StepFinish(step)
         if not calls:
             state.finish = response.finish_reason
+        await call(state.on_step_finish, step)
+        return step
 
-    async def _conclude(self, state: _RunState, model: LanguageModel) -> AgentResult:
+    async def _conclude(self, state: RunState, model: LanguageModel) -> AgentResult:
         """The result: the last answer, decoded into ``output`` when one is asked for."""
         text = state.steps[-1].response.text if state.steps else ""
         value = None
@@ -465,14 +800,19 @@ class Agent(AsyncCloseable):
             messages=state.messages[state.first_new :],
         )
 
-    async def _persist(self, state: _RunState, result: AgentResult) -> None:
-        """Save the run's new messages to the thread (with memory and a thread id)."""
+    async def _persist(self, state: RunState, result: AgentResult) -> None:
+        """Save the run's new messages to the thread (with memory and a thread id, unless
+        read-only). Shielded: a cancel that arrives while saving leaves the turn saved
+        whole (messages and their recall index), never half."""
         thread_id = state.run.thread_id
-        if state.memory is not None and thread_id is not None:
-            with self._tracer.span("memory.save", thread_id=thread_id):
-                await state.memory.save_messages(
+        if state.memory is None or thread_id is None or state.read_only:
+            return
+        with self._tracer.span("memory.save", thread_id=thread_id):
+            await asyncio.shield(
+                state.memory.save_messages(
                     thread_id, result.messages, resource_id=state.run.resource_id
                 )
+            )
 
     def _request(
         self, messages: list[Message], fmt: JsonSchemaFormat | None, tools: dict[str, Tool[Any]]
@@ -486,7 +826,7 @@ class Agent(AsyncCloseable):
 
     async def _call_model(
         self, model: LanguageModel, request: ModelRequest, streaming: bool
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         """One model call, traced; yields text/reasoning deltas when streaming, then the
         response."""
         attributes = {
@@ -520,11 +860,17 @@ class Agent(AsyncCloseable):
     async def _run_tools(
         self,
         calls: list[ToolCall],
-        run: RunContext,
-        tools: dict[str, Tool[Any]],
-    ) -> AsyncIterator[ToolProgress | ToolResultEvent]:
-        """Run the calls concurrently; progress reports are yielded as they come, results in
-        the order of the calls. Cancelled with the run."""
+        state: RunState,
+        resume: dict[str, Any],
+        results: dict[str, ToolResult],
+        pending: list[PendingToolCall],
+    ) -> AsyncGenerator[ToolProgress | ToolResultEvent, None]:
+        """Run the calls concurrently; progress reports are yielded as they come, results
+        in the order of the calls (and put in ``results``; tools that suspended go to
+        ``pending``). Cancelled with the run: the run's signal is aborted first, so tools
+        that cannot be interrupted (sync ones in threads) see ``ctx.cancelled``."""
+        if not calls:
+            return
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue[ToolProgress] = asyncio.Queue()
 
@@ -534,37 +880,50 @@ class Agent(AsyncCloseable):
 
             return report
 
+        seen = tuple(state.messages)
         tasks = [
-            asyncio.create_task(self._run_tool(call, run, tools, reporter(call.id)))
-            for call in calls
+            asyncio.create_task(
+                self._run_tool(asked, state, reporter(asked.id), seen, resume.get(asked.id))
+            )
+            for asked in calls
         ]
         try:
-            pending: set[asyncio.Future[Any]] = set(tasks)
-            while pending:
+            waiting: set[asyncio.Future[Any]] = set(tasks)
+            while waiting:
                 waiter = asyncio.ensure_future(updates.get())
                 done, _ = await asyncio.wait(
-                    {*pending, waiter}, return_when=asyncio.FIRST_COMPLETED
+                    {*waiting, waiter}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if waiter in done:
                     yield waiter.result()
                 else:
                     waiter.cancel()
-                pending -= done
+                waiting -= done
             while not updates.empty():
                 yield updates.get_nowait()
-            for task in tasks:
+            for asked, task in zip(calls, tasks, strict=True):
                 outcome: ToolOutcome = task.result()
+                if outcome.suspended:
+                    suspended = PendingToolCall(
+                        tool_call=asked, kind="suspend", payload=outcome.suspend_payload
+                    )
+                    pending.append(suspended)
+                    continue
+                results[asked.id] = outcome.result
                 yield ToolResultEvent(outcome.result, outcome.duration_ms)
         finally:
+            if not all(task.done() for task in tasks):
+                state.signal.abort("cancelled")
             for task in tasks:
                 task.cancel()
 
     async def _run_tool(
         self,
         call: ToolCall,
-        run: RunContext,
-        tools: dict[str, Tool[Any]],
+        state: RunState,
         report: Callable[[str, dict[str, Any]], None],
+        seen: Sequence[Message],
+        resume_data: Any,
     ) -> ToolOutcome:
         attributes = {
             "gen_ai.operation.name": "execute_tool",
@@ -572,17 +931,20 @@ class Agent(AsyncCloseable):
             "gen_ai.tool.call.id": call.id,
         }
         with self._tracer.span("tool.call", **attributes) as span:
-            chosen = tools.get(call.name)
+            chosen = state.tools.get(call.name)
             if chosen is None:
-                known = ", ".join(sorted(tools)) or "none"
+                known = ", ".join(sorted(state.tools)) or "none"
                 message = f"unknown tool {call.name!r}; available tools: {known}"
                 span.set_status("error", message)
                 return ToolOutcome(ToolResult(call.id, call.name, message, is_error=True), message)
+            if isinstance(chosen, Delegation):
+                span.set_attribute("mastra.delegation.agent", chosen.agent.name)
 
             def progress(text: str, data: dict[str, Any]) -> None:
                 span.add_event("progress", message=text, **data)
                 report(text, data)
 
+            run = state.run
             ctx = ToolContext(
                 agent=self.name,
                 run_id=run.run_id,
@@ -592,10 +954,15 @@ class Agent(AsyncCloseable):
                 tracer=self._tracer,
                 on_progress=progress,
                 context=run.context,
+                signal=state.signal,
+                resume_data=resume_data,
+                messages=seen,
             )
             outcome = await chosen.run(call, ctx)
             if outcome.error is not None:
                 span.set_status("error", outcome.error)
+            elif outcome.suspended:
+                span.add_event("suspended")
             return outcome
 
     async def _structured(
@@ -640,3 +1007,28 @@ class Agent(AsyncCloseable):
                 f"{getattr(output, '__name__', 'output')} after one repair ({exc}); the model "
                 f"said: {response.text[:500]!r}"
             ) from None
+
+
+_UNSAVED = frozenset({"tripwire", "aborted"})
+_NOT_DONE = (
+    "The task is not complete yet. Keep going: delegate to the agents you have or finish the "
+    "answer."
+)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _current() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop in this thread
+        return None
+
+
+def _over_limit(limit: int) -> str:
+    return (
+        f"delegation limit reached ({limit} per run); answer with what you have instead of "
+        "delegating again"
+    )

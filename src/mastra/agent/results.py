@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -13,6 +13,7 @@ __all__ = [
     "AgentEvent",
     "AgentFinish",
     "AgentResult",
+    "PendingToolCall",
     "Step",
     "StepFinish",
     "ToolCallEvent",
@@ -37,10 +38,26 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
         return [r for r in self.tool_results if r.is_error]
 
 
+class PendingToolCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A tool call a suspended run waits on: ``kind="approval"`` (continue it with
+    ``agent.approve`` / ``agent.decline``) or ``kind="suspend"`` (the tool called
+    ``ctx.suspend(payload)``; continue with ``agent.resume(run_id, data)``)."""
+
+    tool_call: ToolCall
+    kind: Literal["approval", "suspend"] = "approval"
+    payload: Any = None
+
+
 class AgentResult(msgspec.Struct, frozen=True, kw_only=True):
     """The outcome of ``Agent.generate``: the final text (and ``object`` with ``output=``),
-    every step, the total usage and why it stopped (the model's finish reason, or
-    ``"max_steps"``). ``messages`` are the run's new messages, prompt included."""
+    every step, the total usage and why it stopped: the model's finish reason,
+    ``"max_steps"``, ``"tripwire"`` (a processor stopped the run; ``tripwire`` says why),
+    ``"aborted"`` (its ``abort_signal`` fired) or ``"suspended"``. ``messages`` are the run's
+    new messages, prompt included.
+
+    ``status`` is ``"completed"``, or ``"suspended"`` while tool calls wait for approval or
+    resume data (``pending_tool_calls``; continue with ``agent.approve`` / ``decline`` /
+    ``resume`` and ``run_id``)."""
 
     text: str
     object: Any = None
@@ -49,6 +66,9 @@ class AgentResult(msgspec.Struct, frozen=True, kw_only=True):
     finish_reason: str = "stop"
     run_id: str = ""
     messages: list[Message] = []
+    status: Literal["completed", "suspended"] = "completed"
+    tripwire: str | None = None
+    pending_tool_calls: list[PendingToolCall] = []
 
     @property
     def tool_calls(self) -> list[ToolCall]:

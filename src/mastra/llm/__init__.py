@@ -6,6 +6,7 @@
 
 from mastra.llm.anthropic import AnthropicModel
 from mastra.llm.base import CachedModel, LanguageModel, StreamAssembler
+from mastra.llm.fallback import CircuitBreaker, FallbackModel, is_retryable
 from mastra.llm.google import GoogleModel
 from mastra.llm.openai import OpenAIChatModel
 from mastra.llm.router import PROVIDERS, get_model
@@ -30,6 +31,8 @@ __all__ = [
     "PROVIDERS",
     "AnthropicModel",
     "CachedModel",
+    "CircuitBreaker",
+    "FallbackModel",
     "Finish",
     "GoogleModel",
     "JsonSchemaFormat",
@@ -49,4 +52,5 @@ __all__ = [
     "ToolSpec",
     "UsageUpdate",
     "get_model",
+    "is_retryable",
 ]

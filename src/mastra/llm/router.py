@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
-from typing import Any
+from collections.abc import MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -14,6 +14,9 @@ from mastra.llm.base import CachedModel, LanguageModel
 from mastra.llm.google import GoogleModel
 from mastra.llm.openai import OpenAIChatModel
 from mastra.plugins import load, names
+
+if TYPE_CHECKING:
+    from mastra.llm.fallback import FallbackModel
 
 __all__ = ["PROVIDERS", "OpenAICompatible", "get_model"]
 
@@ -54,7 +57,7 @@ def _base_url_from_env(provider: str) -> str | None:
 
 
 def get_model(
-    name: str,
+    name: str | Sequence[str],
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -75,7 +78,10 @@ def get_model(
     their SDKs expect (``ANTHROPIC_BASE_URL=http://proxy:8080`` means ``.../v1``).
     ``cache=`` (a ``TTLCache`` say) answers repeated non-streaming requests from the cache.
     Other keyword arguments go to the provider class (``timeouts=``, ``retry=`` ...).
+    A list of names is a :class:`~mastra.llm.FallbackModel` over them.
     """
+    if not isinstance(name, str):
+        return _fallback(name)
     provider, slash, model = name.partition("/")
     if not slash or not provider or not model:
         raise ValidationError(
@@ -113,3 +119,9 @@ def get_model(
             "(or pass base_url= for any OpenAI-compatible server)"
         )
     return CachedModel(chosen, cache) if cache is not None else chosen
+
+
+def _fallback(names: Sequence[str]) -> FallbackModel:
+    from mastra.llm.fallback import FallbackModel
+
+    return FallbackModel(list(names))

@@ -3,6 +3,7 @@ pruning, on any Storage and VectorStore."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import Sequence
@@ -17,11 +18,12 @@ from mastra.closeable import AsyncCloseable
 from mastra.errors import ValidationError
 from mastra.memory.options import MemoryOptions, PrunePolicy
 from mastra.messages import Message
+from mastra.processors.base import ProcessorContext, as_processor, run_input
 from mastra.rag.embedders import Embedder, HashingEmbedder
 from mastra.storage import Resource, Storage, StoredMessage, Thread
 from mastra.storage.types import now
 from mastra.tools import Tool
-from mastra.vector.base import VectorStore
+from mastra.vector.base import QueryResult, VectorStore
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
@@ -47,6 +49,9 @@ class Memory(AsyncCloseable):
             first vector store, else ``SQLiteVector("mastra.db")``).
         embedder: text to vectors (default :class:`~mastra.rag.HashingEmbedder`, offline).
         options: history length, recall, working memory, processors.
+        read_only: read history, recall and working memory but write nothing: no message is
+            saved or indexed, and agents get no ``update_working_memory`` tool (one run can
+            ask the same with ``memory_read_only=True``).
 
     The stores it makes itself (the SQLite defaults) are its own: ``aclose()`` closes them;
     stores you pass in (or the registry's) stay yours to close.
@@ -58,11 +63,15 @@ class Memory(AsyncCloseable):
         vector: VectorStore | None = None,
         embedder: Embedder | None = None,
         options: MemoryOptions | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._storage = storage
+        self.read_only = read_only
         self._vector = vector
         self.embedder = embedder or HashingEmbedder()
         self.options = options or MemoryOptions()
+        self._processors = [as_processor(p) for p in self.options.processors]
         self._index_ready = False
         self._owned: list[AsyncCloseable] = []
 
@@ -107,6 +116,7 @@ class Memory(AsyncCloseable):
         title: str = "",
         metadata: dict[str, Any] | None = None,
     ) -> Thread:
+        self._writable("create a thread")
         thread = Thread(
             id=thread_id or uuid.uuid4().hex,
             resource_id=resource_id,
@@ -126,9 +136,11 @@ class Memory(AsyncCloseable):
     async def update_thread(
         self, thread_id: str, *, title: str | None = None, metadata: dict[str, Any] | None = None
     ) -> Thread:
+        self._writable("update a thread")
         return await self.storage.update_thread(thread_id, title=title, metadata=metadata)
 
     async def delete_thread(self, thread_id: str) -> None:
+        self._writable("delete a thread")
         await self.storage.delete_thread(thread_id)
 
     # -- messages -------------------------------------------------------------------------
@@ -145,6 +157,7 @@ class Memory(AsyncCloseable):
         """Store messages at the end of a thread (created for ``resource_id`` if new) and
         index their text for semantic recall; ``ids`` keeps the caller's message ids (one per
         message; a message with an id that exists replaces it)."""
+        self._writable("save messages")
         if ids is not None and len(ids) != len(messages):
             raise ValidationError(f"got {len(ids)} ids for {len(messages)} messages")
         thread = await self.storage.get_thread(thread_id)
@@ -170,6 +183,10 @@ class Memory(AsyncCloseable):
         if self.options.semantic_recall is not None:
             await self._index(stored)
         return stored
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise ValidationError(f"this Memory is read-only (read_only=True); cannot {what}")
 
     async def _ensure_index(self) -> None:
         if not self._index_ready:
@@ -211,6 +228,14 @@ class Memory(AsyncCloseable):
         exclude: AbstractSet[str] = frozenset(),
     ) -> list[StoredMessage]:
         """Earlier messages similar to ``query`` (with their neighbours), oldest first."""
+        hits = await self._recall_hits(thread_id, resource_id, query, len(exclude))
+        return await self._windows(hits, exclude)
+
+    async def _recall_hits(
+        self, thread_id: str, resource_id: str | None, query: str, spare: int
+    ) -> list[QueryResult]:
+        """The index's best matches for ``query``: ``top_k`` and ``spare`` more (room for the
+        ones the caller excludes)."""
         recall = self.options.semantic_recall
         if recall is None or not query.strip():
             return []
@@ -221,21 +246,34 @@ class Memory(AsyncCloseable):
             else {"thread_id": thread_id}
         )
         [vector] = await self.embedder.embed([query])
-        hits = await self.vector.query(INDEX, vector, recall.top_k + len(exclude), scope)
-        found: dict[str, StoredMessage] = {}
-        matches = 0
-        for hit in hits:
-            if matches == recall.top_k:
-                break
-            if hit.id in exclude or (recall.threshold is not None and hit.score < recall.threshold):
-                continue
-            matches += 1
-            window = await self.storage.list_messages_around(
-                str(hit.metadata["thread_id"]),
-                hit.id,
-                before=recall.message_range,
-                after=recall.message_range,
+        return await self.vector.query(INDEX, vector, recall.top_k + spare, scope)
+
+    async def _windows(
+        self, hits: list[QueryResult], exclude: AbstractSet[str]
+    ) -> list[StoredMessage]:
+        """The first ``top_k`` hits not excluded (nor under the threshold), each with its
+        neighbours, read concurrently; oldest first, no duplicates."""
+        recall = self.options.semantic_recall
+        if recall is None or not hits:
+            return []
+        chosen = [
+            hit
+            for hit in hits
+            if hit.id not in exclude and (recall.threshold is None or hit.score >= recall.threshold)
+        ][: recall.top_k]
+        windows = await asyncio.gather(
+            *(
+                self.storage.list_messages_around(
+                    str(hit.metadata["thread_id"]),
+                    hit.id,
+                    before=recall.message_range,
+                    after=recall.message_range,
+                )
+                for hit in chosen
             )
+        )
+        found: dict[str, StoredMessage] = {}
+        for window in windows:
             for message in window:
                 if message.id not in exclude:
                     found.setdefault(message.id, message)
@@ -260,6 +298,7 @@ class Memory(AsyncCloseable):
         settings = self.options.working_memory
         if settings is None:
             raise ValidationError("this Memory has no working memory configured")
+        self._writable("update working memory")
         if settings.schema is not None:
             content = msgspec.convert(msgspec.to_builtins(content), settings.schema)
             text = orjson.dumps(msgspec.to_builtins(content)).decode()
@@ -281,9 +320,10 @@ class Memory(AsyncCloseable):
         return text
 
     def tools(self, thread_id: str, resource_id: str | None) -> list[Tool[Any]]:
-        """The tools this memory gives an agent for one run (``update_working_memory``)."""
+        """The tools this memory gives an agent for one run (``update_working_memory``; none
+        when read-only)."""
         settings = self.options.working_memory
-        if settings is None:
+        if settings is None or self.read_only:
             return []
         schema = settings.schema or _WorkingMemoryText
 
@@ -301,14 +341,30 @@ class Memory(AsyncCloseable):
     # -- what the model sees --------------------------------------------------------------
 
     async def context(
-        self, thread_id: str, resource_id: str | None, new: Sequence[Message]
+        self,
+        thread_id: str,
+        resource_id: str | None,
+        new: Sequence[Message],
+        *,
+        ctx: ProcessorContext | None = None,
     ) -> list[Message]:
         """Messages to put before the new ones: working memory and recalled messages (as
-        system notes), then the recent history after the processors."""
-        prefix: list[Message] = []
+        system notes), then the recent history after the processors (which see ``ctx``;
+        a processor's ``ctx.abort`` raises :class:`~mastra.processors.Tripwire`).
+
+        The independent reads run concurrently: the working memory, the history, and the
+        query's embedding with its index search; then the recalled windows."""
         settings = self.options.working_memory
+        query = " ".join(m.text for m in new if m.role == "user")
+        spare = self.options.last_messages or 0
+        current, recent, hits = await asyncio.gather(
+            self.get_working_memory(thread_id, resource_id),
+            self.history(thread_id),
+            self._recall_hits(thread_id, resource_id, query, spare),
+        )
+        recalled = await self._windows(hits, {m.id for m in recent})
+        prefix: list[Message] = []
         if settings is not None:
-            current = await self.get_working_memory(thread_id, resource_id)
             shown = (
                 current
                 if current is not None
@@ -320,9 +376,6 @@ class Memory(AsyncCloseable):
                     "conversations. Call update_working_memory when it changes.\n\n" + shown
                 )
             )
-        recent = await self.history(thread_id)
-        query = " ".join(m.text for m in new if m.role == "user")
-        recalled = await self.recall(thread_id, resource_id, query, {m.id for m in recent})
         if recalled:
             lines = [
                 f"- [{m.created_at:%Y-%m-%d %H:%M}] {m.role}: {m.to_message().text}"
@@ -334,8 +387,9 @@ class Memory(AsyncCloseable):
                 )
             )
         history = [m.to_message() for m in recent]
-        for processor in self.options.processors:
-            history = processor(history)
+        if self._processors:
+            context = ctx or ProcessorContext(thread_id=thread_id, resource_id=resource_id)
+            history = await run_input(self._processors, history, context)
         return [*prefix, *history]
 
     # -- decay ----------------------------------------------------------------------------
@@ -346,6 +400,7 @@ class Memory(AsyncCloseable):
         """Remove the lowest-scoring messages beyond ``policy.max_messages`` of one thread
         (``thread_id``) or across a resource's threads (``resource_id``); returns how many.
         Working memory is never touched, nor the newest ``keep_last`` of each thread."""
+        self._writable("prune")
         if policy.per == "thread":
             if thread_id is None:
                 raise ValidationError("prune(per='thread') needs thread_id")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
 
-from mastra.messages import Message
-
 __all__ = ["MemoryOptions", "PrunePolicy", "SemanticRecall", "WorkingMemory"]
 
 Scope = Literal["thread", "resource"]
-Processor = Callable[[list[Message]], list[Message]]
 
 
 class SemanticRecall(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,7 +33,9 @@ class WorkingMemory(msgspec.Struct, frozen=True, kw_only=True):
 
 class MemoryOptions(msgspec.Struct, frozen=True, kw_only=True):
     """``last_messages`` of history, optional semantic recall and working memory, and the
-    processors applied to the history before each call (e.g. TokenLimiter)."""
+    processors applied to the history before each call: :mod:`mastra.processors`
+    processors (``TokenLimiter``, ``ToolCallFilter`` ...) or plain functions
+    ``list[Message] -> list[Message]``."""
 
     last_messages: int | None = 10
     semantic_recall: SemanticRecall | None = None

@@ -6,13 +6,23 @@ from typing import Any
 from mastra.errors import ConfigError
 from mastra.plugins import load, names
 from mastra.tools.docstrings import parse_docstring
-from mastra.tools.tool import FunctionTool, Tool, ToolContext, ToolOutcome, tool
+from mastra.tools.tool import (
+    AbortSignal,
+    FunctionTool,
+    Tool,
+    ToolContext,
+    ToolOutcome,
+    ToolSuspended,
+    tool,
+)
 
 __all__ = [
+    "AbortSignal",
     "FunctionTool",
     "Tool",
     "ToolContext",
     "ToolOutcome",
+    "ToolSuspended",
     "parse_docstring",
     "plugin_tools",
     "tool",

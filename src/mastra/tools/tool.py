@@ -9,26 +9,93 @@ import functools
 import inspect
 import time
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 import msgspec
 
 from mastra.errors import ValidationError
 from mastra.llm.types import ToolSpec
-from mastra.messages import ToolCall, ToolResult
+from mastra.messages import Message, ToolCall, ToolResult
 from mastra.tools.docstrings import parse_docstring
 
-__all__ = ["Tool", "ToolContext", "ToolOutcome", "tool"]
+__all__ = ["AbortSignal", "Tool", "ToolContext", "ToolOutcome", "ToolSuspended", "tool"]
 
 R = TypeVar("R")
+
+
+class AbortSignal:
+    """A flag that stops a run from outside, and that tools can watch (like the web's
+    ``AbortSignal``): ``signal.abort(reason)`` once; ``signal.aborted``, ``signal.reason``;
+    ``await signal.wait()``; ``on_abort(callback)``. Abort it from the event loop's thread;
+    any thread may read ``aborted``."""
+
+    __slots__ = ("_callbacks", "_event", "aborted", "reason")
+
+    def __init__(self) -> None:
+        self.aborted = False
+        self.reason: str | None = None
+        self._callbacks: list[Callable[[], None]] = []
+        self._event: asyncio.Event | None = None
+
+    def abort(self, reason: str = "aborted") -> None:
+        """Abort (later calls do nothing): waiters wake and callbacks run, in order."""
+        if self.aborted:
+            return
+        self.aborted, self.reason = True, reason
+        if self._event is not None:
+            self._event.set()
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_abort(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` when aborted (at once if already); returns a function that
+        takes the callback back (do, when a long-lived signal outlives what it guards)."""
+        if self.aborted:
+            callback()
+            return _nothing
+        self._callbacks.append(callback)
+
+        def remove() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return remove
+
+    async def wait(self) -> str:
+        """Wait until aborted; returns the reason."""
+        if not self.aborted:
+            if self._event is None:
+                self._event = asyncio.Event()
+            await self._event.wait()
+        return self.reason or "aborted"
+
+    def __repr__(self) -> str:
+        return f"AbortSignal(aborted={self.aborted}, reason={self.reason!r})"
+
+
+def _nothing() -> None:
+    return None
+
+
+class ToolSuspended(Exception):
+    """Raised by ``ctx.suspend(payload)``: the tool stops and its run waits for
+    ``agent.resume(run_id, data)``."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("tool suspended")
+        self.payload = payload
 
 
 class ToolContext:
     """What a tool may ask for by declaring a parameter of this type: the agent's name, the
     run id, thread and resource ids, the run's ``context`` values (the server puts the
-    caller's auth claims under ``context["auth"]``), the tracer, and ``progress()`` to report
-    how far it got (recorded on the tool's span and streamed to the caller)."""
+    caller's auth claims under ``context["auth"]``), the tracer, ``progress()`` to report
+    how far it got (recorded on the tool's span and streamed to the caller), the run's
+    ``signal`` (``cancelled`` / ``await wait_cancelled()``: stop cooperatively when the run
+    is cancelled), ``suspend(payload)`` with ``resume_data`` on the second run, and the
+    ``messages`` the model had seen when it asked for this call."""
 
     def __init__(
         self,
@@ -41,18 +108,44 @@ class ToolContext:
         tracer: Any = None,
         on_progress: Callable[[str, dict[str, Any]], None] | None = None,
         context: Mapping[str, Any] | None = None,
+        signal: AbortSignal | None = None,
+        resume_data: Any = None,
+        messages: Sequence[Message] = (),
     ) -> None:
         self.agent, self.run_id = agent, run_id
         self.context: Mapping[str, Any] = context or {}
         self.thread_id, self.resource_id = thread_id, resource_id
         self.tool_call_id = tool_call_id
         self.tracer = tracer
+        self.signal = signal if signal is not None else AbortSignal()
+        self.resume_data = resume_data
+        self.messages = messages
         self._on_progress = on_progress
 
     def progress(self, message: str, **data: Any) -> None:
         """Report progress: ``ctx.progress("fetched page", page=2)``."""
         if self._on_progress is not None:
             self._on_progress(message, data)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the run is cancelled or aborted: stop at the next good point (sync tools
+        in worker threads cannot be interrupted otherwise)."""
+        return self.signal.aborted
+
+    async def wait_cancelled(self) -> str:
+        """Wait until the run is cancelled; returns the reason."""
+        return await self.signal.wait()
+
+    async def suspend(self, payload: Any = None) -> Any:
+        """Stop here and suspend the run with ``payload`` (JSON-like values: it is stored);
+        ``agent.resume(run_id, data)`` runs this tool again with ``ctx.resume_data = data``.
+        Inside an agent run only."""
+        try:
+            msgspec.json.encode(payload)
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise ValidationError(f"a suspend payload must be JSON-serialisable: {exc}") from None
+        raise ToolSuspended(payload)
 
 
 class _Timeout(Exception):
@@ -67,6 +160,8 @@ class ToolOutcome(msgspec.Struct, frozen=True):
     error: str | None = None
     duration_ms: float = 0.0
     invalid_arguments: bool = False  # the call's arguments failed validation
+    suspended: bool = False  # the tool called ctx.suspend(payload)
+    suspend_payload: Any = None
 
 
 def _context_parameter(fn: Callable[..., Any]) -> str | None:
@@ -139,6 +234,8 @@ class Tool(Generic[R]):
         output: a Struct the result is validated against (optional).
         execute: ``fn(args)`` with an ``input`` instance, or ``fn(args, ctx)``; sync or async.
         timeout: seconds before the call fails with a timeout error sent to the model.
+        requires_approval: an agent run that reaches a call of this tool suspends until the
+            call is approved (``agent.approve``) or declined (``agent.decline``).
     """
 
     def __init__(
@@ -150,6 +247,7 @@ class Tool(Generic[R]):
         output: type[Any] | None = None,
         execute: Callable[..., R | Awaitable[R]],
         timeout: float | None = None,
+        requires_approval: bool = False,
     ) -> None:
         if not id or not isinstance(id, str):
             raise ValidationError(f"a tool needs a non-empty string id, got {id!r}")
@@ -158,6 +256,7 @@ class Tool(Generic[R]):
         self.input = input or msgspec.defstruct(f"{id}_input", [], forbid_unknown_fields=True)
         self.output = output
         self.timeout = timeout
+        self.requires_approval = requires_approval
         self._execute = execute
         self._descriptions: dict[str, str] = {}
         self._call: Callable[[Any, ToolContext], Any] = self._call_with_struct
@@ -210,6 +309,12 @@ class Tool(Generic[R]):
             if self.output is not None:
                 value = msgspec.convert(msgspec.to_builtins(value), self.output)
             content = msgspec.to_builtins(value)
+        except ToolSuspended as suspended:
+            result = ToolResult(call.id, self.id, None)
+            duration = (time.perf_counter() - started) * 1000
+            return ToolOutcome(
+                result, None, duration, suspended=True, suspend_payload=suspended.payload
+            )
         except msgspec.ValidationError as exc:
             error = f"invalid arguments for tool {self.id!r}: {exc}"
         except _Timeout:
@@ -238,6 +343,7 @@ class FunctionTool(Tool[R]):
         id: str | None = None,
         description: str | None = None,
         timeout: float | None = None,
+        requires_approval: bool = False,
     ) -> None:
         summary, descriptions = parse_docstring(fn.__doc__)
         self._context_name = _context_parameter(fn)
@@ -247,6 +353,7 @@ class FunctionTool(Tool[R]):
             input=_input_struct(fn, self._context_name),
             execute=fn,
             timeout=timeout,
+            requires_approval=requires_approval,
         )
         self._descriptions = descriptions
         self._fn = fn
@@ -270,7 +377,11 @@ def tool(fn: Callable[..., Any], /) -> FunctionTool[Any]: ...
 
 @overload
 def tool(
-    *, id: str | None = None, description: str | None = None, timeout: float | None = None
+    *,
+    id: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    requires_approval: bool = False,
 ) -> Callable[[Callable[..., Any]], FunctionTool[Any]]: ...
 
 
@@ -281,11 +392,18 @@ def tool(
     id: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    requires_approval: bool = False,
 ) -> FunctionTool[Any] | Callable[[Callable[..., Any]], FunctionTool[Any]]:
-    """Turn a typed sync or async function into a :class:`Tool`: ``@tool`` or
-    ``@tool(timeout=5)``. The docstring's summary describes the tool and its parameter
-    sections describe the arguments; a parameter typed :class:`ToolContext` receives the run's
-    context instead of a model argument."""
+    """Turn a typed sync or async function into a :class:`Tool`: ``@tool``,
+    ``@tool(timeout=5)`` or ``@tool(requires_approval=True)``. The docstring's summary
+    describes the tool and its parameter sections describe the arguments; a parameter typed
+    :class:`ToolContext` receives the run's context instead of a model argument."""
+    options: dict[str, Any] = {
+        "id": id,
+        "description": description,
+        "timeout": timeout,
+        "requires_approval": requires_approval,
+    }
     if fn is not None:
-        return FunctionTool(fn, id=id, description=description, timeout=timeout)
-    return lambda f: FunctionTool(f, id=id, description=description, timeout=timeout)
+        return FunctionTool(fn, **options)
+    return lambda f: FunctionTool(f, **options)
