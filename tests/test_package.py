@@ -53,3 +53,37 @@ def test_console_script_is_installed():
         check=True,
     )
     assert out.stdout.strip() == f"mastra {mastra.__version__}"
+
+
+def test_no_file_keeps_merge_conflict_markers():
+    """A merge resolved in one file but committed with markers in another is caught here."""
+    root = Path(__file__).resolve().parent.parent
+    skipped = {".git", "build", ".venv", "node_modules", "__pycache__", ".hypothesis"}
+    marked = []
+    for path in root.rglob("*"):
+        if not path.is_file() or skipped.intersection(path.relative_to(root).parts):
+            continue
+        if (
+            path.suffix
+            not in {
+                ".py",
+                ".md",
+                ".toml",
+                ".pyx",
+                ".h",
+                ".c",
+                ".txt",
+                ".js",
+                ".css",
+                ".html",
+                ".yml",
+                ".cfg",
+                ".ini",
+            }
+            and path.name != "run"
+        ):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if line.startswith(("<<<<<<< ", ">>>>>>> ")):
+                marked.append(f"{path.relative_to(root)}:{number}")
+    assert not marked, marked
