@@ -872,7 +872,9 @@ class Agent(AsyncCloseable):
         if not calls:
             return
         loop = asyncio.get_running_loop()
-        updates: asyncio.Queue[ToolProgress] = asyncio.Queue()
+        # One queue carries progress reports and, as each tool finishes, its task: the loop
+        # below wakes once per event, whatever the number of calls.
+        updates: asyncio.Queue[ToolProgress | asyncio.Task[ToolOutcome]] = asyncio.Queue()
 
         def reporter(call_id: str) -> Callable[[str, dict[str, Any]], None]:
             def report(message: str, data: dict[str, Any]) -> None:
@@ -887,20 +889,20 @@ class Agent(AsyncCloseable):
             )
             for asked in calls
         ]
+        for task in tasks:
+            task.add_done_callback(updates.put_nowait)
         try:
-            waiting: set[asyncio.Future[Any]] = set(tasks)
-            while waiting:
-                waiter = asyncio.ensure_future(updates.get())
-                done, _ = await asyncio.wait(
-                    {*waiting, waiter}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if waiter in done:
-                    yield waiter.result()
+            running = len(tasks)
+            while running:
+                update = await updates.get()
+                if isinstance(update, ToolProgress):
+                    yield update
                 else:
-                    waiter.cancel()
-                waiting -= done
+                    running -= 1
             while not updates.empty():
-                yield updates.get_nowait()
+                late = updates.get_nowait()
+                if isinstance(late, ToolProgress):
+                    yield late
             for asked, task in zip(calls, tasks, strict=True):
                 outcome: ToolOutcome = task.result()
                 if outcome.suspended:

@@ -96,7 +96,10 @@ async def continue_run(
     records = run_records(agent)
     store = records.store(run_id)
     lost = AbortSignal()
-    if not await store.claim(lambda: lost.abort("this process lost the run's lease")):
+    if not await store.claim(
+        lambda: lost.abort("this process lost the run's lease"),
+        lambda: lost.abort("the run was canceled"),
+    ):
         raise records.busy(run_id)
     try:
         saved = await records.load(store)

@@ -123,7 +123,7 @@ class RunRecords:
     async def save(self, store: RunStore, status: str, snapshot: Any) -> None:
         """Write the record under the lease ``store`` holds (LeaseLostError otherwise)."""
         record = self.record(store.run_id, status, snapshot)
-        await store.save(lambda: record, final=True)
+        await store.save(lambda: record, final=False)  # "sync": written now, lease kept
 
     async def save_saved(self, store: RunStore, status: str, saved: Saved) -> None:
         await self.save(store, status, _builtins(saved))
