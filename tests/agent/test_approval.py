@@ -190,9 +190,15 @@ def test_two_processes_approving_at_once_exactly_one_proceeds(tmp_path):
         )
         for _ in range(2)
     ]
+    try:
+        finished = [worker.communicate(timeout=60) for worker in workers]
+    finally:  # a failure leaves no process running (nor its pipes open)
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.communicate()
     outputs = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=60)
+    for worker, (out, err) in zip(workers, finished, strict=True):
         assert worker.returncode == 0, err
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     completed = [o for o in outputs if o.get("status") == "completed"]
