@@ -8,17 +8,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
-from mastra.errors import ConfigError, ValidationError
+from mastra.commands import load_object
+from mastra.errors import ValidationError
 from mastra.evals import code
 from mastra.evals.judges import JUDGES
 from mastra.evals.report import EvalReport
 from mastra.evals.runner import run_evals
 from mastra.evals.scorer import Scorer
 
-__all__ = ["CODE_SCORERS", "add_commands", "load_object", "resolve_scorer"]
+__all__ = ["CODE_SCORERS", "add_commands", "resolve_scorer"]
 
 # Code scorers that need no argument, by id.
 CODE_SCORERS: dict[str, Callable[[], Scorer]] = {
@@ -30,22 +30,6 @@ CODE_SCORERS: dict[str, Callable[[], Scorer]] = {
     "completeness": code.completeness,
     "textual-difference": code.textual_difference,
 }
-
-
-def load_object(spec: str) -> Any:
-    """The object ``MODULE:ATTR`` names (``ATTR`` may be dotted)."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(f"expected MODULE:ATTR (like myapp.main:app), got {spec!r}")
-    try:
-        value: Any = import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r}: {exc}") from None
-    for part in attr.split("."):
-        if not hasattr(value, part):
-            raise ConfigError(f"{module_name!r} has no attribute {attr!r}")
-        value = getattr(value, part)
-    return value
 
 
 def resolve_scorer(spec: str, judge_model: str | None) -> Scorer:

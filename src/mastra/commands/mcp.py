@@ -32,10 +32,10 @@ def add_commands(commands: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from mastra.commands import load_app
     from mastra.mcp.server import MCPServer
-    from mastra.server.serve import load_target
 
-    mastra = load_target(args.app)
+    mastra = load_app(args.app)
     asyncio.run(_run(MCPServer.from_mastra(mastra, args.name), mastra))
     return 0
 

@@ -82,10 +82,10 @@ def _count(text: str, spec: str) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from mastra.server.serve import load_target
+    from mastra.commands import load_app
     from mastra.workflows import Worker
 
-    mastra = load_target(args.app)
+    mastra = load_app(args.app)
     worker = Worker(
         mastra,
         queues=queues_of(args),

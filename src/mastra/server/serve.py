@@ -6,45 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import signal
-import sys
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from mastra.commands import load_app
 from mastra.errors import ConfigError
 
 if TYPE_CHECKING:
     from mastra.mastra import Mastra
 
-__all__ = ["load_target", "serve"]
+__all__ = ["serve"]
 
 log = logging.getLogger("mastra.server")
-
-
-def load_target(spec: str) -> Mastra:
-    """The ``Mastra`` that ``module:attr`` names (``attr`` may also be a function that makes
-    one); ConfigError saying what is wrong."""
-    from mastra.mastra import Mastra
-
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(f"expected MODULE:ATTR (e.g. app:mastra), got {spec!r}")
-    if "" not in sys.path:
-        sys.path.insert(0, "")  # the current folder, as `python -m` would
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r}: {exc}") from None
-    target = getattr(module, attr, None)
-    if callable(target) and not isinstance(target, Mastra):
-        target = target()
-    if not isinstance(target, Mastra):
-        raise ConfigError(f"{spec} is {type(target).__name__}, not a mastra.Mastra")
-    return target
 
 
 def serve(
@@ -65,7 +42,7 @@ def serve(
             raise ConfigError("several workers need the app as MODULE:ATTR, not an object")
         _supervise(target, host, port, workers, grace, app_options)
         return
-    mastra = load_target(target) if isinstance(target, str) else target
+    mastra = load_app(target) if isinstance(target, str) else target
     asyncio.run(_serve_one(mastra, host, port, grace, app_options))
 
 
@@ -94,7 +71,7 @@ async def _serve_one(
 
 def _worker(spec: str, host: str, port: int, grace: float, options: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when to stop
-    asyncio.run(_serve_one(load_target(spec), host, port, grace, options))
+    asyncio.run(_serve_one(load_app(spec), host, port, grace, options))
 
 
 def _supervise(
@@ -102,7 +79,7 @@ def _supervise(
 ) -> None:
     """Start the workers, restart one that dies, and on SIGTERM/SIGINT pass SIGTERM on and
     wait for them all."""
-    load_target(spec)  # fail here, once, rather than in every worker
+    load_app(spec)  # fail here, once, rather than in every worker
     context = multiprocessing.get_context("spawn")
     stopping = False
 
