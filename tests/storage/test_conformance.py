@@ -273,6 +273,22 @@ async def test_leases_are_exclusive_until_released_or_expired(storage):
     assert sum(results) == 1
 
 
+async def test_a_lease_is_renewed_only_by_its_holder_and_never_recreated(storage):
+    assert await storage.acquire_lease("run:3", "a", ttl=0.001)
+    await asyncio.sleep(0.01)
+    assert await storage.renew_lease("run:3", "a", ttl=30)  # expired, but nobody took it
+    assert not await storage.acquire_lease("run:3", "b", ttl=30)  # renewed: held again
+    assert not await storage.renew_lease("run:3", "b", ttl=30)  # not b's
+    await storage.release_lease("run:3", "a")
+    assert not await storage.renew_lease("run:3", "a", ttl=30)  # given up: not recreated
+    assert await storage.acquire_lease("run:3", "b", ttl=0.001)
+    await asyncio.sleep(0.01)
+    assert await storage.acquire_lease("run:3", "c", ttl=30)
+    assert not await storage.renew_lease("run:3", "b", ttl=30)  # taken over while expired
+    await storage.release_lease("run:3", "c")
+    assert not await storage.renew_lease("run:3", "b", ttl=30)  # and then released
+
+
 async def test_writes_fenced_by_a_lease_happen_only_for_its_holder(storage):
     run = WorkflowRun(workflow_id="wf", run_id="r1", status="running", snapshot={"n": 1})
     assert await storage.acquire_lease("wf:r1", "a", ttl=0.05)

@@ -415,6 +415,58 @@ async def test_a_process_that_stalls_past_its_lease_cannot_overwrite_the_new_own
     await storage.close()
 
 
+async def test_a_process_that_wakes_after_the_run_finished_cannot_take_the_lease_back(
+    tmp_path,
+):
+    """The stalled process's heartbeat fires before its next write: renewing must not
+    recreate the lease the new owner gave up when it finished the run."""
+    path = tmp_path / "late.db"
+    stall = threading.Event()
+    stall.set()
+
+    @step
+    async def work(ctx: StepContext, n: int) -> int:
+        if stall.is_set():
+            stall.clear()
+            time.sleep(1.5)  # blocks its loop while another process finishes the run
+            await asyncio.sleep(0.5)  # the heartbeat runs here, before the write below
+            return -1
+        return n * 10
+
+    def workflow(storage):
+        return Workflow("late", storage=storage, lease_seconds=0.5).then(work).commit()
+
+    outcome = {}
+
+    def stalled_process():
+        async def main():
+            storage = SQLiteStorage(path)
+            try:
+                await workflow(storage).create_run("r").start(4)
+            except WorkflowError as exc:
+                outcome["error"] = str(exc)
+            finally:
+                await storage.close()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=stalled_process)
+    thread.start()
+    storage = SQLiteStorage(path)
+    wf = workflow(storage)
+    recovered = []
+    while not recovered:
+        await asyncio.sleep(0.1)
+        recovered = await wf.recover()
+    assert recovered[0].result == 40
+    await asyncio.to_thread(thread.join, 10)
+    assert "lost its lease" in outcome.get("error", "")
+    stored = await storage.get_workflow_run("late", "r")
+    assert stored.status == "success" and stored.snapshot["data"] == 40
+    assert await storage.acquire_lease("workflow:late:r", "someone", 1)  # nobody holds it
+    await storage.close()
+
+
 async def test_recover_needs_storage_and_the_registry_recovers_every_workflow(tmp_path):
     with pytest.raises(WorkflowError, match="has no storage"):
         await Workflow("x").then(step(lambda ctx, n: n)).commit().recover()

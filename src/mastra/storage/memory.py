@@ -270,6 +270,12 @@ class InMemoryStorage(AsyncCloseable):
             return True
         return False
 
+    async def renew_lease(self, key: str, owner: str, ttl: float) -> bool:
+        if self._leases.get(key, ("", None))[0] != owner:
+            return False
+        self._leases[key] = (owner, now() + timedelta(seconds=ttl))
+        return True
+
     async def release_lease(self, key: str, owner: str) -> None:
         if self._leases.get(key, ("", None))[0] == owner:
             del self._leases[key]

@@ -370,6 +370,10 @@ ACQUIRE_LEASE = """INSERT INTO mastra_leases (key, owner, expires_at) VALUES (?,
     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
     WHERE mastra_leases.expires_at < {NOW} OR mastra_leases.owner = excluded.owner
     RETURNING owner"""
+# Extend a lease (? microseconds) its owner still holds, expired or not; a deleted or taken
+# row is not recreated.
+RENEW_LEASE = """UPDATE mastra_leases SET expires_at = {NOW} + ? WHERE key = ? AND owner = ?
+    RETURNING owner"""
 # -- queues: every time on the database's clock ------------------------------------------------
 
 _RUN_LEASE = "'workflow:' || r.workflow_id || ':' || r.run_id"

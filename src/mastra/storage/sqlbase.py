@@ -298,6 +298,13 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
 
         return await self._transact(program)
 
+    async def renew_lease(self, key: str, owner: str, ttl: float) -> bool:
+        def program() -> Program[bool]:
+            held = yield (self._q(sql.RENEW_LEASE), (int(ttl * 1e6), key, owner))
+            return bool(held)
+
+        return await self._transact(program)
+
     async def release_lease(self, key: str, owner: str) -> None:
         await self._write(lambda: [(self._q(sql.RELEASE_LEASE), (key, owner), False)])
 

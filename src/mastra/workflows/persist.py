@@ -80,7 +80,7 @@ class RunStore:
             await asyncio.sleep(self.lease_seconds / 3)
             asked = loop.time()
             try:
-                held = await self.storage.acquire_lease(self.key, self.owner, self.lease_seconds)
+                held = await self.storage.renew_lease(self.key, self.owner, self.lease_seconds)
                 queue = self.queue
                 if held and queue is not None:
                     state = await queue.workflow_run_state(self.workflow_id, self.run_id)
