@@ -367,23 +367,13 @@ async def test_a_step_longer_than_the_lease_keeps_others_out(tmp_path):
     await other.close()
 
 
-async def test_a_process_that_stalls_past_its_lease_cannot_overwrite_the_new_owner(tmp_path):
-    """A thread whose event loop blocks (a stand-in for a GC pause or a frozen VM) cannot
-    renew its lease; another process recovers the run; the stalled one, waking, is refused."""
-    path = tmp_path / "stall.db"
-    stall = threading.Event()
-    stall.set()
-
-    @step
-    def work(ctx: StepContext, n: int) -> int:
-        if stall.is_set():
-            stall.clear()
-            time.sleep(1.5)  # blocks its loop: no heartbeat for three leases
-            return -1
-        return n * 10
+async def stall_past_the_lease(path, name, work):
+    """Start a run in a thread whose event loop ``work`` blocks past its lease (a stand-in
+    for a GC pause or a frozen VM), recover the run here meanwhile, and return the stalled
+    side's error and this side's storage."""
 
     def workflow(storage):
-        return Workflow("stall", storage=storage, lease_seconds=0.5).then(work).commit()
+        return Workflow(name, storage=storage, lease_seconds=0.5).then(work).commit()
 
     outcome = {}
 
@@ -409,9 +399,26 @@ async def test_a_process_that_stalls_past_its_lease_cannot_overwrite_the_new_own
         recovered = await wf.recover()
     assert recovered[0].result == 40
     await asyncio.to_thread(thread.join, 10)
-    assert "lost its lease" in outcome["error"]
-    stored = await storage.get_workflow_run("stall", "r")
+    stored = await storage.get_workflow_run(name, "r")
     assert stored.status == "success" and stored.snapshot["data"] == 40
+    return outcome.get("error", ""), storage
+
+
+async def test_a_process_that_stalls_past_its_lease_cannot_overwrite_the_new_owner(tmp_path):
+    """The stalled process, waking, writes first: its write is refused."""
+    stall = threading.Event()
+    stall.set()
+
+    @step
+    def work(ctx: StepContext, n: int) -> int:
+        if stall.is_set():
+            stall.clear()
+            time.sleep(1.5)  # blocks its loop: no heartbeat for three leases
+            return -1
+        return n * 10
+
+    error, storage = await stall_past_the_lease(tmp_path / "stall.db", "stall", work)
+    assert "lost its lease" in error
     await storage.close()
 
 
@@ -420,7 +427,6 @@ async def test_a_process_that_wakes_after_the_run_finished_cannot_take_the_lease
 ):
     """The stalled process's heartbeat fires before its next write: renewing must not
     recreate the lease the new owner gave up when it finished the run."""
-    path = tmp_path / "late.db"
     stall = threading.Event()
     stall.set()
 
@@ -433,36 +439,8 @@ async def test_a_process_that_wakes_after_the_run_finished_cannot_take_the_lease
             return -1
         return n * 10
 
-    def workflow(storage):
-        return Workflow("late", storage=storage, lease_seconds=0.5).then(work).commit()
-
-    outcome = {}
-
-    def stalled_process():
-        async def main():
-            storage = SQLiteStorage(path)
-            try:
-                await workflow(storage).create_run("r").start(4)
-            except WorkflowError as exc:
-                outcome["error"] = str(exc)
-            finally:
-                await storage.close()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=stalled_process)
-    thread.start()
-    storage = SQLiteStorage(path)
-    wf = workflow(storage)
-    recovered = []
-    while not recovered:
-        await asyncio.sleep(0.1)
-        recovered = await wf.recover()
-    assert recovered[0].result == 40
-    await asyncio.to_thread(thread.join, 10)
-    assert "lost its lease" in outcome.get("error", "")
-    stored = await storage.get_workflow_run("late", "r")
-    assert stored.status == "success" and stored.snapshot["data"] == 40
+    error, storage = await stall_past_the_lease(tmp_path / "late.db", "late", work)
+    assert "lost its lease" in error
     assert await storage.acquire_lease("workflow:late:r", "someone", 1)  # nobody holds it
     await storage.close()
 
