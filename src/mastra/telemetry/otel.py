@@ -63,7 +63,8 @@ def otel_attributes(record: SpanRecord) -> tuple[str, dict[str, Any]]:
             attributes.setdefault("gen_ai.provider.name", attributes["gen_ai.system"])
     if record.status == "error":
         kinds = [e.attributes.get("type") for e in record.events if e.name == "exception"]
-        attributes.setdefault("error.type", kinds[-1] if kinds and kinds[-1] else "error")
+        kind = otlp_value(kinds[-1]) if kinds and kinds[-1] is not None else None
+        attributes.setdefault("error.type", kind if kind else "error")
     attributes["mastra.span.name"] = record.name
     return name, attributes
 

@@ -77,7 +77,8 @@ def _in_int64(value: int) -> bool:
 def otlp_value(value: Any) -> Any:
     """What an attribute value becomes in OTLP: a bool, str, int (int64) or float as it
     is; a non-empty list of one of those types (ints within int64) as a list; anything else
-    (dicts, mixed or empty lists, ints past int64, objects) as JSON text."""
+    (dicts, mixed or empty lists, ints past int64, objects) as JSON text, or as its repr
+    when it cannot be JSON (a cycle, an int past 64 bits inside a list)."""
     if isinstance(value, _PRIMITIVES):
         if isinstance(value, int) and not isinstance(value, bool) and not _in_int64(value):
             return str(value)
@@ -90,7 +91,10 @@ def otlp_value(value: Any) -> Any:
             and (kind is not int or all(_in_int64(v) for v in value))
         ):
             return list(value)
-    return orjson.dumps(value, default=repr).decode()
+    try:
+        return orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # an int past 64 bits, a key orjson cannot write, a cycle
+        return repr(value)
 
 
 def _any_value(value: Any) -> bytes:
