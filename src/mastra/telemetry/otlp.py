@@ -12,7 +12,7 @@ classes and compares them with what the OpenTelemetry SDK's encoder makes of the
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 KIND_INTERNAL, KIND_CLIENT = 1, 3  # Span.SpanKind
-_STATUS_CODES = {"unset": 0, "ok": 1, "error": 2}  # Status.StatusCode
+# The Status field of a span without a description: code UNSET (0, left out), OK, ERROR.
+_STATUS_FIELDS = {"unset": b"\x7a\x00", "ok": b"\x7a\x02\x18\x01", "error": b"\x7a\x02\x18\x02"}
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _UINT64 = 2**64
 _PRIMITIVES = (bool, str, int, float)
@@ -97,17 +98,50 @@ def otlp_value(value: Any) -> Any:
         return repr(value)
 
 
+def _string_value(value: str) -> bytes:
+    return _field(b"\x0a", _utf8(value))
+
+
+def _bool_value(value: bool) -> bytes:
+    return b"\x10\x01" if value else b"\x10\x00"
+
+
+def _int_value(value: int) -> bytes:
+    return b"\x18" + _varint(value % _UINT64)  # int64: negatives in two's complement
+
+
+def _double_value(value: float) -> bytes:
+    return b"\x21" + _pack_double(value)
+
+
+def _array_value(values: list[Any]) -> bytes:
+    return _field(b"\x2a", b"".join([_field(b"\x0a", _any_value(v)) for v in values]))
+
+
+# The AnyValue encoder of each exact type otlp_value returns (subclasses: _any_value).
+_VALUE_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    str: _string_value,
+    bool: _bool_value,
+    int: _int_value,
+    float: _double_value,
+    list: _array_value,
+}
+
+
 def _any_value(value: Any) -> bytes:
     """An ``AnyValue`` message of a value :func:`otlp_value` returned."""
+    encoder = _VALUE_ENCODERS.get(type(value))
+    if encoder is not None:
+        return encoder(value)
     if isinstance(value, str):
-        return _field(b"\x0a", _utf8(value))
+        return _string_value(value)
     if isinstance(value, bool):
-        return b"\x10\x01" if value else b"\x10\x00"
+        return _bool_value(value)
     if isinstance(value, int):
-        return b"\x18" + _varint(value % _UINT64)  # int64: negatives in two's complement
+        return _int_value(value)
     if isinstance(value, float):
-        return b"\x21" + _pack_double(value)
-    return _field(b"\x2a", b"".join([_field(b"\x0a", _any_value(v)) for v in value]))
+        return _double_value(value)
+    return _array_value(value)
 
 
 def _key(key: str) -> bytes:
@@ -122,9 +156,18 @@ def _key(key: str) -> bytes:
 def encode_attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
     """``attributes`` (values as :func:`otlp_value` returns them) as repeated ``KeyValue``
     fields under ``tag``."""
-    return b"".join(
-        [_field(tag, _key(k) + _field(b"\x12", _any_value(v))) for k, v in attributes.items()]
-    )
+    # The hot loop of the encoder: _field and the cache lookup are written out in place.
+    parts = []
+    keys, encoders = _KEY_CACHE, _VALUE_ENCODERS
+    for k, v in attributes.items():
+        key = keys.get(k) or _key(k)
+        encoder = encoders.get(type(v))
+        value = encoder(v) if encoder is not None else _any_value(v)
+        n = len(value)
+        pair = key + b"\x12" + (_SMALL[n] if n < 0x80 else _varint(n)) + value
+        n = len(pair)
+        parts.append(tag + (_SMALL[n] if n < 0x80 else _varint(n)) + pair)
+    return b"".join(parts)
 
 
 def _events(record: SpanRecord) -> bytes:
@@ -142,11 +185,9 @@ def _events(record: SpanRecord) -> bytes:
 
 def _status(record: SpanRecord) -> bytes:
     # The spec allows a description only with the ERROR code.
-    code = _STATUS_CODES[record.status]
-    body = _SMALL[0x18] + _SMALL[code] if code else b""
-    if code == 2 and record.status_message:
-        body = _field(b"\x12", _utf8(record.status_message)) + body
-    return _field(b"\x7a", body)
+    if record.status == "error" and record.status_message:
+        return _field(b"\x7a", _field(b"\x12", _utf8(record.status_message)) + b"\x18\x02")
+    return _STATUS_FIELDS[record.status]
 
 
 def _bad_ids(record: SpanRecord) -> ValidationError:
@@ -177,7 +218,7 @@ def encode_span(record: SpanRecord, name: str, kind: int, attributes: Mapping[st
         b"\x30" + _SMALL[kind],
         _pack_times(0x39, record.start_ns, 0x41, record.end_ns),
         encode_attributes(b"\x4a", attributes),
-        _events(record),
+        _events(record) if record.events else b"",
         _status(record),
     )
     return _field(b"\x12", b"".join(parts))
