@@ -2,8 +2,10 @@
 linked tree with the GenAI attributes; a dead collector neither slows nor fails runs."""
 
 import asyncio
+import gc
 import sys
 import time
+import warnings
 from asyncio.subprocess import PIPE
 
 import msgspec
@@ -331,3 +333,42 @@ async def test_a_span_with_malformed_ids_is_dropped_alone(collector):
 def test_bad_settings_say_what_is_expected(options, error, says):
     with pytest.raises(error, match=says):
         OTelExporter(**options)
+
+
+async def test_shutdown_closes_the_http_session(collector, caplog):
+    """The session lives on the exporter thread's loop; shutting down must close it there
+    (aiohttp warns "Unclosed client session" and "Unclosed connector" otherwise)."""
+    received, url = collector
+    exporter = OTelExporter(url, interval=0.01)
+    with Tracer("svc", exporters=[exporter]).span("work"):
+        pass
+    assert await asyncio.to_thread(exporter.flush)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await asyncio.to_thread(exporter.shutdown)
+        del exporter
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == [] and "Unclosed" not in caplog.text
+    assert len(received.spans) == 1
+
+
+@pytest.mark.parametrize(
+    ("variables", "seconds"),
+    [
+        ({"OTEL_EXPORTER_OTLP_TIMEOUT": "2500"}, 2.5),
+        ({"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "500"}, 0.5),
+        ({}, 10.0),
+    ],
+)
+def test_the_timeout_comes_from_the_environment_in_milliseconds(monkeypatch, variables, seconds):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert OTelExporter().timeout == seconds
+    assert OTelExporter(timeout=3).timeout == 3.0  # the argument wins
+
+
+def test_a_bad_timeout_variable_says_what_is_expected(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="milliseconds"):
+        OTelExporter()

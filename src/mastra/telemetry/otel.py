@@ -47,6 +47,7 @@ _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 OTLP_RETRY = RetryPolicy(max_attempts=6, initial_delay=1.0, max_delay=32.0)
 _COMPRESSIONS = ("gzip", "none")
 _DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
+_DEFAULT_TIMEOUT = 10.0
 
 
 def otel_attributes(record: SpanRecord) -> tuple[str, dict[str, Any]]:
@@ -105,6 +106,30 @@ def _endpoint(endpoint: str | None) -> str:
     return endpoint
 
 
+def _timeout(timeout: float | None) -> float:
+    """The argument (seconds), else ``OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT``, else 10 s."""
+    if timeout is None:
+        text = _env("TIMEOUT")
+        return _DEFAULT_TIMEOUT if text is None else _milliseconds(text)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValidationError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+    return float(timeout)
+
+
+def _milliseconds(text: str) -> float:
+    """A timeout variable's value: milliseconds, as the OTLP exporter spec says, in seconds."""
+    try:
+        seconds = float(text) / 1000
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # NaN too
+        raise ConfigError(
+            f"OTEL_EXPORTER_OTLP_TIMEOUT / OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be a number "
+            f"of milliseconds > 0 (such as 10000), got {text!r}"
+        )
+    return seconds
+
+
 def _compression(compression: str | None) -> str:
     chosen = (compression or _env("COMPRESSION") or "none").lower()
     if chosen not in _COMPRESSIONS:
@@ -134,7 +159,9 @@ class OTelExporter(BatchExporter):
             ``http://localhost:4318/v1/traces``).
         headers: sent with every export (e.g. an API key for a hosted backend); default:
             ``OTEL_EXPORTER_OTLP_TRACES_HEADERS`` / ``OTEL_EXPORTER_OTLP_HEADERS``.
-        timeout: seconds one export may take, retries included.
+        timeout: seconds one export may take, retries included (default:
+            ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` / ``OTEL_EXPORTER_OTLP_TIMEOUT`` in
+            milliseconds, else 10 s).
         span_exporter: any opentelemetry-sdk ``SpanExporter`` instead of OTLP/HTTP.
         resource: extra resource attributes (``service.name`` comes from each span; the
             ``OTEL_RESOURCE_ATTRIBUTES`` variable is read too).
@@ -150,7 +177,7 @@ class OTelExporter(BatchExporter):
         endpoint: str | None = None,
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         span_exporter: Any = None,
         resource: Mapping[str, Any] | None = None,
         compression: str | None = None,
@@ -160,8 +187,7 @@ class OTelExporter(BatchExporter):
         interval: float = 1.0,
         meter: Meter | None = None,
     ) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValidationError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        seconds = _timeout(timeout)
         if span_exporter is not None:
             _require_sdk()
         super().__init__(
@@ -175,7 +201,7 @@ class OTelExporter(BatchExporter):
 
         self.span_exporter = span_exporter
         self.endpoint = _endpoint(endpoint)
-        self.timeout = float(timeout)
+        self.timeout = seconds
         self.compression = _compression(compression)
         self.retry = retry
         self._scope = ("mastra", __version__)
