@@ -123,7 +123,12 @@ def mastra_otel(url, flushed, attributes):
 
     else:
         run = make_with(tracer)
-    return (lambda: (run(), exporter.flush())) if flushed else run, exporter.shutdown
+
+    def close():
+        exporter.shutdown()
+        assert exporter.dropped == 0 and exporter.sent > 0  # every span was posted
+
+    return (lambda: (run(), exporter.flush())) if flushed else run, close
 
 
 def sdk_batch(url, flushed, attributes):

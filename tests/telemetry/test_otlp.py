@@ -3,6 +3,7 @@ official opentelemetry-proto classes and the OpenTelemetry SDK's own encoder, on
 records: decoding our bytes must give exactly the message the SDK builds for the same spans,
 and the ids, times, names and statuses of the records themselves."""
 
+import enum
 import math
 
 from hypothesis import given, settings
@@ -16,6 +17,15 @@ from mastra.telemetry import SpanEvent, SpanRecord
 from mastra.telemetry.otel import OTelExporter, otel_attributes
 from mastra.telemetry.otlp import otlp_value
 
+
+class Level(enum.IntEnum):
+    LOW, HIGH = 1, 2
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
 URL = "http://127.0.0.1:9/v1/traces"  # never contacted: these tests only encode
 INT64 = st.integers(-(2**63), 2**63 - 1)
 FLOATS = st.floats(allow_nan=False)  # NaN != NaN would fail the message comparison
@@ -23,6 +33,7 @@ PRIMITIVES = st.one_of(st.booleans(), INT64, FLOATS, st.text(max_size=12))
 VALUES = st.one_of(
     PRIMITIVES,
     st.none(),
+    st.sampled_from([Level.LOW, Level.HIGH, Colour.RED]),  # subclasses of int and str
     st.lists(st.booleans(), min_size=1, max_size=3),
     st.lists(INT64, min_size=1, max_size=3),
     st.lists(FLOATS, min_size=1, max_size=3),
