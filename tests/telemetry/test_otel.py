@@ -3,6 +3,7 @@ linked tree with the GenAI attributes; a dead collector neither slows nor fails 
 
 import asyncio
 import gc
+import logging
 import sys
 import time
 import warnings
@@ -10,6 +11,8 @@ from asyncio.subprocess import PIPE
 
 import msgspec
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from mastra import Agent
 from mastra.errors import ConfigError, ValidationError
@@ -372,3 +375,37 @@ def test_a_bad_timeout_variable_says_what_is_expected(monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="milliseconds"):
         OTelExporter()
+
+
+@pytest.mark.parametrize("given", ["argument", "environment", "endpoint"])
+async def test_credentials_never_reach_the_log(monkeypatch, caplog, given):
+    """Every header given to the exporter is a credential in practice (x-honeycomb-team,
+    dd-api-key, signoz-access-token ...): a collector that echoes one in its error answer
+    must not put it in the warning about the dropped batch, whatever the header's name; nor
+    may a password in the endpoint URL reach it."""
+    key = "hcteam-0123456789abcdef"
+
+    async def reject(request):
+        team = request.headers.get("x-honeycomb-team")
+        return web.json_response({"error": {"message": f"unknown team {team}"}}, status=401)
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", reject)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("/v1/traces"))
+    if given == "environment":
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", f"x-honeycomb-team={key}")
+        exporter = OTelExporter(url, interval=0.01)
+    elif given == "argument":
+        exporter = OTelExporter(url, headers={"x-honeycomb-team": key}, interval=0.01)
+    else:
+        exporter = OTelExporter(url.replace("//", f"//user:{key}@"), interval=0.01)
+    with Tracer("svc", exporters=[exporter]).span("work"):
+        pass
+    with caplog.at_level(logging.WARNING):
+        assert await asyncio.to_thread(exporter.flush)
+    assert exporter.dropped == 1 and "unknown team" in caplog.text
+    assert key not in caplog.text
+    await asyncio.to_thread(exporter.shutdown)
+    await server.close()

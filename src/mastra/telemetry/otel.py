@@ -32,6 +32,7 @@ from mastra.telemetry.otlp import (
     encode_span,
     otlp_value,
 )
+from mastra.telemetry.redact import Redactor
 from mastra.telemetry.tracing import SpanRecord
 
 __all__ = ["OTLP_RETRY", "OTelExporter", "otel_attributes"]
@@ -139,6 +140,15 @@ def _compression(compression: str | None) -> str:
     return chosen
 
 
+def _credentials(endpoint: str, headers: Mapping[str, str]) -> Redactor:
+    """A redactor of every header value (whatever the header's name, an OTLP header is
+    usually a key: x-honeycomb-team, dd-api-key ...), the credential after an auth scheme
+    (``Bearer x``) and a password in the endpoint."""
+    secrets = [*headers.values(), *(v.split(" ", 1)[1] for v in headers.values() if " " in v)]
+    password = urllib.parse.urlsplit(endpoint).password
+    return Redactor([*secrets, password] if password else secrets)
+
+
 def _require_sdk() -> None:
     try:
         import opentelemetry.sdk.trace  # noqa: F401
@@ -220,8 +230,10 @@ class OTelExporter(BatchExporter):
         if self.compression == "gzip":
             self._post_headers["Content-Encoding"] = "gzip"
         limit = Timeouts(connect=self.timeout, read=self.timeout, total=self.timeout)
+        sent_headers = dict(headers) if headers is not None else _pairs(_env("HEADERS") or "")
+        self._redactor = _credentials(self.endpoint, sent_headers)
         self._client = HttpClient(
-            headers=dict(headers) if headers is not None else _pairs(_env("HEADERS") or ""),
+            headers=sent_headers,
             timeouts=limit,
             retry=RetryPolicy(max_attempts=1),  # ours: OTLP retries fewer statuses
             max_response_bytes=2**20,
@@ -273,7 +285,13 @@ class OTelExporter(BatchExporter):
         if body:
             if self.compression == "gzip":
                 body = gzip.compress(body, compresslevel=6, mtime=0)
-            self.run(self._post(body))
+            try:
+                self.run(self._post(body))
+            except ServiceError as failure:  # logged by the worker: no credential in it
+                failure.args = (self._redactor.redact(str(failure.args[0])), *failure.args[1:])
+                if isinstance(failure.body, str):
+                    failure.body = self._redactor.redact(failure.body)
+                raise
 
     async def _post(self, body: bytes) -> None:
         """POST ``body``, retrying as the OTLP/HTTP spec says, all within ``timeout``."""
