@@ -2,6 +2,8 @@
 with no SDK installed (its no-op tracer), each around the same trivial function, 1000 calls
 per round."""
 
+import time
+
 import pytest
 from opentelemetry import trace as otel_trace
 
@@ -68,9 +70,22 @@ def test_span_overhead(benchmark, case):
 
 # -- with OpenTelemetry export on -----------------------------------------------------------
 # The same OTLP/HTTP receiver (benches/otlp_sink.py, another process) for both: our tracer with
-# OTelExporter, and opentelemetry-sdk's own tracer with a BatchSpanProcessor and its
-# OTLPSpanExporter. "loop" times the 1000 spans as the caller sees them (export runs in each
-# side's background thread); "flushed" also waits until every span was encoded and posted.
+# OTelExporter (its own protobuf encoder, posted with HttpClient), and opentelemetry-sdk's own
+# tracer with a BatchSpanProcessor and its OTLPSpanExporter. "loop" is what the 1000 spans cost
+# the calling thread (export runs in each side's background thread); "flushed" also waits until
+# every span was encoded and posted, and counts the CPU time of every thread of the process:
+# creating, encoding and posting the spans. CPU time, not wall time: on a shared machine the
+# wall clock of two busy threads measures the scheduler. "plain" spans carry nothing but their
+# name; "attributes" spans carry five GenAI-style attributes (text, ints, a float, a list) and
+# one event.
+
+ATTRIBUTES = {
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.usage.input_tokens": 120,
+    "gen_ai.usage.output_tokens": 42,
+    "gen_ai.request.temperature": 0.2,
+    "gen_ai.response.finish_reasons": ["stop"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +93,6 @@ def otlp_url():
     import socket
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     with socket.socket() as sock:
@@ -98,15 +112,30 @@ def otlp_url():
     process.wait(10)
 
 
-def mastra_otel(url, flushed):
+def mastra_otel(url, flushed, attributes):
     from mastra.telemetry.otel import OTelExporter
 
     exporter = OTelExporter(url, max_queue=10**6)
-    run = make_with(Tracer(exporters=[exporter]))
-    return (lambda: (run(), exporter.flush())) if flushed else run, exporter.shutdown
+    tracer = Tracer(exporters=[exporter])
+    if attributes:
+
+        def run():
+            for i in range(CALLS):
+                with tracer.span("work", **ATTRIBUTES) as span:
+                    span.add_event("first-token", index=i)
+                    work(i)
+
+    else:
+        run = make_with(tracer)
+
+    def close():
+        exporter.shutdown()
+        assert exporter.dropped == 0 and exporter.sent > 0  # every span was posted
+
+    return (lambda: (run(), exporter.flush())) if flushed else run, close
 
 
-def sdk_batch(url, flushed):
+def sdk_batch(url, flushed, attributes):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -115,10 +144,13 @@ def sdk_batch(url, flushed):
     processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=url), max_queue_size=10**6)
     provider.add_span_processor(processor)
     tracer = provider.get_tracer("bench")
+    given = ATTRIBUTES if attributes else None
 
     def run():
         for i in range(CALLS):
-            with tracer.start_as_current_span("work"):
+            with tracer.start_as_current_span("work", attributes=given) as span:
+                if attributes:
+                    span.add_event("first-token", {"index": i})
                 work(i)
 
     return (lambda: (run(), processor.force_flush())) if flushed else run, provider.shutdown
@@ -127,11 +159,20 @@ def sdk_batch(url, flushed):
 EXPORT_CASES = {"mastra-otel-exporter": mastra_otel, "otel-sdk-batch-processor": sdk_batch}
 
 
-@pytest.mark.parametrize("mode", ["loop", "flushed"])
+MODES = [
+    pytest.param("loop", marks=pytest.mark.benchmark(timer=time.thread_time)),
+    pytest.param("flushed", marks=pytest.mark.benchmark(timer=time.process_time)),
+]
+
+
+@pytest.mark.parametrize("shape", ["plain", "attributes"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", list(EXPORT_CASES))
-def test_span_cost_with_otel_export(benchmark, otlp_url, case, mode):
-    run, close = EXPORT_CASES[case](otlp_url, flushed=mode == "flushed")
-    benchmark.group = f"span cost with OTLP export on, {mode} (1000 spans)"
+def test_span_cost_with_otel_export(benchmark, otlp_url, case, mode, shape):
+    run, close = EXPORT_CASES[case](
+        otlp_url, flushed=mode == "flushed", attributes=shape == "attributes"
+    )
+    benchmark.group = f"span cost with OTLP export on, {shape}, {mode} (CPU time, 1000 spans)"
     try:
         benchmark.pedantic(run, rounds=30, warmup_rounds=3)
     finally:

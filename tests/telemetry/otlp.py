@@ -3,6 +3,7 @@ ExportTraceServiceRequest with opentelemetry-proto into plain span dicts."""
 
 import asyncio
 import socket
+import time
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -24,17 +25,30 @@ def _attributes(pairs):
 
 
 class Collector:
-    """Receives spans at ``{url}``; ``spans`` holds them as dicts, in arrival order."""
+    """Receives spans at ``{url}``; ``spans`` holds them as dicts, in arrival order. Each
+    request's headers, body (decompressed) and arrival time are kept; ``answers`` scripts
+    error replies, ``(status, headers)``, given before the next successes."""
 
     def __init__(self):
         self.spans = []
         self.requests = 0
+        self.headers = []
+        self.bodies = []
+        self.times = []
+        self.answers = []
         self.arrived = asyncio.Event()
 
     async def handle(self, request):
         assert request.content_type == "application/x-protobuf"
-        message = ExportTraceServiceRequest.FromString(await request.read())
+        body = await request.read()
         self.requests += 1
+        self.headers.append(dict(request.headers))
+        self.bodies.append(body)
+        self.times.append(time.monotonic())
+        if self.answers:
+            status, headers = self.answers.pop(0)
+            return web.Response(status=status, headers=headers)
+        message = ExportTraceServiceRequest.FromString(body)
         for resource_spans in message.resource_spans:
             resource = _attributes(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
