@@ -96,7 +96,23 @@ class ServiceError(MastraError):
 
 class ProviderError(ServiceError):
     """A model provider (or another HTTP service) answered, and the answer is an error: an
-    error status, or a body that is not what its API promises."""
+    error status, or a body that is not what its API promises. ``retry_after`` is in seconds
+    when the answer said how long to wait (429 and 5xx ``Retry-After``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        provider: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, provider=provider, request_id=request_id, body=body
+        )
+        self.retry_after = retry_after
 
 
 class BadRequestError(ProviderError):
@@ -114,20 +130,8 @@ class AuthenticationError(ProviderError):
 class RateLimitError(ProviderError):
     """The provider throttled the request (429). ``retry_after`` is in seconds when it said."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = 429,
-        provider: str | None = None,
-        request_id: str | None = None,
-        body: str | None = None,
-    ) -> None:
-        super().__init__(
-            message, status=status, provider=provider, request_id=request_id, body=body
-        )
-        self.retry_after = retry_after
+    def __init__(self, message: str, *, status: int | None = 429, **details: Any) -> None:
+        super().__init__(message, status=status, **details)
 
 
 class ServerError(ProviderError):

@@ -87,10 +87,11 @@ async def test_retryable_statuses_then_success(serve, status):
     assert response.status == 200 and len(seen) == 3
 
 
-async def test_429_honours_retry_after_capped_by_max_delay(serve):
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_honoured_capped_by_max_delay(serve, status):
     seen = []
     base = await app_with(
-        serve, scripted([json_error(429, "slow down", {"Retry-After": "0.3"}), ok()], seen)
+        serve, scripted([json_error(status, "slow down", {"Retry-After": "0.3"}), ok()], seen)
     )
     policy = RetryPolicy(max_attempts=2, initial_delay=0.001, max_delay=0.2)
     async with HttpClient(base, retry=policy) as client:

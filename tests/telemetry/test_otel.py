@@ -248,9 +248,10 @@ async def test_other_failures_are_not_retried(collector, status):
     await asyncio.to_thread(telemetry.shutdown)
 
 
-async def test_retry_after_is_honoured(collector):
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_honoured(collector, status):
     received, url = collector
-    received.answers = [(429, {"Retry-After": "1"})]
+    received.answers = [(status, {"Retry-After": "1"})]
     exporter = OTelExporter(url, interval=0.01, retry=FAST_RETRY)  # backoff alone: ~0.01 s
     with Tracer("svc", exporters=[exporter]).span("work"):
         pass

@@ -347,8 +347,10 @@ class HttpClient(AsyncCloseable):
             "request_id": _request_id(response.headers),
             "body": message,
         }
+        if status == 429 or status >= 500:
+            common["retry_after"] = parse_retry_after(response.headers)
         if status == 429:
-            return RateLimitError(text, retry_after=parse_retry_after(response.headers), **common)
+            return RateLimitError(text, **common)
         if status in (401, 403):
             return AuthenticationError(text, **common)
         if status == 408:
@@ -381,7 +383,7 @@ class HttpClient(AsyncCloseable):
         retryable = failure.status is None or is_retryable_status(failure.status)
         if not retryable or attempt >= self.retry.max_attempts:
             raise failure
-        retry_after = failure.retry_after if isinstance(failure, RateLimitError) else None
+        retry_after = failure.retry_after if isinstance(failure, ProviderError) else None
         await asyncio.sleep(self.retry.delay(attempt, retry_after))
 
 
