@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from mastra.errors import NotFoundError, WorkflowError, WorkflowValidationError
-from mastra.storage import InMemoryStorage, PostgresStorage, SQLiteStorage
+from mastra.storage import InMemoryStorage, PostgresStorage, SQLiteStorage, WorkflowRun
 from mastra.workflows import Queue, StepContext, Worker, Workflow, step
 
 
@@ -100,6 +100,25 @@ async def test_an_idempotency_key_enqueues_once(stores):
         await pipeline(here).enqueue(2, run_id=first.run_id)
     with pytest.raises(WorkflowValidationError, match="input"):
         await pipeline(here).enqueue("not a number")
+
+
+async def test_enqueue_returns_the_run_as_stored(stores):
+    here, there = stores
+    run = WorkflowRun(
+        workflow_id="direct",
+        run_id="d1",
+        status="queued",
+        queue="default",
+        priority=3,
+        idempotency_key="k1",
+        steps={"$input": {"output": {"n": (1, 2)}}},
+    )
+    stored = await here.enqueue_workflow_run(run, delay=60)
+    assert stored == await there.get_workflow_run("direct", "d1")
+    assert stored.steps == {"$input": {"output": {"n": [1, 2]}}}  # as JSON keeps it
+    assert stored.wake_at > stored.created_at  # the delay, on the database's clock
+    again = msgspec.structs.replace(run, run_id="d2", steps={})
+    assert await there.enqueue_workflow_run(again) == stored  # the key's run, with its steps
 
 
 async def test_higher_priority_runs_are_taken_first(stores):
@@ -368,3 +387,51 @@ async def test_a_schedule_fires_once_per_tick_across_three_workers(stores):
     keys = sorted(r.idempotency_key for r in ticks)
     assert len(keys) == len(set(keys)) >= 5  # each tick once, not once per worker
     assert all(k.startswith("schedule:every-minute:") for k in keys)
+
+
+async def test_a_claim_in_progress_does_not_block_a_step_write(postgres_dsn):
+    """A claimer's row lock on a run must not conflict with the foreign-key check of a step
+    write to that run: under load the two deadlocked (the claim waited on the lease row a
+    write held, the write on the run row the claim had locked) and PostgreSQL aborted one."""
+    import psycopg
+
+    from mastra.storage import sql
+
+    storage = PostgresStorage(postgres_dsn)
+    await pipeline(storage).commit().enqueue(1, run_id="locked")
+    due = storage._q(sql.due_runs(1, skip_locked=True))
+    record = {"status": "success", "output": 2}
+    claimer = await psycopg.AsyncConnection.connect(postgres_dsn)
+    async with claimer, claimer.transaction():  # the claim's first statement, its locks held
+        rows = await (await claimer.execute(due, ("default", "pipeline", 10))).fetchall()
+        assert rows == [("pipeline", "locked")]
+        await asyncio.wait_for(
+            storage.save_workflow_steps("pipeline", "locked", {"add_one": record}), 5
+        )
+    stored = await storage.get_workflow_run("pipeline", "locked")
+    assert stored.steps["add_one"] == record
+    await storage.close()
+
+
+@pytest.mark.parametrize("failures", [3, 4])
+async def test_a_write_aborted_by_a_deadlock_is_tried_again(failures):
+    """PostgreSQL aborts one side of a deadlock; nothing of it was committed, so the storage
+    runs the transaction again (three times at most) instead of failing the run."""
+    from psycopg import errors
+
+    from mastra.storage.postgres import _retry_conflicts
+
+    calls = []
+
+    async def attempt():
+        calls.append(1)
+        if len(calls) <= failures:
+            raise errors.DeadlockDetected("deadlock detected")
+        return "written"
+
+    if failures == 3:
+        assert await _retry_conflicts(attempt) == "written" and len(calls) == 4
+    else:
+        with pytest.raises(errors.DeadlockDetected):
+            await _retry_conflicts(attempt)
+        assert len(calls) == 4

@@ -4,8 +4,10 @@ applied under an advisory lock so replicas starting together migrate once."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable, Sequence
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from mastra.errors import ErrorMapping, map_exceptions
@@ -91,7 +93,8 @@ class PostgresStorage(SqlStorage):
     ) -> bool:
         pool = await self._pools.get()
         statements = build()
-        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+
+        async def attempt() -> bool:
             async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 if guard is not None:
                     await cur.execute(*guard)
@@ -102,12 +105,16 @@ class PostgresStorage(SqlStorage):
                         await cur.executemany(query, params)
                     else:
                         await cur.execute(query, params)
-        return True
+            return True
+
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+            return await _retry_conflicts(attempt)
 
     async def _transact(self, program: Callable[[], Program[T]]) -> T:
         pool = await self._pools.get()
-        steps = program()
-        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+
+        async def attempt() -> T:
+            steps = program()
             async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 statement = next(steps)
                 while True:
@@ -117,6 +124,9 @@ class PostgresStorage(SqlStorage):
                         statement = steps.send(rows)
                     except StopIteration as done:
                         return done.value  # type: ignore[no-any-return]
+
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+            return await _retry_conflicts(attempt)
 
     # A run's fenced writes are one statement each (one round trip, no BEGIN/COMMIT): the
     # lease row is locked by the statement's own guard until it commits, as in a transaction.
@@ -152,14 +162,32 @@ class PostgresStorage(SqlStorage):
 
     async def _guarded(self, query: str, params: Sequence[Any], fence: tuple[str, str]) -> None:
         pool = await self._pools.get()
-        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+
+        async def attempt() -> Any:
             async with pool.connection() as conn:
-                held = await (await conn.execute(self._q(query), params)).fetchone()
+                return await (await conn.execute(self._q(query), params)).fetchone()
+
+        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+            held = await _retry_conflicts(attempt)
         if not held or not held[0]:
             raise lease_lost(fence[0])
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password
+
+
+async def _retry_conflicts(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run ``attempt`` (one transaction) again when PostgreSQL aborted it to break a deadlock
+    or a serialization conflict: nothing of it was committed, and each attempt re-checks its
+    lease, so running it again is safe. The fourth failure is raised."""
+    from psycopg import errors
+
+    for backoff in (0.01, 0.02, 0.04):
+        try:
+            return await attempt()
+        except (errors.DeadlockDetected, errors.SerializationFailure):
+            await asyncio.sleep(random.uniform(0, backoff))
+    return await attempt()
 
 
 @functools.cache

@@ -380,12 +380,10 @@ _RUN_LEASE = "'workflow:' || r.workflow_id || ':' || r.run_id"
 _UNFINISHED = "r.status NOT IN ('success', 'failed', 'canceled')"
 # As UPSERT_RUN's values, but wake_at is a delay in microseconds from the database's now.
 ENQUEUE_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS})
-    VALUES (?, ?, ?, ?j, ?, ?, ?, ?, {{NOW}} + ?, ?, ?) ON CONFLICT DO NOTHING RETURNING run_id"""
+    VALUES (?, ?, ?, ?j, ?, ?, ?, ?, {{NOW}} + ?, ?, ?) ON CONFLICT DO NOTHING
+    RETURNING {RUN_COLUMNS}"""
 RUN_STATE = """SELECT status, cancel_requested FROM mastra_workflow_runs WHERE workflow_id = ?
     AND run_id = ?"""
-RUN_BY_IDEMPOTENCY = (
-    "SELECT run_id FROM mastra_workflow_runs WHERE workflow_id = ? AND idempotency_key = ?"
-)
 # Runs of a queue executing now: marked running, under a live lease.
 COUNT_RUNNING = f"""SELECT count(*) FROM mastra_workflow_runs r WHERE r.queue = ?
     AND r.status = 'running' AND EXISTS (SELECT 1 FROM mastra_leases l
@@ -398,14 +396,16 @@ COUNT_STARTED = (
 def due_runs(workflows: int, skip_locked: bool) -> str:
     """Runs of a queue (?) among ``workflows`` ids that are due and held by no live lease,
     highest priority first (LIMIT ?); with ``skip_locked`` rows another claimer is taking
-    are passed over."""
+    are passed over. The row lock is NO KEY UPDATE: a plain UPDATE's lock would conflict with
+    the foreign-key checks of step writes to the run (a deadlock with a worker that holds
+    the run's lease row)."""
     return f"""SELECT r.workflow_id, r.run_id FROM mastra_workflow_runs r
         LEFT JOIN mastra_leases l ON l.key = {_RUN_LEASE}
         WHERE r.queue = ? AND r.wake_at <= {{NOW}} AND {_UNFINISHED}
         AND r.workflow_id IN ({", ".join("?" * workflows)})
         AND (l.key IS NULL OR l.expires_at < {{NOW}})
         ORDER BY r.priority DESC, r.wake_at, r.run_id LIMIT ?
-        {"FOR UPDATE OF r SKIP LOCKED" if skip_locked else ""}"""
+        {"FOR NO KEY UPDATE OF r SKIP LOCKED" if skip_locked else ""}"""
 
 
 def take_leases(count: int) -> str:

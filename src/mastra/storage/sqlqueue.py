@@ -74,20 +74,23 @@ class SqlRunQueue(ABC):
             raise ValidationError("a queued run needs a queue")
         values = list(sql.run_params(run))
         values[8] = int(delay * 1e6)  # wake_at: the database's now + delay
+        steps = sql.step_params(run, run.steps)
 
-        def program() -> Program[str | None]:
+        def program() -> Program[WorkflowRun | None]:
             inserted = yield (self._q(sql.ENQUEUE_RUN), values)
-            if inserted:
-                for step in sql.step_params(run, run.steps):
+            if inserted:  # the stored row comes back with the insert: no second read
+                for step in steps:
                     yield (self._q(sql.UPSERT_STEP), step)
-                return run.run_id
+                recorded = {key: sql.decode(result) for _, _, key, result in steps}
+                return msgspec.structs.replace(sql.run_of(inserted[0]), steps=recorded)
             if run.idempotency_key is None:
                 return None
-            rows = yield (self._q(sql.RUN_BY_IDEMPOTENCY), (run.workflow_id, run.idempotency_key))
-            return rows[0][0] if rows else None
+            found = yield from self._runs(
+                "workflow_id = ? AND idempotency_key = ?", (run.workflow_id, run.idempotency_key)
+            )
+            return found[0] if found else None
 
-        run_id = await self._transact(program)
-        stored = await self.get_workflow_run(run.workflow_id, run_id) if run_id else None
+        stored = await self._transact(program)
         if stored is None:
             raise WorkflowError(
                 f"run {run.run_id!r} of {run.workflow_id!r} already exists; enqueue a new "
