@@ -855,8 +855,9 @@ def test_recovery_after_sigkill(benchmark, postgres_uri, tmp_path):
         f"mastra: median first {first:.2f} s, all {last:.2f} s, worst {worst:.2f} s "
         f"(target <= lease + 1 = {LEASE + 1:g} s); dbos: runs taken over by the live executor "
         f"within {DBOS_FAILOVER_WATCH:g} s: {info['dbos taken over by a live executor']}; after "
-        f"a restart with the dead executor's id: first {info['dbos restart to first continued (s)']}"
-        f" s, all {info['dbos restart to all continued (s)']} s",
+        f"a restart with the dead executor's id: first "
+        f"{info['dbos restart to first continued (s)']} s, all "
+        f"{info['dbos restart to all continued (s)']} s",
     )
     assert worst <= LEASE + 1 + 2  # a loaded machine; the figure itself is reported
 
