@@ -318,9 +318,11 @@ def loop():
     runner.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def dbos_launcher():
-    """Launch DBOS in this process on a system database (relaunched when it changes)."""
+    """Launch DBOS in this process on a system database (relaunched when it changes); it is
+    destroyed when the test ends, so its threads and connections do not linger into the
+    multi-process tests."""
     from dbos import DBOS
 
     from fleet_peers import dbos_app

@@ -3,7 +3,9 @@
 ``python -m fleet_peers.dbos_app EXECUTOR_ID`` launches DBOS on the system database at
 ``FLEET_DSN`` with that executor id, serves queue ``QUEUE`` with ``worker_concurrency``
 ``FLEET_CONCURRENCY`` (16) and polling interval ``FLEET_POLL`` seconds (DBOS's default 1.0),
-prints ``ready`` and runs until SIGTERM (or SIGKILL).
+prints ``ready`` and runs until SIGTERM (or SIGKILL). Its connection pool holds ``FLEET_POOL``
+(18) connections rather than DBOS's default 20: four workers of 20, their listeners and the
+enqueuing client's 16 would pass the benchmark server's 100 connections ("too many clients").
 """
 
 import os
@@ -53,17 +55,19 @@ def chain(steps: int) -> int:
     return steps
 
 
-def launch(dsn: str, executor_id: str | None = None) -> None:
+def launch(dsn: str, executor_id: str | None = None, pool: int | None = None) -> None:
     """Configure and launch DBOS in this process on the system database ``dsn``."""
     config = {"name": APP, "system_database_url": dsn, "log_level": "WARNING"}
     if executor_id is not None:
         config["executor_id"] = executor_id
+    if pool is not None:
+        config["sys_db_pool_size"] = pool
     DBOS(config=config)
     DBOS.launch()
 
 
 def main(executor_id: str) -> None:
-    launch(os.environ["FLEET_DSN"], executor_id)
+    launch(os.environ["FLEET_DSN"], executor_id, int(os.environ.get("FLEET_POOL") or 18))
     DBOS.register_queue(
         QUEUE,
         worker_concurrency=int(os.environ.get("FLEET_CONCURRENCY") or 16),
