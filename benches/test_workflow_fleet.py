@@ -11,8 +11,8 @@ the same server):
     commit waits for its WAL flush to disk) and off (the commit does not wait: what is left
     is the framework's CPU and round trips); plus the statements each side sends per step,
     counted from the server's own statement log;
-(b) RUNS three-step runs enqueued (ENQUEUERS at once from this process) while WORKERS worker
-    processes execute them (ours: ``mastra worker --concurrency 16``; DBOS: its queue with
+(b) RUNS three-step runs enqueued (ENQUEUERS at once from this process) while 1 and WORKERS
+    worker processes execute them (ours: ``mastra worker --concurrency 16``; DBOS: its queue with
     ``worker_concurrency=16``): runs/s from the first enqueue to the last completion (the
     database's timestamps), CPU per run (workers + PostgreSQL + this process), and enqueue
     throughput alone (no workers);
