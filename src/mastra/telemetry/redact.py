@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -20,6 +21,8 @@ _SECRET_KEY_NAME = re.compile(
     r"(?i)(?:^|[.])(?:[\w-]*[_-])?(?:api[_-]?key|apikey|authorization|password|passwd|secret|"
     r"token|credentials?|cookie|private[_-]?key)$"
 )
+# Values of these types hold no text, so nothing in them can be a secret.
+_TEXTLESS = frozenset({int, float, bool, type(None)})
 # Well-known token shapes: provider keys and bearer tokens.
 _TOKEN_SHAPES = (
     r"\bsk-[A-Za-z0-9_\-]{16,}",  # OpenAI, Anthropic (sk-ant-...), DeepSeek
@@ -29,6 +32,12 @@ _TOKEN_SHAPES = (
 )
 # Values this short are never treated as secrets: redacting "1" or "true" would mangle logs.
 _MIN_SECRET_LENGTH = 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_key(key: str) -> bool:
+    """Whether values under ``key`` are secrets (attribute names repeat: decided once)."""
+    return _SECRET_KEY_NAME.search(key) is not None
 
 
 class Redactor:
@@ -73,12 +82,16 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced."""
+        if len(text) < _MIN_SECRET_LENGTH:  # shorter than any secret or token shape
+            return text
         return self._pattern.sub(REDACTED, text)
 
     def redact_value(self, key: str, value: Any) -> Any:
         """A copy of an attribute value that is safe to log under ``key``."""
-        if _SECRET_KEY_NAME.search(key):
+        if _is_secret_key(key):
             return REDACTED
+        if type(value) in _TEXTLESS:
+            return value
         return self._scrub(value)
 
     def _scrub(self, value: Any) -> Any:
