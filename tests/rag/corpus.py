@@ -28,3 +28,9 @@ async def documents(store, index):
     """The manifest rows (documents), generation row left out."""
     rows = await contents(store, index + "__docs")
     return {k: v[0] for k, v in rows.items() if v[0].get("kind") == "document"}
+
+
+async def journals(store, index):
+    """The manifest's journal rows (batches a run was writing when it died): their docs."""
+    rows = await contents(store, index + "__docs")
+    return [v[0]["docs"] for v in rows.values() if v[0].get("kind") == "journal"]

@@ -113,8 +113,9 @@ class _Sources:
             self.missing.append(Skipped(root, "not found"))
 
 
-class _Pending(msgspec.Struct):
-    """A document on its way to the store."""
+class _Pending(msgspec.Struct, gc=False):
+    """A document on its way to the store (never in a reference cycle: untracked by the
+    garbage collector, which would otherwise walk every batch in flight)."""
 
     document: Document
     chunks: list[Chunk]
@@ -222,27 +223,28 @@ class _Run:
             self.tasks.discard(task)
 
     async def _write(self, group: list[_Pending]) -> None:
-        await self.manifest.put(
-            msgspec.structs.replace(
-                p.entry, state="writing", chunks=max(p.old_chunks, p.entry.chunks)
-            )
+        journal = await self.manifest.begin(
+            msgspec.structs.replace(p.entry, chunks=max(p.old_chunks, p.entry.chunks))
             for p in group
         )
-        chunks = [(p.entry.id, c) for p in group for c in p.chunks]
+        chunks = [c for p in group for c in p.chunks]
+        ids = [chunk_id(p.entry.id, int(c.metadata["position"])) for p in group for c in p.chunks]
         for start in range(0, len(chunks), self.batch_size):
-            await self._upsert(chunks[start : start + self.batch_size])
+            end = start + self.batch_size
+            await self._upsert(chunks[start:end], ids[start:end])
         for p in group:
             for position in range(p.entry.chunks, p.old_chunks):
                 await delete_quietly(self.store, self.index, chunk_id(p.entry.id, position))
         await self.manifest.put(p.entry for p in group)
+        await self.manifest.end(journal)
         self.report.documents += len(group)
         self.report.chunks += len(chunks)
         if self.bar is not None:
             elapsed = max(time.perf_counter() - self.started, 1e-9)
             self.bar.set_postfix_str(f"{self.report.chunks / elapsed:,.0f} chunks/s")
 
-    async def _upsert(self, batch: list[tuple[str, Chunk]]) -> None:
-        texts = [c.text for _, c in batch]
+    async def _upsert(self, chunks: list[Chunk], ids: list[str]) -> None:
+        texts = [c.text for c in chunks]
         unique = list(dict.fromkeys(texts))
         rows = np.asarray(await self.embedder.embed(unique), dtype=np.float32)
         if rows.shape != (len(unique), self.embedder.dimension):
@@ -250,11 +252,11 @@ class _Run:
                 f"the embedder returned shape {rows.shape} for {len(unique)} texts; "
                 f"expected ({len(unique)}, {self.embedder.dimension})"
             )
-        where = {text: i for i, text in enumerate(unique)}
-        vectors = rows[[where[t] for t in texts]]
-        metadata = [{**c.metadata, "text": c.text} for _, c in batch]
-        ids = [chunk_id(doc_id, int(c.metadata["position"])) for doc_id, c in batch]
-        await self.store.upsert(self.index, vectors, metadata, ids)
+        if len(unique) < len(texts):  # copies within the batch were embedded once
+            where = {text: i for i, text in enumerate(unique)}
+            rows = rows[[where[t] for t in texts]]
+        metadata = [{**c.metadata, "text": c.text} for c in chunks]
+        await self.store.upsert(self.index, rows, metadata, ids)
 
     async def drain(self) -> None:
         await self.flush()
@@ -356,6 +358,7 @@ async def ingest(
         await run.drain()
         await run.prune(plan.roots)
         await run.retry_duplicates()
+        await run.manifest.settle()
     finally:
         await asyncio.gather(*run.tasks, return_exceptions=True)
         if run.bar is not None:

@@ -2,11 +2,13 @@
 count, kept in a small side index of the same vector store (``<index>__docs``, dimension 1)
 so that it works on every store through the public VectorStore API.
 
-A document's entry is written ``"writing"`` (with the larger of its old and new chunk counts)
-before any of its chunks are, and ``"done"`` after all of them are: a run killed in between
-leaves an entry that says which chunk ids may exist, so the next run overwrites or deletes
-them. Chunk ids are ``<document id>#<position>``, so rewriting a document overwrites in
-place and never duplicates.
+Before any chunk of a batch of documents is written, one *journal* row names those documents
+with the larger of their old and new chunk counts; after all of them are written, each
+document's entry is written ``"done"`` and the journal row is deleted. A run killed in between
+leaves the journal, which the next run reads as ``"writing"`` entries: they say which chunk ids
+may exist, so that run overwrites or deletes them (documents it does not redo keep a
+``"writing"`` entry of their own when it settles). Chunk ids are ``<document id>#<position>``,
+so rewriting a document overwrites in place and never duplicates.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = ["Entry", "Manifest", "chunk_id", "manifest_index"]
 
 _SUFFIX = "__docs"
 _GENERATION = "__generation__"
+_JOURNAL = "__journal__"
 _ONE = [1.0]
 
 
@@ -71,12 +74,16 @@ class Manifest:
         self.entries: dict[str, Entry] = {}
         self.by_text: dict[str, str] = {}  # text hash -> a done document holding that text
         self.info: dict[str, Any] = {}
+        self.journals: list[str] = []  # journal rows of runs that died while writing
 
     async def load(self) -> Manifest:
         await self.store.create_index(self.name, 1)
+        journals: list[tuple[str, Any]] = []
         for row in await read_all(self.store, self.name, 1):
             meta = row.metadata
-            if meta.get("kind") == "generation":
+            if meta.get("kind") == "journal":
+                journals.append((row.id, meta.get("docs")))
+            elif meta.get("kind") == "generation":
                 self.info = dict(meta)
             elif meta.get("kind") == "document":
                 entry = Entry(
@@ -90,7 +97,45 @@ class Manifest:
                 self.entries[row.id] = entry
                 if entry.state == "done":
                     self.by_text.setdefault(entry.text_hash, row.id)
+        for row_id, docs in journals:
+            self._replay(row_id, docs)
         return self
+
+    def _replay(self, row_id: str, docs: Any) -> None:
+        """A dead run's journal: the documents it names become ``"writing"`` entries."""
+        self.journals.append(row_id)
+        for doc_id, chunks, root in docs if isinstance(docs, list) else []:
+            before = self.entries.get(doc_id)
+            if before is None:
+                self.entries[doc_id] = Entry(doc_id, "", "", int(chunks), "writing", str(root))
+                continue
+            if self.by_text.get(before.text_hash) == doc_id:
+                del self.by_text[before.text_hash]
+            self.entries[doc_id] = msgspec.structs.replace(
+                before, chunks=max(before.chunks, int(chunks)), state="writing"
+            )
+
+    async def begin(self, entries: Iterable[Entry]) -> str:
+        """Write the journal row of a batch about to be written: each document's id, root and
+        the number of chunk ids it may have once the batch is half-written. Returns its id."""
+        row_id = f"{_JOURNAL}{uuid.uuid4().hex}"
+        docs = [[e.id, e.chunks, e.root] for e in entries]
+        await self.store.upsert(self.name, [_ONE], [{"kind": "journal", "docs": docs}], [row_id])
+        return row_id
+
+    async def end(self, journal: str) -> None:
+        """The batch is written and its entries are ``"done"``: drop its journal row."""
+        await delete_quietly(self.store, self.name, journal)
+
+    async def settle(self) -> None:
+        """After a run, retire the dead runs' journals: documents they name that this run did
+        not redo or remove keep a ``"writing"`` entry of their own, then the journals go."""
+        if not self.journals:
+            return
+        await self.put(e for e in self.entries.values() if e.state == "writing")
+        for journal in self.journals:
+            await delete_quietly(self.store, self.name, journal)
+        self.journals = []
 
     async def put(self, entries: Iterable[Entry]) -> None:
         batch = list(entries)
