@@ -4,10 +4,15 @@ installed site-packages, read in sorted order; the same texts for every engine):
 (a) chunking MB/s: RecursiveChunker (Chunk objects with offsets and metadata, and the bare
     compiled spans) beside LangChain's RecursiveCharacterTextSplitter (``split_text``: strings
     only; ``create_documents(add_start_index=True)``: the same information as ours) and
-    chonkie's RecursiveChunker, all at 1000 characters (overlap 200 where the engine has one);
+    chonkie's RecursiveChunker, all at 1000 characters (overlap 200 where the engine has one),
+    and two scans that chunk nothing as the machine's limit: one memchr over the corpus's
+    UTF-8 bytes, and the regex search of every paragraph break; ``test_chunking_interleaved``
+    runs them all round-robin and reports the median of each round's ratios (steadier than
+    separate runs on a shared machine);
 (b) ingest of N documents end to end with HashingEmbedder into SQLiteVector, beside
     llama-index's IngestionPipeline (SentenceSplitter, the same embedder, the same store),
-    each in a fresh process that reports its wall time and peak RSS;
+    each in a fresh process that reports its wall time, CPU time (all threads) and peak RSS
+    (and the RSS before the clock: interpreter, imports, corpus);
 (c) hybrid retrieval latency (vector + BM25, RRF) at M chunks in InMemoryVector.
 
 Sizes: MASTRA_BENCH_RAG_DOCS (default 100000) and MASTRA_BENCH_RAG_CHUNKS (default 1000000).
@@ -17,6 +22,8 @@ import asyncio
 import functools
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -107,23 +114,70 @@ def _chunk_chonkie():
     return sum(len(chunker.chunk(t)) for t in corpus_texts())
 
 
+@functools.lru_cache(maxsize=1)
+def corpus_bytes() -> list[bytes]:
+    return [t.encode("utf-8") for t in corpus_texts()]
+
+
+def _scan_memchr():
+    """The machine's limit: every byte looked at once (memchr for a byte no text holds)."""
+    return sum(b.find(b"\0") >= 0 for b in corpus_bytes())
+
+
+_BREAK = re.compile("\n\n")
+
+
+def _scan_regex():
+    """Every paragraph break found, nothing built: the first level of a recursive split."""
+    return sum(len(_BREAK.findall(t)) for t in corpus_texts())
+
+
 CHUNKERS = {
     "mastra-chunks": _chunk_ours,
     "mastra-spans": _chunk_ours_spans,
     "langchain-split_text": _chunk_langchain,
     "langchain-create_documents": _chunk_langchain_documents,
     "chonkie-recursive": _chunk_chonkie,
+    "limit-memchr": _scan_memchr,
+    "limit-regex": _scan_regex,
 }
 
 
 @pytest.mark.benchmark(group="rag-chunking")
 @pytest.mark.parametrize("engine", list(CHUNKERS))
 def test_chunking(benchmark, engine):
-    corpus_texts()  # read outside the timing
-    chunks = benchmark.pedantic(CHUNKERS[engine], rounds=3, iterations=1, warmup_rounds=1)
+    corpus_bytes()  # read outside the timing
+    chunks = benchmark.pedantic(CHUNKERS[engine], rounds=9, iterations=1, warmup_rounds=1)
     benchmark.extra_info["MB"] = round(megabytes(corpus_texts()), 2)
     benchmark.extra_info["MB/s"] = round(megabytes(corpus_texts()) / benchmark.stats["median"], 1)
     benchmark.extra_info["chunks"] = chunks
+
+
+@pytest.mark.benchmark(group="rag-chunking-interleaved")
+def test_chunking_interleaved(benchmark):
+    """Every engine once per round, 15 rounds; per engine the median time and the median of
+    its per-round ratio to LangChain's split_text (a loaded machine slows a round, not an
+    engine)."""
+    corpus_bytes()
+    times: dict[str, list[float]] = {name: [] for name in CHUNKERS}
+
+    def rounds():
+        for _ in range(15):
+            for name, run in CHUNKERS.items():
+                began = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - began)
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1, warmup_rounds=0)
+    size = megabytes(corpus_texts())
+    base = times["langchain-split_text"]
+    for name, spent in times.items():
+        ratio = statistics.median(b / t for b, t in zip(base, spent, strict=True))
+        benchmark.extra_info[name] = {
+            "median_ms": round(statistics.median(spent) * 1000, 2),
+            "MB/s": round(size / statistics.median(spent)),
+            "x_langchain": round(ratio, 2),
+        }
 
 
 def test_chunks_equal_langchain_on_the_bench_corpus():
@@ -234,6 +288,7 @@ def test_ingest(benchmark, engine, tmp_path):
     benchmark.pedantic(once, rounds=1, iterations=1)
     benchmark.extra_info.update(found)
     benchmark.extra_info["docs/s"] = round(DOCS / found["seconds"])
+    benchmark.extra_info["docs/cpu-s"] = round(DOCS / found["cpu_seconds"])
 
 
 # -- (c) hybrid retrieval -------------------------------------------------------------------
