@@ -31,6 +31,8 @@ async def documents(store, index):
 
 
 async def journals(store, index):
-    """The manifest's journal rows (batches a run was writing when it died): their docs."""
+    """The manifest's journal rows (batches a run was writing when it died): for each, its
+    documents as (id, chunk count, root)."""
     rows = await contents(store, index + "__docs")
-    return [v[0]["docs"] for v in rows.values() if v[0].get("kind") == "journal"]
+    flat = [v[0]["docs"] for v in rows.values() if v[0].get("kind") == "journal"]
+    return [list(zip(f[0::3], f[1::3], f[2::3], strict=True)) for f in flat]

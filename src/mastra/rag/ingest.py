@@ -20,7 +20,7 @@ import orjson
 
 from mastra.errors import MastraError, ValidationError
 from mastra.rag.chunkers import Chunker, RecursiveChunker
-from mastra.rag.documents import Chunk, Document, content_hash
+from mastra.rag.documents import Document, content_hash
 from mastra.rag.embedders import Embedder
 from mastra.rag.loaders import Loaded, Skipped, load_file, walk_files
 from mastra.rag.manifest import Entry, Manifest, chunk_id, delete_quietly
@@ -114,13 +114,21 @@ class _Sources:
 
 
 class _Pending(msgspec.Struct, gc=False):
-    """A document on its way to the store (never in a reference cycle: untracked by the
-    garbage collector, which would otherwise walk every batch in flight)."""
+    """A document on its way to the store."""
 
-    document: Document
-    chunks: list[Chunk]
     entry: Entry  # the manifest entry once written
     old_chunks: int  # how many chunk ids the store may hold for it now
+
+
+class _Group(msgspec.Struct, gc=False):
+    """Documents on their way to the store, with their chunks as the store will hold them
+    (metadata with the text, and ids): the Chunk objects are dropped as soon as they are
+    made. Dicts of strings and numbers are not tracked by the garbage collector, nor is this
+    (never in a reference cycle), so batches in flight are not walked by every collection."""
+
+    documents: list[_Pending] = msgspec.field(default_factory=list)
+    metadata: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    ids: list[str] = msgspec.field(default_factory=list)
 
 
 class _Run:
@@ -140,8 +148,7 @@ class _Run:
         self.report = IngestReport()
         self.manifest = Manifest(store, index)
         self.fingerprint = f"{chunker.fingerprint}|{embedder_fingerprint(embedder)}"
-        self.group: list[_Pending] = []
-        self.group_chunks = 0
+        self.group = _Group()
         self.seen: set[str] = set()
         self.duplicates: list[tuple[_Item, str]] = []  # skipped as copies: (item, text hash)
         self.bar: Any = None
@@ -201,16 +208,18 @@ class _Run:
             return
         entry = Entry(doc_id, full_hash, text_hash, len(chunks), "done", item[1])
         self.manifest.by_text.setdefault(text_hash, doc_id)  # later copies in this run wait
-        self.group.append(_Pending(document, chunks, entry, old.chunks if old else 0))
-        self.group_chunks += len(chunks)
-        if self.group_chunks >= self.batch_size:
+        group = self.group
+        group.documents.append(_Pending(entry, old.chunks if old else 0))
+        group.metadata += [{**c.metadata, "text": c.text} for c in chunks]
+        group.ids += [chunk_id(doc_id, int(c.metadata["position"])) for c in chunks]
+        if len(group.ids) >= self.batch_size:
             await self.flush()
 
     # -- one batch ------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        group, self.group, self.group_chunks = self.group, [], 0
-        if not group:
+        group, self.group = self.group, _Group()
+        if not group.documents:
             return
         await self.slots.acquire()
         task = asyncio.create_task(self._write(group))
@@ -222,29 +231,28 @@ class _Run:
         if not task.cancelled() and task.exception() is None:
             self.tasks.discard(task)
 
-    async def _write(self, group: list[_Pending]) -> None:
+    async def _write(self, group: _Group) -> None:
+        documents, ids = group.documents, group.ids
         journal = await self.manifest.begin(
             msgspec.structs.replace(p.entry, chunks=max(p.old_chunks, p.entry.chunks))
-            for p in group
+            for p in documents
         )
-        chunks = [c for p in group for c in p.chunks]
-        ids = [chunk_id(p.entry.id, int(c.metadata["position"])) for p in group for c in p.chunks]
-        for start in range(0, len(chunks), self.batch_size):
+        for start in range(0, len(ids), self.batch_size):
             end = start + self.batch_size
-            await self._upsert(chunks[start:end], ids[start:end])
-        for p in group:
+            await self._upsert(group.metadata[start:end], ids[start:end])
+        for p in documents:
             for position in range(p.entry.chunks, p.old_chunks):
                 await delete_quietly(self.store, self.index, chunk_id(p.entry.id, position))
-        await self.manifest.put(p.entry for p in group)
+        await self.manifest.put(p.entry for p in documents)
         await self.manifest.end(journal)
-        self.report.documents += len(group)
-        self.report.chunks += len(chunks)
+        self.report.documents += len(documents)
+        self.report.chunks += len(ids)
         if self.bar is not None:
             elapsed = max(time.perf_counter() - self.started, 1e-9)
             self.bar.set_postfix_str(f"{self.report.chunks / elapsed:,.0f} chunks/s")
 
-    async def _upsert(self, chunks: list[Chunk], ids: list[str]) -> None:
-        texts = [c.text for c in chunks]
+    async def _upsert(self, metadata: list[dict[str, Any]], ids: list[str]) -> None:
+        texts = [m["text"] for m in metadata]
         unique = list(dict.fromkeys(texts))
         rows = np.asarray(await self.embedder.embed(unique), dtype=np.float32)
         if rows.shape != (len(unique), self.embedder.dimension):
@@ -255,7 +263,6 @@ class _Run:
         if len(unique) < len(texts):  # copies within the batch were embedded once
             where = {text: i for i, text in enumerate(unique)}
             rows = rows[[where[t] for t in texts]]
-        metadata = [{**c.metadata, "text": c.text} for c in chunks]
         await self.store.upsert(self.index, rows, metadata, ids)
 
     async def drain(self) -> None:

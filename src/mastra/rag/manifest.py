@@ -104,7 +104,8 @@ class Manifest:
     def _replay(self, row_id: str, docs: Any) -> None:
         """A dead run's journal: the documents it names become ``"writing"`` entries."""
         self.journals.append(row_id)
-        for doc_id, chunks, root in docs if isinstance(docs, list) else []:
+        flat = docs if isinstance(docs, list) else []
+        for doc_id, chunks, root in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
             before = self.entries.get(doc_id)
             if before is None:
                 self.entries[doc_id] = Entry(doc_id, "", "", int(chunks), "writing", str(root))
@@ -116,10 +117,12 @@ class Manifest:
             )
 
     async def begin(self, entries: Iterable[Entry]) -> str:
-        """Write the journal row of a batch about to be written: each document's id, root and
-        the number of chunk ids it may have once the batch is half-written. Returns its id."""
+        """Write the journal row of a batch about to be written: each document's id, the
+        number of chunk ids it may have once the batch is half-written, and its root, one
+        after the other in one flat list (one object for the store to keep, not one per
+        document). Returns the row's id."""
         row_id = f"{_JOURNAL}{uuid.uuid4().hex}"
-        docs = [[e.id, e.chunks, e.root] for e in entries]
+        docs = [field for e in entries for field in (e.id, e.chunks, e.root)]
         await self.store.upsert(self.name, [_ONE], [{"kind": "journal", "docs": docs}], [row_id])
         return row_id
 
