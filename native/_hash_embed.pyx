@@ -10,11 +10,13 @@ sign (top bit set: +1, else -1). Counts are added in float32 in the Python loop'
 the rows equal its rows bit for bit. Normalising is the caller's (NumPy's) job.
 
 The texts are lower-cased with the GIL held (ASCII ones here, on the fly); hashing runs
-without it."""
+without it. Words repeat, so each distinct word of a call is hashed once: a table keyed by its
+bytes keeps the columns of its "w:" feature and n-grams and the CRC register after "b:WORD ",
+from which each pair's CRC only needs the next word's bytes."""
 
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
-from libc.stdint cimport uint8_t, uint32_t
+from libc.string cimport memcmp, memcpy
+from libc.stdint cimport int32_t, uint8_t, uint32_t
 
 from mastra.errors import ValidationError
 
@@ -50,6 +52,28 @@ cdef struct Word:
     Py_ssize_t start   # in Scratch.bytes
     Py_ssize_t length  # bytes
     Py_ssize_t chars   # characters
+    Py_ssize_t codes   # where its feature codes are in Cache.codes
+    Py_ssize_t ncodes
+    uint32_t pair      # the CRC register after "b:WORD "
+
+
+cdef struct Slot:
+    uint32_t hash
+    Py_ssize_t key     # where its bytes are in Cache.keys (-1: the slot is free)
+    Py_ssize_t length
+    Py_ssize_t codes
+    Py_ssize_t ncodes
+    uint32_t pair
+
+
+# The distinct words of one call. A feature code is its column + 1, negated for -1.
+cdef struct Cache:
+    Slot *slots
+    Py_ssize_t capacity, used  # capacity: a power of two
+    uint8_t *keys
+    Py_ssize_t nkeys, keys_cap
+    int32_t *codes
+    Py_ssize_t ncodes, codes_cap
 
 
 cdef struct Scratch:
@@ -141,18 +165,23 @@ cdef bint tokenize(const Text *text, Scratch *s) noexcept nogil:
                 break
         if not reserve(<void **>&s.words, &s.words_cap, s.nwords + 1, sizeof(Word)):
             return False
-        s.words[s.nwords] = Word(start, s.nbytes - start, chars)
+        s.words[s.nwords] = Word(start, s.nbytes - start, chars, 0, 0, 0)
         s.nwords += 1
     return True
 
 
-cdef inline void add(const Columns *c, uint32_t state) noexcept nogil:
+cdef inline int32_t code_of(const Columns *c, uint32_t state) noexcept nogil:
+    """The feature whose CRC register is ``state``: its column + 1, negative for -1."""
     cdef uint32_t crc = mastra_crc32_final(state)
     cdef uint32_t column = crc & (c.dimension - 1) if c.power_of_two else crc % c.dimension
-    if crc & 0x80000000u:
-        c.row[column] += 1.0
+    return <int32_t>column + 1 if crc & 0x80000000u else -(<int32_t>column + 1)
+
+
+cdef inline void apply(const Columns *c, int32_t code) noexcept nogil:
+    if code > 0:
+        c.row[code - 1] += 1.0
     else:
-        c.row[column] -= 1.0
+        c.row[-code - 1] -= 1.0
 
 
 cdef bint mark(Scratch *s, const Word *w) noexcept nogil:
@@ -181,35 +210,99 @@ cdef bint mark(Scratch *s, const Word *w) noexcept nogil:
     return True
 
 
-cdef bint hash_text(const Text *text, Scratch *s, const Columns *c, const Py_ssize_t *ngrams,
-                    Py_ssize_t nngrams) noexcept nogil:
+cdef bint grow_cache(Cache *cache) noexcept nogil:
+    """Twice the slots, every word moved to its place (False: out of memory)."""
+    cdef Py_ssize_t capacity = cache.capacity * 2 if cache.capacity else 1024, i, at
+    cdef Slot *slots = <Slot *>malloc(<size_t>capacity * sizeof(Slot))
+    if slots == NULL:
+        return False
+    for i in range(capacity):
+        slots[i].key = -1
+    for i in range(cache.capacity):
+        if cache.slots[i].key >= 0:
+            at = cache.slots[i].hash & (capacity - 1)
+            while slots[at].key >= 0:
+                at = (at + 1) & (capacity - 1)
+            slots[at] = cache.slots[i]
+    free(cache.slots)
+    cache.slots, cache.capacity = slots, capacity
+    return True
+
+
+cdef Slot *learn(Cache *cache, Scratch *s, const Word *w, uint32_t word_state, const Columns *c,
+                 const Py_ssize_t *ngrams, Py_ssize_t nngrams) noexcept nogil:
+    """The word's slot, its features hashed the first time it is seen (NULL: out of
+    memory)."""
+    cdef const uint8_t *key = s.bytes + w.start
+    cdef uint32_t hash = mastra_crc32_final(word_state)
+    cdef Py_ssize_t at, g, j, n, last, needed
+    cdef Slot *slot
+    if (cache.used + 1) * 2 > cache.capacity and not grow_cache(cache):
+        return NULL
+    at = hash & (cache.capacity - 1)
+    while cache.slots[at].key >= 0:
+        slot = &cache.slots[at]
+        if slot.hash == hash and slot.length == w.length and memcmp(
+                cache.keys + slot.key, key, <size_t>w.length) == 0:
+            return slot
+        at = (at + 1) & (cache.capacity - 1)
+    # A new word: its "w:" feature, then its n-grams in the Python definition's order.
+    needed = 1
+    for g in range(nngrams):
+        if w.chars + 3 - ngrams[g] > 0:
+            needed += w.chars + 3 - ngrams[g]
+    if not (reserve(<void **>&cache.keys, &cache.keys_cap, cache.nkeys + w.length, 1)
+            and reserve(<void **>&cache.codes, &cache.codes_cap, cache.ncodes + needed,
+                        sizeof(int32_t))
+            and mark(s, w)):
+        return NULL
+    slot = &cache.slots[at]
+    slot.hash, slot.key, slot.length = hash, cache.nkeys, w.length
+    memcpy(cache.keys + cache.nkeys, key, <size_t>w.length)
+    cache.nkeys += w.length
+    slot.codes, slot.ncodes = cache.ncodes, needed
+    cache.codes[cache.ncodes] = code_of(c, word_state)
+    cache.ncodes += 1
+    for g in range(nngrams):
+        n = ngrams[g]
+        last = w.chars + 2 - n  # the last n-gram of "<WORD>" starts here
+        for j in range(last + 1):
+            cache.codes[cache.ncodes] = code_of(c, mastra_crc32_update(
+                MASTRA_CRC32_START, s.marked + s.offsets[j],
+                <size_t>(s.offsets[j + n] - s.offsets[j])))
+            cache.ncodes += 1
+    slot.pair = mastra_crc32_update(
+        mastra_crc32_update(PAIR_STATE, key, <size_t>w.length), SPACE, 1)
+    cache.used += 1
+    return slot
+
+
+cdef bint hash_text(const Text *text, Scratch *s, Cache *cache, const Columns *c,
+                    const Py_ssize_t *ngrams, Py_ssize_t nngrams) noexcept nogil:
     """Add the text's feature counts to c.row, in the Python definition's order: words,
     pairs, then each word's n-grams (False: out of memory)."""
-    cdef Py_ssize_t i, j, g, n, last
-    cdef const Word *w
+    cdef Py_ssize_t i, k
     cdef uint32_t state
+    cdef Word *w
+    cdef const Slot *slot
     if not tokenize(text, s):
         return False
     for i in range(s.nwords):
         w = &s.words[i]
-        add(c, mastra_crc32_update(WORD_STATE, s.bytes + w.start, <size_t>w.length))
+        state = mastra_crc32_update(WORD_STATE, s.bytes + w.start, <size_t>w.length)
+        slot = learn(cache, s, w, state, c, ngrams, nngrams)
+        if slot == NULL:
+            return False
+        w.codes, w.ncodes, w.pair = slot.codes, slot.ncodes, slot.pair
+        apply(c, cache.codes[w.codes])
     for i in range(1, s.nwords):
-        w = &s.words[i - 1]
-        state = mastra_crc32_update(PAIR_STATE, s.bytes + w.start, <size_t>w.length)
-        state = mastra_crc32_update(state, SPACE, 1)
         w = &s.words[i]
-        add(c, mastra_crc32_update(state, s.bytes + w.start, <size_t>w.length))
+        apply(c, code_of(c, mastra_crc32_update(
+            s.words[i - 1].pair, s.bytes + w.start, <size_t>w.length)))
     for i in range(s.nwords):
         w = &s.words[i]
-        if not mark(s, w):
-            return False
-        for g in range(nngrams):
-            n = ngrams[g]
-            last = w.chars + 2 - n  # the last n-gram of "<WORD>" starts here
-            for j in range(last + 1):
-                add(c, mastra_crc32_update(
-                    MASTRA_CRC32_START, s.marked + s.offsets[j],
-                    <size_t>(s.offsets[j + n] - s.offsets[j])))
+        for k in range(w.codes + 1, w.codes + w.ncodes):
+            apply(c, cache.codes[k])
     return True
 
 
@@ -219,16 +312,20 @@ def hash_features(list texts, float[:, ::1] rows, tuple ngrams):
     cdef Py_ssize_t count = len(texts), i, nngrams = len(ngrams)
     if rows.shape[0] != count or rows.shape[1] < 1:
         raise ValueError(f"rows must be ({count}, dimension), got {rows.shape[0]} rows")
-    if rows.shape[1] > 0xFFFFFFFF:
+    if rows.shape[1] > 0x7FFFFFFF:
         raise ValueError("dimension too large")
     cdef list kept = []  # the lower-cased texts, alive while their storage is read
     cdef Text *items = <Text *>malloc(<size_t>(count + 1) * sizeof(Text))
     cdef Py_ssize_t *lengths = <Py_ssize_t *>malloc(<size_t>(nngrams + 1) * sizeof(Py_ssize_t))
     cdef Scratch s
+    cdef Cache cache
     cdef Columns c
     cdef bint ok = True
     s.bytes, s.words, s.marked, s.offsets = NULL, NULL, NULL, NULL
     s.bytes_cap = s.words_cap = s.marked_cap = s.offsets_cap = 0
+    cache.slots, cache.keys, cache.codes = NULL, NULL, NULL
+    cache.capacity = cache.used = cache.nkeys = cache.keys_cap = 0
+    cache.ncodes = cache.codes_cap = 0
     c.dimension = <uint32_t>rows.shape[1]
     c.power_of_two = (c.dimension & (c.dimension - 1)) == 0
     try:
@@ -253,7 +350,7 @@ def hash_features(list texts, float[:, ::1] rows, tuple ngrams):
         with nogil:
             for i in range(count):
                 c.row = &rows[i, 0]
-                if not hash_text(&items[i], &s, &c, lengths, nngrams):
+                if not hash_text(&items[i], &s, &cache, &c, lengths, nngrams):
                     ok = False
                     break
         if not ok:
@@ -265,3 +362,6 @@ def hash_features(list texts, float[:, ::1] rows, tuple ngrams):
         free(s.words)
         free(s.marked)
         free(s.offsets)
+        free(cache.slots)
+        free(cache.keys)
+        free(cache.codes)
