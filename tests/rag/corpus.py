@@ -24,10 +24,20 @@ async def contents(store, index):
     return {r.id: (r.metadata, [round(v, 5) for v in r.vector]) for r in rows}
 
 
+FIELDS = ("id", "hash", "text_hash", "chunks", "state", "root")
+
+
 async def documents(store, index):
-    """The manifest rows (documents), generation row left out."""
+    """The manifest's documents as {id: {field: value}}, read from its pages (the one with
+    the higher number wins where two list a document)."""
     rows = await contents(store, index + "__docs")
-    return {k: v[0] for k, v in rows.items() if v[0].get("kind") == "document"}
+    pages = sorted((m["seq"], m["docs"]) for m, _ in rows.values() if m.get("kind") == "page")
+    found = {}
+    for _, flat in pages:
+        for at in range(0, len(flat), len(FIELDS)):
+            entry = dict(zip(FIELDS, flat[at : at + len(FIELDS)], strict=True))
+            found[entry["id"]] = entry
+    return found
 
 
 async def journals(store, index):

@@ -199,7 +199,7 @@ class _Run:
             self.seen.discard(doc_id)  # unseen: copies are retried if the keeper goes
             self.duplicates.append((item, text_hash))
             if old is not None:  # it held other content before: that is stale now
-                await self.remove(old)
+                await self.remove([old])
             return
         try:
             chunks = await self.chunker.achunk(document)
@@ -279,14 +279,17 @@ class _Run:
         gone = [
             e for e in self.manifest.entries.values() if e.root in roots and e.id not in self.seen
         ]
-        for entry in gone:
-            await self.remove(entry)
+        if gone:
+            await self.remove(gone)
 
-    async def remove(self, entry: Entry) -> None:
-        for position in range(entry.chunks):
-            await delete_quietly(self.store, self.index, chunk_id(entry.id, position))
-        await self.manifest.remove(entry.id)
-        self.report.deleted += 1
+    async def remove(self, entries: list[Entry]) -> None:
+        """Delete the documents' chunks, then their manifest entries (a run killed in between
+        leaves entries that the next one removes again)."""
+        for entry in entries:
+            for position in range(entry.chunks):
+                await delete_quietly(self.store, self.index, chunk_id(entry.id, position))
+        await self.manifest.remove(e.id for e in entries)
+        self.report.deleted += len(entries)
 
     async def retry_duplicates(self) -> None:
         """Copies skipped because another document held their text: ingest those whose
