@@ -1,5 +1,6 @@
 """Real text for the RAG tests: CPython's pydoc topics, on every machine."""
 
+import json
 import pydoc_data.topics
 
 TOPICS = pydoc_data.topics.topics
@@ -33,7 +34,8 @@ async def documents(store, index):
     rows = await contents(store, index + "__docs")
     pages = sorted((m["seq"], m["docs"]) for m, _ in rows.values() if m.get("kind") == "page")
     found = {}
-    for _, flat in pages:
+    for _, docs in pages:
+        flat = json.loads(docs)
         for at in range(0, len(flat), len(FIELDS)):
             entry = dict(zip(FIELDS, flat[at : at + len(FIELDS)], strict=True))
             found[entry["id"]] = entry

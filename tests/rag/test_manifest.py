@@ -1,6 +1,11 @@
 """The ingest manifest's pages: one row per written batch, the newest listing of a document
 winning, older listings dropped (and rows of the one-document format still read)."""
 
+import json
+
+import pytest
+
+from mastra.errors import StorageError
 from mastra.rag import Document, HashingEmbedder, RecursiveChunker, ingest
 from mastra.rag.manifest import Entry, Manifest
 from mastra.vector import InMemoryVector
@@ -18,7 +23,9 @@ async def manifest_rows(store):
 
 
 async def pages(store):
-    return {k: m for k, m in (await manifest_rows(store)).items() if m["kind"] == "page"}
+    """The page rows, each with its documents' fields decoded."""
+    rows = (await manifest_rows(store)).items()
+    return {k: {**m, "docs": json.loads(m["docs"])} for k, m in rows if m["kind"] == "page"}
 
 
 async def run(store, documents_):
@@ -86,3 +93,12 @@ async def test_one_document_rows_of_earlier_versions_are_read():
         await run(store, docs(1))  # d0 changed: it moves to a page, its old row goes
         assert "d0" not in await manifest_rows(store)
         assert (await documents(store, "kb"))["d0"]["chunks"] == 1
+
+
+async def test_an_unreadable_page_is_a_storage_error():
+    async with InMemoryVector() as store:
+        await store.create_index("kb__docs", 1)
+        bad = {"kind": "page", "seq": 1, "docs": '["d0", "h"]'}
+        await store.upsert("kb__docs", [[1.0]], [bad], ["__page__x"])
+        with pytest.raises(StorageError, match="page '__page__x' is unreadable: a list of 6"):
+            await Manifest(store, "kb").load()

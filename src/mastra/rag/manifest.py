@@ -2,12 +2,13 @@
 count, kept in a small side index of the same vector store (``<index>__docs``, dimension 1)
 so that it works on every store through the public VectorStore API.
 
-Entries are stored by the batch: one *page* row lists the documents one write finished, as a
-flat list of their fields, with a sequence number. A document written again moves to the new
-page and is dropped from its old one (an emptied page is deleted); should a run die between the
-two writes, the page with the higher number wins when the manifest is loaded, and the older
-page is rewritten then. One row per batch instead of one per document keeps the store's copy
-of the manifest small (for SQLiteVector, memory) and its writes few. Rows of kind
+Entries are stored by the batch: one *page* row lists the documents one write finished (their
+fields one after another in a JSON array, kept as one string), with a sequence number. A
+document written again moves to the new page and is dropped from its old one (an emptied page
+is deleted); should a run die between the two writes, the page with the higher number wins
+when the manifest is loaded, and the older page is rewritten then. One row per batch instead
+of one per document keeps the store's copy of the manifest small (for SQLiteVector, memory)
+and its writes few. Rows of kind
 ``"document"`` (one document each, as earlier versions wrote) are read as pages numbered 0.
 
 Before any chunk of a batch of documents is written, one *journal* row names those documents
@@ -27,8 +28,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
+import orjson
 
-from mastra.errors import NotFoundError, ValidationError
+from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.vector.base import VectorStore
 
 __all__ = ["Entry", "Manifest", "chunk_id", "manifest_index"]
@@ -81,11 +83,15 @@ class _Page(msgspec.Struct):
     ids: set[str]
 
 
-def _entries(flat: Any) -> Iterator[Entry]:
-    """The entries of a page's flat list (anything else: none)."""
-    if isinstance(flat, list) and len(flat) % _FIELDS == 0:
-        for at in range(0, len(flat), _FIELDS):
-            yield Entry.parse(flat[at : at + _FIELDS])
+def _entries(row_id: str, docs: Any) -> Iterator[Entry]:
+    """The entries of a page: its ``docs``, a JSON array of their fields one after another."""
+    try:
+        flat = orjson.loads(docs)
+        if not isinstance(flat, list) or len(flat) % _FIELDS:
+            raise ValueError(f"a list of {_FIELDS} fields per document was expected")
+        return (Entry.parse(flat[at : at + _FIELDS]) for at in range(0, len(flat), _FIELDS))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"ingest manifest page {row_id!r} is unreadable: {exc}") from None
 
 
 class Manifest:
@@ -114,7 +120,8 @@ class Manifest:
             elif meta.get("kind") == "generation":
                 self.info = dict(meta)
             elif meta.get("kind") == "page":
-                listed.append((int(meta.get("seq", 0)), row.id, list(_entries(meta.get("docs")))))
+                entries = list(_entries(row.id, meta.get("docs")))
+                listed.append((int(meta.get("seq", 0)), row.id, entries))
             elif meta.get("kind") == "document":
                 fields = ("hash", "text_hash", "chunks", "state", "root")
                 defaults = ("", "", 0, "writing", "")
@@ -202,7 +209,8 @@ class Manifest:
             await self._write_page(page, known.seq, docs)
 
     async def _write_page(self, page: str, seq: int, docs: list[Any]) -> None:
-        meta = {"kind": "page", "seq": seq, "docs": docs}
+        # the fields as one JSON text: one string for the store to keep, not six per document
+        meta = {"kind": "page", "seq": seq, "docs": orjson.dumps(docs).decode()}
         await self.store.upsert(self.name, [_ONE], [meta], [page])
 
     async def put(self, entries: Iterable[Entry]) -> None:
