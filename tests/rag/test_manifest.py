@@ -102,3 +102,14 @@ async def test_an_unreadable_page_is_a_storage_error():
         await store.upsert("kb__docs", [[1.0]], [bad], ["__page__x"])
         with pytest.raises(StorageError, match="page '__page__x' is unreadable: a list of 6"):
             await Manifest(store, "kb").load()
+
+
+async def test_a_batchs_journal_row_becomes_its_page():
+    async with InMemoryVector() as store:
+        manifest = await Manifest(store, "kb").load()
+        entry = Entry("d0", "h", "t", 2, "done", "")
+        row = await manifest.begin([entry])
+        assert (await manifest_rows(store))[row]["kind"] == "journal"
+        await manifest.put([entry], row)
+        assert list(await manifest_rows(store)) == [row]
+        assert (await pages(store))[row]["docs"] == list(entry.fields())

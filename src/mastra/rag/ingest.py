@@ -243,8 +243,7 @@ class _Run:
         for p in documents:
             for position in range(p.entry.chunks, p.old_chunks):
                 await delete_quietly(self.store, self.index, chunk_id(p.entry.id, position))
-        await self.manifest.put(p.entry for p in documents)
-        await self.manifest.end(journal)
+        await self.manifest.put((p.entry for p in documents), journal)
         self.report.documents += len(documents)
         self.report.chunks += len(ids)
         if self.bar is not None:

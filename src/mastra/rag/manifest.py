@@ -12,12 +12,12 @@ and its writes few. Rows of kind
 ``"document"`` (one document each, as earlier versions wrote) are read as pages numbered 0.
 
 Before any chunk of a batch of documents is written, one *journal* row names those documents
-with the larger of their old and new chunk counts; after all of them are written, their page
-is written ``"done"`` and the journal row is deleted. A run killed in between leaves the
-journal, which the next run reads as ``"writing"`` entries: they say which chunk ids may
-exist, so that run overwrites or deletes them (documents it does not redo keep a
-``"writing"`` entry of their own when it settles). Chunk ids are ``<document id>#<position>``,
-so rewriting a document overwrites in place and never duplicates.
+with the larger of their old and new chunk counts; after all of them are written, the row is
+overwritten with their ``"done"`` page (one write: the journal becomes the page). A run killed
+in between leaves the journal, which the next run reads as ``"writing"`` entries: they say
+which chunk ids may exist, so that run overwrites or deletes them (documents it does not redo
+keep a ``"writing"`` entry of their own when it settles). Chunk ids are
+``<document id>#<position>``, so rewriting a document overwrites in place and never duplicates.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ __all__ = ["Entry", "Manifest", "chunk_id", "manifest_index"]
 
 _SUFFIX = "__docs"
 _GENERATION = "__generation__"
-_JOURNAL = "__journal__"
 _PAGE = "__page__"
 _FIELDS = 6  # an entry's fields in a page's flat list: see Entry.fields
 _ONE = [1.0]
@@ -157,15 +156,11 @@ class Manifest:
         """Write the journal row of a batch about to be written: each document's id, the
         number of chunk ids it may have once the batch is half-written, and its root, one
         after the other in one flat list (one object for the store to keep, not one per
-        document). Returns the row's id."""
-        row_id = f"{_JOURNAL}{uuid.uuid4().hex}"
+        document). Returns the row's id, which :meth:`put` turns into the batch's page."""
+        row_id = f"{_PAGE}{uuid.uuid4().hex}"
         docs = [field for e in entries for field in (e.id, e.chunks, e.root)]
         await self.store.upsert(self.name, [_ONE], [{"kind": "journal", "docs": docs}], [row_id])
         return row_id
-
-    async def end(self, journal: str) -> None:
-        """The batch is written and its entries are ``"done"``: drop its journal row."""
-        await delete_quietly(self.store, self.name, journal)
 
     async def settle(self) -> None:
         """After a run, retire the dead runs' journals: documents they name that this run did
@@ -213,14 +208,15 @@ class Manifest:
         meta = {"kind": "page", "seq": seq, "docs": orjson.dumps(docs).decode()}
         await self.store.upsert(self.name, [_ONE], [meta], [page])
 
-    async def put(self, entries: Iterable[Entry]) -> None:
-        """Write ``entries`` as one new page, then drop them from the pages that held them."""
+    async def put(self, entries: Iterable[Entry], page: str | None = None) -> None:
+        """Write ``entries`` as one new page (in place of their journal row ``page`` when
+        given), then drop them from the pages that held them."""
         batch = list(entries)
         if not batch:
             return
         async with self.writing:
             self.seq += 1
-            page = f"{_PAGE}{uuid.uuid4().hex}"
+            page = page or f"{_PAGE}{uuid.uuid4().hex}"
             await self._write_page(page, self.seq, [f for e in batch for f in e.fields()])
             self.pages[page] = _Page(self.seq, set())
             left: set[str] = set()
