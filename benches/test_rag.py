@@ -8,11 +8,12 @@ installed site-packages, read in sorted order; the same texts for every engine):
     and two scans that chunk nothing as the machine's limit: one memchr over the corpus's
     UTF-8 bytes, and the regex search of every paragraph break; ``test_chunking_interleaved``
     runs them all round-robin and reports the median of each round's ratios (steadier than
-    separate runs on a shared machine);
+    separate runs on a shared machine) and of each engine's CPU time;
 (b) ingest of N documents end to end with HashingEmbedder into SQLiteVector, beside
     llama-index's IngestionPipeline (SentenceSplitter, the same embedder, the same store),
     each in a fresh process that reports its wall time, CPU time (all threads) and peak RSS
-    (and the RSS before the clock: interpreter, imports, corpus);
+    (and the RSS before the clock: interpreter, imports, corpus), read from /proc/self/status
+    (Linux);
 (c) hybrid retrieval latency (vector + BM25, RRF) at M chunks in InMemoryVector.
 
 Sizes: MASTRA_BENCH_RAG_DOCS (default 100000) and MASTRA_BENCH_RAG_CHUNKS (default 1000000).
@@ -157,16 +158,18 @@ def test_chunking(benchmark, engine):
 def test_chunking_interleaved(benchmark):
     """Every engine once per round, 15 rounds; per engine the median time and the median of
     its per-round ratio to LangChain's split_text (a loaded machine slows a round, not an
-    engine)."""
+    engine), and its median CPU time (what other jobs on the machine do not add to)."""
     corpus_bytes()
     times: dict[str, list[float]] = {name: [] for name in CHUNKERS}
+    cpu: dict[str, list[float]] = {name: [] for name in CHUNKERS}
 
     def rounds():
         for _ in range(15):
             for name, run in CHUNKERS.items():
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 run()
                 times[name].append(time.perf_counter() - began)
+                cpu[name].append(time.process_time() - began_cpu)
 
     benchmark.pedantic(rounds, rounds=1, iterations=1, warmup_rounds=0)
     size = megabytes(corpus_texts())
@@ -177,6 +180,10 @@ def test_chunking_interleaved(benchmark):
             "median_ms": round(statistics.median(spent) * 1000, 2),
             "MB/s": round(size / statistics.median(spent)),
             "x_langchain": round(ratio, 2),
+            "cpu_ms": round(statistics.median(cpu[name]) * 1000, 2),
+            "x_langchain_cpu": round(
+                statistics.median(cpu["langchain-split_text"]) / statistics.median(cpu[name]), 2
+            ),
         }
 
 
@@ -193,7 +200,7 @@ def test_chunks_equal_langchain_on_the_bench_corpus():
 
 INGEST = textwrap.dedent(
     """
-    import asyncio, json, resource, sys, time
+    import asyncio, json, sys, time
     from benches.test_rag import paragraph_pool, paragraphs
     from mastra.rag import Document, HashingEmbedder, RecursiveChunker, ingest
     from mastra.vector import SQLiteVector
@@ -251,12 +258,17 @@ INGEST = textwrap.dedent(
         await store.upsert("bench", [n.embedding for n in nodes], meta, [n.node_id for n in nodes])
         return len(nodes)
 
+    def memory(field):
+        # this process's own figures: ru_maxrss would also count the parent's RSS at fork
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field))
+
     paragraph_pool()  # the corpus is read before the clock starts
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = memory("VmRSS:")
     started, cpu = time.perf_counter(), time.process_time()
     chunks = asyncio.run(mastra() if engine == "mastra" else llama())
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = memory("VmHWM:")
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "chunks": chunks,
                       "rss_before_mb": before, "peak_rss_mb": rss}))
     """
