@@ -1,12 +1,14 @@
 """The ingest manifest's pages: one row per written batch, the newest listing of a document
 winning, older listings dropped (and rows of the one-document format still read)."""
 
+import hashlib
 import json
 
 import pytest
 
 from mastra.errors import StorageError
 from mastra.rag import Document, HashingEmbedder, RecursiveChunker, ingest
+from mastra.rag.documents import content_hash
 from mastra.rag.manifest import Entry, Manifest
 from mastra.vector import InMemoryVector
 from tests.rag.corpus import contents, documents
@@ -113,3 +115,22 @@ async def test_a_batchs_journal_row_becomes_its_page():
         await manifest.put([entry], row)
         assert list(await manifest_rows(store)) == [row]
         assert (await pages(store))[row]["docs"] == list(entry.fields())
+
+
+async def test_document_hashes_stay_those_earlier_manifests_hold():
+    # the text's blake2b-128, and that of the text, the sorted metadata JSON and the settings
+    chunker = RecursiveChunker(100, 0)
+    async with InMemoryVector() as store:
+        await ingest(
+            [Document("some text", {"b": 1, "a": 2}, id="d")],
+            store,
+            "kb",
+            EMBEDDER,
+            chunker,
+            progress=False,
+        )
+        entry = (await documents(store, "kb"))["d"]
+    settings = f"{chunker.fingerprint}|{EMBEDDER.fingerprint}".encode()
+    full = b'some text{"a":2,"b":1}' + settings
+    assert entry["text_hash"] == content_hash("some text")
+    assert entry["hash"] == hashlib.blake2b(full, digest_size=16).hexdigest()

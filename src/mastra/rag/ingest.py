@@ -20,7 +20,7 @@ import orjson
 
 from mastra.errors import MastraError, ValidationError
 from mastra.rag.chunkers import Chunker, RecursiveChunker
-from mastra.rag.documents import Document, content_hash
+from mastra.rag.documents import Document
 from mastra.rag.embedders import Embedder
 from mastra.rag.loaders import Loaded, Skipped, load_file, walk_files
 from mastra.rag.manifest import Entry, Manifest, chunk_id, delete_quietly
@@ -147,7 +147,8 @@ class _Run:
         self.tasks: set[asyncio.Task[None]] = set()
         self.report = IngestReport()
         self.manifest = Manifest(store, index)
-        self.fingerprint = f"{chunker.fingerprint}|{embedder_fingerprint(embedder)}"
+        fingerprint = f"{chunker.fingerprint}|{embedder_fingerprint(embedder)}"
+        self.fingerprint_bytes = fingerprint.encode()
         self.group = _Group()
         self.seen: set[str] = set()
         self.duplicates: list[tuple[_Item, str]] = []  # skipped as copies: (item, text hash)
@@ -168,12 +169,14 @@ class _Run:
         self.report.encoding_errors += loaded.replaced
         return loaded.document
 
-    def _hash(self, document: Document) -> str:
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(document.text.encode("utf-8", "surrogatepass"))
+    def _hashes(self, document: Document) -> tuple[str, str]:
+        """The document's full hash (text, metadata, chunker and embedder) and its text's
+        (``content_hash``), in one pass over the text: the first digest is read midway."""
+        digest = hashlib.blake2b(document.text.encode("utf-8", "surrogatepass"), digest_size=16)
+        text_hash = digest.hexdigest()
         digest.update(orjson.dumps(document.metadata, option=orjson.OPT_SORT_KEYS))
-        digest.update(self.fingerprint.encode())
-        return digest.hexdigest()
+        digest.update(self.fingerprint_bytes)
+        return digest.hexdigest(), text_hash
 
     async def feed(self, item: _Item, *, retry: bool = False) -> None:
         if isinstance(item[0], Path) and str(item[0]) in self.seen:
@@ -190,7 +193,7 @@ class _Run:
             return
         self.seen.add(doc_id)
         old = self.manifest.entries.get(doc_id)
-        full_hash, text_hash = self._hash(document), content_hash(document.text)
+        full_hash, text_hash = self._hashes(document)
         if old is not None and old.state == "done" and old.hash == full_hash:
             self.report.unchanged += 1
             return
