@@ -209,6 +209,8 @@ class _Run:
         except MastraError as exc:
             self.report.skipped.append(Skipped(document.source, f"cannot chunk: {exc}"))
             return
+        if self.group.ids and len(self.group.ids) + len(chunks) > self.batch_size:
+            await self.flush()  # sent as it is: one store write of at most batch_size chunks
         entry = Entry(doc_id, full_hash, text_hash, len(chunks), "done", item[1])
         self.manifest.by_text.setdefault(text_hash, doc_id)  # later copies in this run wait
         group = self.group
