@@ -1,5 +1,5 @@
 """``ingest``: sources -> documents -> chunks -> embeddings -> the vector store, as a bounded
-pipeline (at most ``concurrency`` batches of about ``batch_size`` chunks in flight), with a
+pipeline (at most ``concurrency`` batches of up to ``batch_size`` chunks in flight), with a
 manifest that makes it incremental and resumable (see :mod:`mastra.rag.manifest`)."""
 
 from __future__ import annotations
