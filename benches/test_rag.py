@@ -4,10 +4,16 @@ installed site-packages, read in sorted order; the same texts for every engine):
 (a) chunking MB/s: RecursiveChunker (Chunk objects with offsets and metadata, and the bare
     compiled spans) beside LangChain's RecursiveCharacterTextSplitter (``split_text``: strings
     only; ``create_documents(add_start_index=True)``: the same information as ours) and
-    chonkie's RecursiveChunker, all at 1000 characters (overlap 200 where the engine has one);
+    chonkie's RecursiveChunker, all at 1000 characters (overlap 200 where the engine has one),
+    and two scans that chunk nothing as the machine's limit: one memchr over the corpus's
+    UTF-8 bytes, and the regex search of every paragraph break; ``test_chunking_interleaved``
+    runs them all round-robin and reports the median of each round's ratios (steadier than
+    separate runs on a shared machine) and of each engine's CPU time;
 (b) ingest of N documents end to end with HashingEmbedder into SQLiteVector, beside
     llama-index's IngestionPipeline (SentenceSplitter, the same embedder, the same store),
-    each in a fresh process that reports its wall time and peak RSS;
+    each in a fresh process that reports its wall time, CPU time (all threads) and peak RSS
+    (and the RSS before the clock: interpreter, imports, corpus), read from /proc/self/status
+    (Linux);
 (c) hybrid retrieval latency (vector + BM25, RRF) at M chunks in InMemoryVector.
 
 Sizes: MASTRA_BENCH_RAG_DOCS (default 100000) and MASTRA_BENCH_RAG_CHUNKS (default 1000000).
@@ -17,6 +23,8 @@ import asyncio
 import functools
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -53,12 +61,18 @@ def corpus_texts(megabytes: int = CORPUS_MB) -> list[str]:
     return texts
 
 
-@functools.lru_cache(maxsize=2)
-def paragraphs(count: int) -> list[str]:
-    """``count`` distinct texts: paragraphs of 200+ characters from the corpus, cycled if it
-    runs short and numbered so that no two are equal (ingest would skip copies)."""
-    found = [p for t in corpus_texts() for p in t.split("\n\n") if len(p) >= 200]
-    return [f"Note {i}.\n{found[i % len(found)]}" for i in range(count)]
+@functools.lru_cache(maxsize=1)
+def paragraph_pool() -> list[str]:
+    """The corpus paragraphs of 200+ characters."""
+    return [p for t in corpus_texts() for p in t.split("\n\n") if len(p) >= 200]
+
+
+def paragraphs(count: int):
+    """``count`` distinct texts, made as they are consumed (a stream, as files read one by
+    one would be): corpus paragraphs, cycled if the corpus runs short and numbered so that no
+    two are equal (ingest would skip copies)."""
+    pool = paragraph_pool()
+    return (f"Note {i}.\n{pool[i % len(pool)]}" for i in range(count))
 
 
 def megabytes(texts):
@@ -101,23 +115,76 @@ def _chunk_chonkie():
     return sum(len(chunker.chunk(t)) for t in corpus_texts())
 
 
+@functools.lru_cache(maxsize=1)
+def corpus_bytes() -> list[bytes]:
+    return [t.encode("utf-8") for t in corpus_texts()]
+
+
+def _scan_memchr():
+    """The machine's limit: every byte looked at once (memchr for a byte no text holds)."""
+    return sum(b.find(b"\0") >= 0 for b in corpus_bytes())
+
+
+_BREAK = re.compile("\n\n")
+
+
+def _scan_regex():
+    """Every paragraph break found, nothing built: the first level of a recursive split."""
+    return sum(len(_BREAK.findall(t)) for t in corpus_texts())
+
+
 CHUNKERS = {
     "mastra-chunks": _chunk_ours,
     "mastra-spans": _chunk_ours_spans,
     "langchain-split_text": _chunk_langchain,
     "langchain-create_documents": _chunk_langchain_documents,
     "chonkie-recursive": _chunk_chonkie,
+    "limit-memchr": _scan_memchr,
+    "limit-regex": _scan_regex,
 }
 
 
 @pytest.mark.benchmark(group="rag-chunking")
 @pytest.mark.parametrize("engine", list(CHUNKERS))
 def test_chunking(benchmark, engine):
-    corpus_texts()  # read outside the timing
-    chunks = benchmark.pedantic(CHUNKERS[engine], rounds=3, iterations=1, warmup_rounds=1)
+    corpus_bytes()  # read outside the timing
+    chunks = benchmark.pedantic(CHUNKERS[engine], rounds=9, iterations=1, warmup_rounds=1)
     benchmark.extra_info["MB"] = round(megabytes(corpus_texts()), 2)
     benchmark.extra_info["MB/s"] = round(megabytes(corpus_texts()) / benchmark.stats["median"], 1)
     benchmark.extra_info["chunks"] = chunks
+
+
+@pytest.mark.benchmark(group="rag-chunking-interleaved")
+def test_chunking_interleaved(benchmark):
+    """Every engine once per round, 15 rounds; per engine the median time and the median of
+    its per-round ratio to LangChain's split_text (a loaded machine slows a round, not an
+    engine), and its median CPU time (what other jobs on the machine do not add to)."""
+    corpus_bytes()
+    times: dict[str, list[float]] = {name: [] for name in CHUNKERS}
+    cpu: dict[str, list[float]] = {name: [] for name in CHUNKERS}
+
+    def rounds():
+        for _ in range(15):
+            for name, run in CHUNKERS.items():
+                began, began_cpu = time.perf_counter(), time.process_time()
+                run()
+                times[name].append(time.perf_counter() - began)
+                cpu[name].append(time.process_time() - began_cpu)
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1, warmup_rounds=0)
+    size = megabytes(corpus_texts())
+    base = times["langchain-split_text"]
+    for name, spent in times.items():
+        ratio = statistics.median(b / t for b, t in zip(base, spent, strict=True))
+        benchmark.extra_info[name] = {
+            "median_ms": round(statistics.median(spent) * 1000, 2),
+            "MB/s": round(size / statistics.median(spent)),
+            "x_langchain": round(ratio, 2),
+            "cpu_ms": round(statistics.median(cpu[name]) * 1000, 2),
+            "x_langchain_cpu": round(
+                statistics.median(cpu["langchain-split_text"]) / statistics.median(cpu[name]), 2
+            ),
+        }
 
 
 def test_chunks_equal_langchain_on_the_bench_corpus():
@@ -133,8 +200,8 @@ def test_chunks_equal_langchain_on_the_bench_corpus():
 
 INGEST = textwrap.dedent(
     """
-    import asyncio, json, resource, sys, time
-    from benches.test_rag import paragraphs
+    import asyncio, json, sys, time
+    from benches.test_rag import paragraph_pool, paragraphs
     from mastra.rag import Document, HashingEmbedder, RecursiveChunker, ingest
     from mastra.vector import SQLiteVector
 
@@ -191,12 +258,19 @@ INGEST = textwrap.dedent(
         await store.upsert("bench", [n.embedding for n in nodes], meta, [n.node_id for n in nodes])
         return len(nodes)
 
-    paragraphs(count)  # the corpus is read before the clock starts
-    started = time.perf_counter()
+    def memory(field):
+        # this process's own figures: ru_maxrss would also count the parent's RSS at fork
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field))
+
+    paragraph_pool()  # the corpus is read before the clock starts
+    before = memory("VmRSS:")
+    started, cpu = time.perf_counter(), time.process_time()
     chunks = asyncio.run(mastra() if engine == "mastra" else llama())
-    seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "chunks": chunks, "peak_rss_mb": rss}))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    rss = memory("VmHWM:")
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "chunks": chunks,
+                      "rss_before_mb": before, "peak_rss_mb": rss}))
     """
 )
 
@@ -216,7 +290,6 @@ def run_ingest(engine: str, count: int, tmp: Path) -> dict:
 @pytest.mark.benchmark(group="rag-ingest")
 @pytest.mark.parametrize("engine", ["mastra", "llama-index"])
 def test_ingest(benchmark, engine, tmp_path):
-    paragraphs(DOCS)
     found = {}
 
     def once():
@@ -227,6 +300,7 @@ def test_ingest(benchmark, engine, tmp_path):
     benchmark.pedantic(once, rounds=1, iterations=1)
     benchmark.extra_info.update(found)
     benchmark.extra_info["docs/s"] = round(DOCS / found["seconds"])
+    benchmark.extra_info["docs/cpu-s"] = round(DOCS / found["cpu_seconds"])
 
 
 # -- (c) hybrid retrieval -------------------------------------------------------------------
@@ -241,7 +315,7 @@ def retrieval_setup():
         store = InMemoryVector()
         await store.create_index("bench", 64)
         embedder = HashingEmbedder(64)
-        texts = paragraphs(min(CHUNKS, 50_000))
+        texts = list(paragraphs(min(CHUNKS, 50_000)))
         rng = np.random.default_rng(0)
         for start in range(0, CHUNKS, 50_000):
             n = min(50_000, CHUNKS - start)

@@ -265,3 +265,24 @@ async def test_text_sources_of_every_format(tmp_path):
         "json": '{"bird": "owl"}',
     }
     assert TOPICS  # the corpus module is importable
+
+
+async def test_each_batch_is_one_embedding_call_of_at_most_batch_size():
+    # 8 documents of 3 chunks, batch_size 10: groups of 9, 9 and 6 chunks, each embedded
+    # and written in one call (a group that overflowed was split into 10 + 2 before)
+    chunker = RecursiveChunker(40, 0)
+    docs = [Document(" ".join(f"w{d}x{i:02d}" for i in range(15)), id=f"d{d}") for d in range(8)]
+    assert {len(chunker.chunk(d)) for d in docs} == {3}
+    sizes = []
+
+    class Sizes(Counting):
+        async def embed(self, texts):
+            sizes.append(len(texts))
+            return await super().embed(texts)
+
+    async with InMemoryVector() as store:
+        report = await ingest(
+            docs, store, "kb", Sizes(), chunker, batch_size=10, concurrency=1, progress=False
+        )
+    assert report.chunks == 24
+    assert sizes == [9, 9, 6]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mastra.rag import HashingEmbedder, RecursiveChunker, ingest
+from mastra.rag import Document, HashingEmbedder, RecursiveChunker, ingest
+from mastra.rag.manifest import Entry, Manifest
 from mastra.vector import SQLiteVector
-from tests.rag.corpus import contents, documents, write_corpus
+from tests.rag.corpus import contents, documents, journals, write_corpus
 
 SCRIPT = textwrap.dedent(
     """
@@ -90,6 +91,11 @@ async def stored(db):
         return await contents(store, "kb"), await documents(store, "kb")
 
 
+async def open_journals(db):
+    async with SQLiteVector(db) as store:
+        return await journals(store, "kb")
+
+
 @pytest.mark.parametrize("kill_after", [1, 3, 8])
 async def test_sigkill_mid_ingest_then_rerun_equals_a_clean_ingest(tmp_path, kill_after):
     folder = tmp_path / "docs"
@@ -102,13 +108,18 @@ async def test_sigkill_mid_ingest_then_rerun_equals_a_clean_ingest(tmp_path, kil
     partial, partial_docs = await stored(db)
     expected = await clean_ingest(folder, tmp_path / "clean.db")
     assert len(partial) < len(expected[0])  # it really died mid-way...
-    assert any(m["state"] == "writing" for m in partial_docs.values())  # ...while writing
+    # ...while writing: the journal names documents whose chunks may be half-written
+    written = {c[0]["document_id"] for c in partial.values()}
+    named = {doc_id for docs in await open_journals(db) for doc_id, _, _ in docs}
+    assert named and named <= set(partial_docs) | {str(p) for p in folder.iterdir()}
+    assert written <= {i for i, m in partial_docs.items() if m["state"] == "done"} | named
 
     assert run_ingest(script, folder, db)
     chunks, docs = await stored(db)
     assert chunks == expected[0]
     assert docs == expected[1]
     assert all(m["state"] == "done" for m in docs.values())
+    assert await open_journals(db) == []
     positions = [(m["document_id"], m["position"]) for m, _ in chunks.values()]
     assert len(positions) == len(set(positions))  # no chunk stored twice
 
@@ -129,3 +140,30 @@ async def test_killed_then_files_change_and_vanish_before_the_rerun(tmp_path):
 
     assert run_ingest(script, folder, db)
     assert await stored(db) == await clean_ingest(folder, tmp_path / "clean.db")
+
+
+async def test_a_dead_runs_journal_is_settled_by_the_next_run(tmp_path):
+    async with SQLiteVector(tmp_path / "v.db") as store:
+        # a run died after writing three chunks of "a": only its journal says so
+        await store.create_index("kb", 64)
+        manifest = await Manifest(store, "kb").load()
+        await manifest.begin([Entry("a", "h", "t", 3, "writing", "")])
+        ids = ["a#0", "a#1", "a#2"]
+        await store.upsert("kb", [[1.0] * 64] * 3, [{"text": "x"}] * 3, ids)
+
+        # the next run is given another document only: "a" keeps a "writing" entry of its own
+        embedder = HashingEmbedder(64)
+        await ingest([Document("other text", id="b")], store, "kb", embedder, progress=False)
+        docs = await documents(store, "kb")
+        assert (docs["a"]["state"], docs["a"]["chunks"], docs["b"]["state"]) == (
+            "writing",
+            3,
+            "done",
+        )
+        assert await journals(store, "kb") == []
+
+        # a run that gets "a" again writes it and deletes the chunk ids it no longer has
+        await ingest([Document("short", id="a")], store, "kb", embedder, progress=False)
+        stored_ids = sorted(await contents(store, "kb"))
+        assert stored_ids == ["a#0", "b#0"]
+        assert (await documents(store, "kb"))["a"]["state"] == "done"

@@ -63,6 +63,21 @@ WORDS = st.sampled_from(["owl", "fish", "river", "night", "the", "zebra", "hunt"
     st.integers(1, 15),
 )
 def test_bm25_scores_equal_a_plain_reference(texts, query, k):
+    check_bm25(texts, query, k)
+
+
+def test_bm25_ties_at_the_kth_place_go_to_the_lower_rows():
+    # rows 2 and 3 score the same; argpartition alone returned row 3 for k=1
+    texts = ["owl", "owl", " ".join(["owl"] * 11), " ".join(["owl"] * 11)]
+    check_bm25(texts, "owl", 1)
+    check_bm25(texts, "owl", 3)
+    many = ["fish owl"] * 40 + ["owl"] * 40
+    for k in (1, 7, 39, 41, 79):
+        check_bm25(many, "owl fish", k)
+        check_bm25(many, "owl", k)
+
+
+def check_bm25(texts, query, k):
     rows, scores = BM25Index(texts).search(query, k)
     expected = reference_bm25(texts, query)
     ranked = sorted((i for i, s in enumerate(expected) if s > 0), key=lambda i: (-expected[i], i))

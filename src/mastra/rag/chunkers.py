@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mastra._native import _chunk
 from mastra.errors import ValidationError
 from mastra.loops import run_sync
 from mastra.rag.documents import Chunk, Document
@@ -51,26 +52,28 @@ def check_size(owner: str, size: object, overlap: object) -> tuple[int, int]:
     return size, overlap
 
 
+def chunk_template(document: Document) -> dict[str, Any]:
+    """The metadata each chunk of ``document`` starts from: the document's own, its origin,
+    and the per-chunk keys (``position``, ``start``, ``end``) already in their places."""
+    return {
+        **(document.metadata or {}),
+        "source": document.source,
+        "document_id": document.id,
+        "position": 0,
+        "start": 0,
+        "end": 0,
+    }
+
+
 def make_chunks(
-    document: Document, spans: Sequence[Span], extras: Sequence[dict[str, Any]] | None = None
+    document: Document, spans: list[Span], extras: Sequence[dict[str, Any]] | None = None
 ) -> list[Chunk]:
     """Chunks of ``document`` at ``spans`` (text copied from the document), each with the
     document's metadata, its origin and offsets, and ``extras[i]`` when given."""
-    text, base = document.text, document.metadata or {}
-    source, document_id = document.source, document.id
-    chunks = []
-    for position, (a, b) in enumerate(spans):
-        metadata = {
-            **base,
-            "source": source,
-            "document_id": document_id,
-            "position": position,
-            "start": a,
-            "end": b,
-        }
-        if extras is not None:
-            metadata.update(extras[position])
-        chunks.append(Chunk(text[a:b], metadata, a, b))
+    chunks = _chunk.chunks_at(document.text, spans, chunk_template(document), Chunk)
+    if extras is not None:
+        for chunk, extra in zip(chunks, extras, strict=True):
+            chunk.metadata.update(extra)
     return chunks
 
 
@@ -142,6 +145,19 @@ class RecursiveChunker(Chunker):
             raise ValidationError(f"length must be 'chars' or 'tokens', got {length!r}")
         self.length = length
         self._tokenizer: Tokenizer | None = get_tokenizer(encoding) if length == "tokens" else None
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        if self._tokenizer is not None:
+            return super().chunk(document)
+        document = _check_document(document)  # characters: split and built in one native call
+        return _chunk.recursive_chunks(
+            document.text,
+            self.size,
+            self.overlap,
+            self.separators,
+            chunk_template(document),
+            Chunk,
+        )
 
     def spans(self, text: str) -> list[Span]:
         count = None if self._tokenizer is None else self._tokenizer.count

@@ -3,22 +3,23 @@ models embed through their APIs; ``CachedEmbedder`` never embeds the same text t
 
 from __future__ import annotations
 
-import itertools
-import re
-import zlib
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from mastra._native import _hash_embed
 from mastra.cache import LRUCache
 from mastra.errors import ValidationError
 from mastra.llm.base import LanguageModel
 
 __all__ = ["CachedEmbedder", "Embedder", "HashingEmbedder", "ModelEmbedder"]
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# More text than this (characters in one call) is hashed in a worker thread: a thread
+# hand-off costs tens of microseconds, hashing this much about a millisecond.
+_OFFLOAD_CHARS = 200_000
 
 
 @runtime_checkable
@@ -31,8 +32,13 @@ class Embedder(Protocol):
 
 
 class HashingEmbedder:
-    """Feature hashing of words and character n-grams, L2-normalised: deterministic, fast,
-    nothing to download. Similar wording gives similar vectors (no semantics beyond that).
+    """Feature hashing of words, word pairs and character n-grams, L2-normalised:
+    deterministic, fast (compiled), nothing to download. Similar wording gives similar vectors
+    (no semantics beyond that).
+
+    Features of a text: its words (``\\w+`` of the lower-cased text) as ``w:WORD``,
+    neighbouring pairs as ``b:WORD NEXT``, and the character n-grams of ``<WORD>``; each
+    feature's UTF-8 CRC-32 picks a column (``crc % dimension``) and a sign (top bit).
 
     Args:
         dimension: vector size.
@@ -42,36 +48,33 @@ class HashingEmbedder:
     def __init__(self, dimension: int = 256, *, char_ngrams: Sequence[int] = (3, 4)) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 8:
             raise ValidationError(f"dimension must be an integer >= 8, got {dimension!r}")
+        ngrams = tuple(char_ngrams)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in ngrams):
+            raise ValidationError(
+                f"char_ngrams must be positive integers (n-gram lengths), got {char_ngrams!r}"
+            )
         self.dimension = dimension
-        self.char_ngrams = tuple(char_ngrams)
+        self.char_ngrams = ngrams
 
     @property
     def fingerprint(self) -> str:
         """What decides its vectors (ingest re-embeds documents when it changes)."""
         return f"HashingEmbedder(dimension={self.dimension}, char_ngrams={self.char_ngrams})"
 
-    def _features(self, text: str) -> list[str]:
-        words = _WORD.findall(text.lower())
-        features = [f"w:{w}" for w in words]
-        features += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
-        for word in words:
-            marked = f"<{word}>"
-            for n in self.char_ngrams:
-                features += [marked[i : i + n] for i in range(max(len(marked) - n + 1, 0))]
-        return features
-
     def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if isinstance(texts, str):
+            raise ValidationError("texts must be a sequence of str, got one str")
         rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        dim = self.dimension
-        for row, text in zip(rows, texts, strict=True):
-            for feature in self._features(text):
-                digest = zlib.crc32(feature.encode())
-                row[digest % dim] += 1.0 if digest & 0x80000000 else -1.0
+        _hash_embed.hash_features(list(texts), rows, self.char_ngrams)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         np.divide(rows, norms, out=rows, where=norms > 0)
         return rows
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Large batches are hashed in a worker thread (the kernel runs without the GIL), so
+        the event loop goes on meanwhile."""
+        if sum(len(t) for t in texts if isinstance(t, str)) > _OFFLOAD_CHARS:
+            return await asyncio.to_thread(self.embed_sync, texts)
         return self.embed_sync(texts)
 
 

@@ -1,5 +1,5 @@
 """``ingest``: sources -> documents -> chunks -> embeddings -> the vector store, as a bounded
-pipeline (at most ``concurrency`` batches of about ``batch_size`` chunks in flight), with a
+pipeline (at most ``concurrency`` batches of up to ``batch_size`` chunks in flight), with a
 manifest that makes it incremental and resumable (see :mod:`mastra.rag.manifest`)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import orjson
 
 from mastra.errors import MastraError, ValidationError
 from mastra.rag.chunkers import Chunker, RecursiveChunker
-from mastra.rag.documents import Chunk, Document, content_hash
+from mastra.rag.documents import Document
 from mastra.rag.embedders import Embedder
 from mastra.rag.loaders import Loaded, Skipped, load_file, walk_files
 from mastra.rag.manifest import Entry, Manifest, chunk_id, delete_quietly
@@ -113,13 +113,22 @@ class _Sources:
             self.missing.append(Skipped(root, "not found"))
 
 
-class _Pending(msgspec.Struct):
+class _Pending(msgspec.Struct, gc=False):
     """A document on its way to the store."""
 
-    document: Document
-    chunks: list[Chunk]
     entry: Entry  # the manifest entry once written
     old_chunks: int  # how many chunk ids the store may hold for it now
+
+
+class _Group(msgspec.Struct, gc=False):
+    """Documents on their way to the store, with their chunks as the store will hold them
+    (metadata with the text, and ids): the Chunk objects are dropped as soon as they are
+    made. Dicts of strings and numbers are not tracked by the garbage collector, nor is this
+    (never in a reference cycle), so batches in flight are not walked by every collection."""
+
+    documents: list[_Pending] = msgspec.field(default_factory=list)
+    metadata: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    ids: list[str] = msgspec.field(default_factory=list)
 
 
 class _Run:
@@ -138,9 +147,9 @@ class _Run:
         self.tasks: set[asyncio.Task[None]] = set()
         self.report = IngestReport()
         self.manifest = Manifest(store, index)
-        self.fingerprint = f"{chunker.fingerprint}|{embedder_fingerprint(embedder)}"
-        self.group: list[_Pending] = []
-        self.group_chunks = 0
+        fingerprint = f"{chunker.fingerprint}|{embedder_fingerprint(embedder)}"
+        self.fingerprint_bytes = fingerprint.encode()
+        self.group = _Group()
         self.seen: set[str] = set()
         self.duplicates: list[tuple[_Item, str]] = []  # skipped as copies: (item, text hash)
         self.bar: Any = None
@@ -160,12 +169,14 @@ class _Run:
         self.report.encoding_errors += loaded.replaced
         return loaded.document
 
-    def _hash(self, document: Document) -> str:
-        digest = hashlib.blake2b(digest_size=16)
-        digest.update(document.text.encode("utf-8", "surrogatepass"))
+    def _hashes(self, document: Document) -> tuple[str, str]:
+        """The document's full hash (text, metadata, chunker and embedder) and its text's
+        (``content_hash``), in one pass over the text: the first digest is read midway."""
+        digest = hashlib.blake2b(document.text.encode("utf-8", "surrogatepass"), digest_size=16)
+        text_hash = digest.hexdigest()
         digest.update(orjson.dumps(document.metadata, option=orjson.OPT_SORT_KEYS))
-        digest.update(self.fingerprint.encode())
-        return digest.hexdigest()
+        digest.update(self.fingerprint_bytes)
+        return digest.hexdigest(), text_hash
 
     async def feed(self, item: _Item, *, retry: bool = False) -> None:
         if isinstance(item[0], Path) and str(item[0]) in self.seen:
@@ -182,7 +193,7 @@ class _Run:
             return
         self.seen.add(doc_id)
         old = self.manifest.entries.get(doc_id)
-        full_hash, text_hash = self._hash(document), content_hash(document.text)
+        full_hash, text_hash = self._hashes(document)
         if old is not None and old.state == "done" and old.hash == full_hash:
             self.report.unchanged += 1
             return
@@ -191,25 +202,29 @@ class _Run:
             self.seen.discard(doc_id)  # unseen: copies are retried if the keeper goes
             self.duplicates.append((item, text_hash))
             if old is not None:  # it held other content before: that is stale now
-                await self.remove(old)
+                await self.remove([old])
             return
         try:
             chunks = await self.chunker.achunk(document)
         except MastraError as exc:
             self.report.skipped.append(Skipped(document.source, f"cannot chunk: {exc}"))
             return
+        if self.group.ids and len(self.group.ids) + len(chunks) > self.batch_size:
+            await self.flush()  # sent as it is: one store write of at most batch_size chunks
         entry = Entry(doc_id, full_hash, text_hash, len(chunks), "done", item[1])
         self.manifest.by_text.setdefault(text_hash, doc_id)  # later copies in this run wait
-        self.group.append(_Pending(document, chunks, entry, old.chunks if old else 0))
-        self.group_chunks += len(chunks)
-        if self.group_chunks >= self.batch_size:
+        group = self.group
+        group.documents.append(_Pending(entry, old.chunks if old else 0))
+        group.metadata += [{**c.metadata, "text": c.text} for c in chunks]
+        group.ids += [chunk_id(doc_id, int(c.metadata["position"])) for c in chunks]
+        if len(group.ids) >= self.batch_size:
             await self.flush()
 
     # -- one batch ------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        group, self.group, self.group_chunks = self.group, [], 0
-        if not group:
+        group, self.group = self.group, _Group()
+        if not group.documents:
             return
         await self.slots.acquire()
         task = asyncio.create_task(self._write(group))
@@ -221,28 +236,27 @@ class _Run:
         if not task.cancelled() and task.exception() is None:
             self.tasks.discard(task)
 
-    async def _write(self, group: list[_Pending]) -> None:
-        await self.manifest.put(
-            msgspec.structs.replace(
-                p.entry, state="writing", chunks=max(p.old_chunks, p.entry.chunks)
-            )
-            for p in group
+    async def _write(self, group: _Group) -> None:
+        documents, ids = group.documents, group.ids
+        journal = await self.manifest.begin(
+            msgspec.structs.replace(p.entry, chunks=max(p.old_chunks, p.entry.chunks))
+            for p in documents
         )
-        chunks = [(p.entry.id, c) for p in group for c in p.chunks]
-        for start in range(0, len(chunks), self.batch_size):
-            await self._upsert(chunks[start : start + self.batch_size])
-        for p in group:
+        for start in range(0, len(ids), self.batch_size):
+            end = start + self.batch_size
+            await self._upsert(group.metadata[start:end], ids[start:end])
+        for p in documents:
             for position in range(p.entry.chunks, p.old_chunks):
                 await delete_quietly(self.store, self.index, chunk_id(p.entry.id, position))
-        await self.manifest.put(p.entry for p in group)
-        self.report.documents += len(group)
-        self.report.chunks += len(chunks)
+        await self.manifest.put((p.entry for p in documents), journal)
+        self.report.documents += len(documents)
+        self.report.chunks += len(ids)
         if self.bar is not None:
             elapsed = max(time.perf_counter() - self.started, 1e-9)
             self.bar.set_postfix_str(f"{self.report.chunks / elapsed:,.0f} chunks/s")
 
-    async def _upsert(self, batch: list[tuple[str, Chunk]]) -> None:
-        texts = [c.text for _, c in batch]
+    async def _upsert(self, metadata: list[dict[str, Any]], ids: list[str]) -> None:
+        texts = [m["text"] for m in metadata]
         unique = list(dict.fromkeys(texts))
         rows = np.asarray(await self.embedder.embed(unique), dtype=np.float32)
         if rows.shape != (len(unique), self.embedder.dimension):
@@ -250,11 +264,10 @@ class _Run:
                 f"the embedder returned shape {rows.shape} for {len(unique)} texts; "
                 f"expected ({len(unique)}, {self.embedder.dimension})"
             )
-        where = {text: i for i, text in enumerate(unique)}
-        vectors = rows[[where[t] for t in texts]]
-        metadata = [{**c.metadata, "text": c.text} for _, c in batch]
-        ids = [chunk_id(doc_id, int(c.metadata["position"])) for doc_id, c in batch]
-        await self.store.upsert(self.index, vectors, metadata, ids)
+        if len(unique) < len(texts):  # copies within the batch were embedded once
+            where = {text: i for i, text in enumerate(unique)}
+            rows = rows[[where[t] for t in texts]]
+        await self.store.upsert(self.index, rows, metadata, ids)
 
     async def drain(self) -> None:
         await self.flush()
@@ -270,14 +283,17 @@ class _Run:
         gone = [
             e for e in self.manifest.entries.values() if e.root in roots and e.id not in self.seen
         ]
-        for entry in gone:
-            await self.remove(entry)
+        if gone:
+            await self.remove(gone)
 
-    async def remove(self, entry: Entry) -> None:
-        for position in range(entry.chunks):
-            await delete_quietly(self.store, self.index, chunk_id(entry.id, position))
-        await self.manifest.remove(entry.id)
-        self.report.deleted += 1
+    async def remove(self, entries: list[Entry]) -> None:
+        """Delete the documents' chunks, then their manifest entries (a run killed in between
+        leaves entries that the next one removes again)."""
+        for entry in entries:
+            for position in range(entry.chunks):
+                await delete_quietly(self.store, self.index, chunk_id(entry.id, position))
+        await self.manifest.remove(e.id for e in entries)
+        self.report.deleted += len(entries)
 
     async def retry_duplicates(self) -> None:
         """Copies skipped because another document held their text: ingest those whose
@@ -356,6 +372,7 @@ async def ingest(
         await run.drain()
         await run.prune(plan.roots)
         await run.retry_duplicates()
+        await run.manifest.settle()
     finally:
         await asyncio.gather(*run.tasks, return_exceptions=True)
         if run.bar is not None:

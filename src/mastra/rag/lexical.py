@@ -104,10 +104,22 @@ class BM25Index:
             candidates = np.flatnonzero(summed)
             scores = summed[candidates].astype(np.float32)
         if len(candidates) > k:
-            top = np.argpartition(-scores, k - 1)[:k]
-            candidates, scores = candidates[top], scores[top]
+            keep = _best(candidates, scores, k)
+            candidates, scores = candidates[keep], scores[keep]
         order = np.lexsort((candidates, -scores))
         return candidates[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def _best(
+    candidates: npt.NDArray[np.int64], scores: npt.NDArray[np.float32], k: int
+) -> npt.NDArray[np.intp]:
+    """Where the ``k`` best are (k < len): every score above the k-th best, then the lowest
+    rows among those equal to it (argpartition alone picks arbitrary ones of a tie)."""
+    cut = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    above = np.flatnonzero(scores > cut)
+    tied = np.flatnonzero(scores == cut)
+    tied = tied[np.argsort(candidates[tied], kind="stable")][: k - len(above)]
+    return np.concatenate([above, tied])
 
 
 class Lexical:
