@@ -77,3 +77,25 @@ def test_a_forked_child_makes_its_own_loop_and_leaves_the_parents():
     os.close(read)
     os.waitpid(pid, 0)
     assert loop_of_this_thread() is parent and not parent.is_closed()
+
+
+def test_an_interrupt_cancels_the_work_it_stopped():
+    """Ctrl-C (a KeyboardInterrupt out of the loop) leaves no half-run work pending on the
+    kept loop to resume during a later call."""
+    seen = []
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    async def slow():
+        asyncio.get_running_loop().call_later(0.01, interrupt)
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(slow, name="t()", instead="await t()")
+    assert seen == ["cancelled"]
+    assert not asyncio.all_tasks(loop_of_this_thread())

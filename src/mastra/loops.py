@@ -6,11 +6,12 @@ event loop, so that one client or store can be shared by ``asyncio.run()`` after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 __all__ = ["PerLoop", "run_sync"]
 
@@ -97,7 +98,22 @@ def run_sync(start: Callable[[], Awaitable[T]], *, name: str, instead: str) -> T
         from mastra.errors import MastraError
 
         raise MastraError(f"{name} cannot run inside a running event loop; use {instead} there")
-    return _thread_runner().run(_awaited(start))
+    return _run_until_done(_thread_runner().get_loop(), _awaited(start))
+
+
+def _run_until_done(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end on ``loop``. Not ``Runner.run``: that swaps the SIGINT handler
+    on every call, which costs more than a short run. An interrupt (Ctrl-C) cancels the
+    work before it propagates, so nothing of it runs during a later call."""
+    task = loop.create_task(work)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise
 
 
 async def _awaited(start: Callable[[], Awaitable[T]]) -> T:
