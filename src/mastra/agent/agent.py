@@ -44,7 +44,6 @@ from mastra.llm import (
 )
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
 from mastra.loops import run_sync
-from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult, Usage
 from mastra.telemetry import Telemetry, Tracer
 from mastra.tools import Tool, ToolContext, ToolOutcome, tool
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
     from mastra.evals import Sampling, Scorer
     from mastra.evals.live import LiveScoring
     from mastra.mastra import Mastra
+    from mastra.memory import Memory
 
 __all__ = ["Agent", "RunContext", "RunOptions"]
 
@@ -61,6 +61,14 @@ Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
 Callback = Callable[[Any], Any]
 
 _QUIET_TRACER = Tracer(enabled=False)
+
+
+def _is_memory(value: object) -> bool:
+    """Whether value is a Memory. Memory (with RAG, storage and numpy behind it) loads only
+    for an agent given one, not with every agent."""
+    from mastra.memory import Memory
+
+    return isinstance(value, Memory)
 
 
 class RunOptions(TypedDict, total=False):
@@ -203,7 +211,7 @@ class Agent(AsyncCloseable):
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ValidationError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        if memory is not None and not isinstance(memory, Memory):
+        if memory is not None and not _is_memory(memory):
             raise ValidationError(
                 f"memory must be a mastra.memory.Memory, got {type(memory).__name__}"
             )
