@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import inspect
 import time
-import uuid
 import weakref
 from collections.abc import (
     AsyncGenerator,
@@ -34,6 +33,7 @@ from mastra.agent.results import (
 )
 from mastra.closeable import AsyncCloseable
 from mastra.errors import MastraError, ValidationError
+from mastra.ids import new_id
 from mastra.llm import (
     Finish,
     JsonSchemaFormat,
@@ -89,7 +89,7 @@ class RunOptions(TypedDict, total=False):
     on_finish: Callback | None
     """Called (sync or async) with the :class:`AgentResult`."""
     run_id: str | None
-    """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
+    """The run's id (default: a new time-ordered id), as the result and traces carry it."""
 
 
 class RunContext(msgspec.Struct, kw_only=True):
@@ -384,7 +384,7 @@ class Agent(AsyncCloseable):
         thread_id, resource_id = options.get("thread_id"), options.get("resource_id")
         run = RunContext(
             agent=self.name,
-            run_id=options.get("run_id") or uuid.uuid4().hex,
+            run_id=options.get("run_id") or new_id(),
             thread_id=thread_id,
             resource_id=resource_id,
             context=options.get("context") or {},

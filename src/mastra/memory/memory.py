@@ -4,7 +4,6 @@ pruning, on any Storage and VectorStore."""
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import timedelta
@@ -15,6 +14,7 @@ import orjson
 
 from mastra.closeable import AsyncCloseable
 from mastra.errors import ValidationError
+from mastra.ids import new_id, new_ids
 from mastra.memory.options import MemoryOptions, PrunePolicy
 from mastra.messages import Message
 from mastra.rag.embedders import Embedder, HashingEmbedder
@@ -108,7 +108,7 @@ class Memory(AsyncCloseable):
         metadata: dict[str, Any] | None = None,
     ) -> Thread:
         thread = Thread(
-            id=thread_id or uuid.uuid4().hex,
+            id=thread_id or new_id(),
             resource_id=resource_id,
             title=title,
             metadata=metadata or {},
@@ -155,10 +155,11 @@ class Memory(AsyncCloseable):
                 )
             thread = await self.create_thread(resource_id, thread_id=thread_id)
         start = now()
+        made = ids if ids is not None else new_ids(len(messages))
         stored = [
             StoredMessage.of(
                 m,
-                id=ids[i] if ids is not None else uuid.uuid4().hex,
+                id=made[i],
                 thread_id=thread_id,
                 resource_id=thread.resource_id,
                 importance=importance,
