@@ -3,6 +3,7 @@ pruning, on any Storage and VectorStore."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -30,6 +31,7 @@ __all__ = ["Memory"]
 
 INDEX = "mastra_memory"
 _PAGE = 10_000
+_BUILD_CHUNK = 200  # messages made between yields to the event loop (well under 1 ms)
 
 
 class _WorkingMemoryText(msgspec.Struct, forbid_unknown_fields=True):
@@ -155,18 +157,23 @@ class Memory(AsyncCloseable):
                 )
             thread = await self.create_thread(resource_id, thread_id=thread_id)
         start = now()
-        made = ids if ids is not None else new_ids(len(messages))
-        stored = [
-            StoredMessage.of(
-                m,
-                id=made[i],
-                thread_id=thread_id,
-                resource_id=thread.resource_id,
-                importance=importance,
-                created_at=start + timedelta(microseconds=i),
+        stored: list[StoredMessage] = []
+        for first in range(0, len(messages), _BUILD_CHUNK):
+            if first:
+                await asyncio.sleep(0)  # a large batch lets the loop's other tasks run
+            chunk = messages[first : first + _BUILD_CHUNK]
+            made = ids[first : first + len(chunk)] if ids is not None else new_ids(len(chunk))
+            stored.extend(
+                StoredMessage.of(
+                    m,
+                    id=made[i],
+                    thread_id=thread_id,
+                    resource_id=thread.resource_id,
+                    importance=importance,
+                    created_at=start + timedelta(microseconds=first + i),
+                )
+                for i, m in enumerate(chunk)
             )
-            for i, m in enumerate(messages)
-        ]
         await self.storage.save_messages(stored)
         if self.options.semantic_recall is not None:
             await self._index(stored)
