@@ -204,3 +204,23 @@ def test_stream_overhead_per_token(benchmark, name, make, stream):
     benchmark(lambda: loop.run_until_complete(stream(agent)))
     benchmark.extra_info["us per token"] = round(benchmark.stats.stats.median / TOKENS * 1e6, 2)
     loop.close()
+
+
+SYNC_CASES = {
+    "mastra await generate": lambda agent, loop: loop.run_until_complete(mastra_run(agent)),
+    "mastra generate_sync": lambda agent, loop: agent.generate_sync("1+2?"),
+    "agno run (sync)": lambda agent, loop: agent.run("1+2?"),
+}
+
+
+@pytest.mark.parametrize("name", list(SYNC_CASES))
+def test_sync_entry_point(benchmark, name):
+    """(e) the same run through the sync twin and through the async path on a running
+    program's loop; agno's sync run beside them."""
+    agent = agno_agent() if name.startswith("agno") else mastra_agent()
+    call = SYNC_CASES[name]
+    loop = asyncio.new_event_loop()
+    call(agent, loop)
+    benchmark.group = "(e) one run with one tool call: sync twin vs async path"
+    benchmark(call, agent, loop)
+    loop.close()

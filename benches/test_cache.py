@@ -186,6 +186,34 @@ def test_memoised_hit(benchmark, name):
     record(benchmark)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["functools.lru_cache", "mastra.cached(TTLCache)", "cachetools.cached(TTLCache)"],
+)
+def test_memoised_hit_two_args_ttl(benchmark, name):
+    """Two arguments; mastra and cachetools with a TTL (mastra counts stats always)."""
+
+    def area(w, h):
+        return w * h
+
+    if name == "functools.lru_cache":
+        fn = functools.lru_cache(maxsize=MAXSIZE)(area)
+    elif name.startswith("mastra"):
+        fn = cached(TTLCache(MAXSIZE, 600))(area)
+    else:
+        fn = cachetools.cached(cachetools.TTLCache(MAXSIZE, 600))(area)
+    for i in range(OPS):
+        fn(i, 7)
+
+    def hits():
+        for i in range(OPS):
+            fn(i, 7)
+
+    benchmark.group = "memoised function hit (two int arguments, TTL)"
+    benchmark(hits)
+    record(benchmark)
+
+
 _BYTES_SCRIPT = """
 import tracemalloc, sys
 sys.path.insert(0, {here!r})

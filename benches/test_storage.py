@@ -1,35 +1,35 @@
-"""Storage beside storage: SQLite and PostgreSQL message appends (batched and one by one) and
-last-50 reads with 100k and 1M messages stored; SQLiteVector queries beside sqlite-vec's
+"""Storage beside storage: SQLite and PostgreSQL message appends (batched and one by one,
+through ``Memory.save_messages`` with the ids the library makes, recall off) and last-50 reads
+with 100k and 1M messages stored; how late a 200 us asyncio timer runs while a 20k-message
+batch is saved; SQLiteVector queries beside sqlite-vec's
 brute-force scan and PgVector exact / HNSW (n=100k, d=384).
 
 MASTRA_BENCH_SIZES=small skips the 1M-message database.
 """
 
 import asyncio
-import itertools
 import os
+import time
 
 import apsw
 import numpy as np
 import pytest
 import sqlite_vec
 
-from mastra.messages import TextPart
-from mastra.storage import PostgresStorage, SQLiteStorage, StoredMessage, Thread
+from mastra.memory import Memory, MemoryOptions
+from mastra.messages import Message
+from mastra.storage import PostgresStorage, SQLiteStorage
 from mastra.vector.pgvector import PgVector
 from mastra.vector.sqlite import SQLiteVector
 
 SIZES = [100_000] if os.environ.get("MASTRA_BENCH_SIZES") == "small" else [100_000, 1_000_000]
 PER_THREAD = 1000
 TEXT = "A message of ordinary length, about as long as a chat turn usually is. " * 2
-COUNTER = itertools.count()
+MESSAGE = Message.user(TEXT)
 
 
-def batch(thread, n):
-    return [
-        StoredMessage(id=f"m{next(COUNTER)}", thread_id=thread, role="user", parts=[TextPart(TEXT)])
-        for _ in range(n)
-    ]
+def batch(n):
+    return [MESSAGE] * n
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,8 @@ def loop():
 
 @pytest.fixture(scope="module")
 def stores(loop, tmp_path_factory, postgres_uri):
-    """name -> (storage, {size: thread holding the newest messages}) filled to each size."""
+    """name -> (Memory, {size: thread holding the newest messages}) filled to each size
+    through Memory, as an application fills it."""
     made = {}
     for name in ("sqlite", "postgres"):
         store = (
@@ -50,27 +51,27 @@ def stores(loop, tmp_path_factory, postgres_uri):
             else PostgresStorage(postgres_uri, max_size=4)
         )
         loop.run(store.init())
+        memory = Memory(storage=store, options=MemoryOptions(semantic_recall=None))
         filled, threads = 0, {}
         for size in SIZES:
             while filled < size:
                 thread = f"t{filled // PER_THREAD}"
-                loop.run(store.save_thread(Thread(id=thread, resource_id="r")))
-                loop.run(store.save_messages(batch(thread, PER_THREAD)))
+                loop.run(memory.save_messages(thread, batch(PER_THREAD), resource_id="r"))
                 filled += PER_THREAD
             threads[size] = thread
-        made[name] = (store, threads)
+        made[name] = (memory, threads)
     yield made
-    for store, _ in made.values():
-        loop.run(store.close())
+    for memory, _ in made.values():
+        loop.run(memory.storage.close())
 
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", ["sqlite", "postgres"])
 def test_append_batched(benchmark, loop, stores, name, size):
-    store, threads = stores[name]
-    benchmark.group = f"append 1000 messages in one call, {size:,} stored"
+    memory, threads = stores[name]
+    benchmark.group = f"append 1000 messages in one Memory.save_messages, {size:,} stored"
     benchmark.pedantic(
-        lambda: loop.run(store.save_messages(batch(threads[size], 1000))),
+        lambda: loop.run(memory.save_messages(threads[size], batch(1000))),
         rounds=10,
         warmup_rounds=1,
     )
@@ -80,19 +81,63 @@ def test_append_batched(benchmark, loop, stores, name, size):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", ["sqlite", "postgres"])
 def test_append_one_by_one(benchmark, loop, stores, name, size):
-    store, threads = stores[name]
-    benchmark.group = f"append one message per call, {size:,} stored"
-    benchmark(lambda: loop.run(store.save_messages(batch(threads[size], 1))))
+    memory, threads = stores[name]
+    benchmark.group = f"append one message per Memory.save_messages, {size:,} stored"
+    benchmark(lambda: loop.run(memory.save_messages(threads[size], batch(1))))
     benchmark.extra_info["messages/s"] = round(1 / benchmark.stats.stats.median)
 
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", ["sqlite", "postgres"])
 def test_read_last_50(benchmark, loop, stores, name, size):
-    store, threads = stores[name]
+    memory, threads = stores[name]
     benchmark.group = f"read the last 50 messages of a thread, {size:,} stored"
-    result = benchmark(lambda: loop.run(store.list_messages(threads[size], last=50)))
+    result = benchmark(lambda: loop.run(memory.storage.list_messages(threads[size], last=50)))
     assert len(result) == 50
+
+
+async def timer_delays(work=None, ticks=2000):
+    """How late each 200 us asyncio sleep wakes (seconds), while ``work`` runs or, without
+    it, for ``ticks`` sleeps on an idle loop."""
+    late, done = [], asyncio.Event()
+
+    async def ticker():
+        while not done.is_set() and (work is not None or len(late) < ticks):
+            start = time.perf_counter()
+            await asyncio.sleep(0.0002)
+            late.append(time.perf_counter() - start - 0.0002)
+
+    task = asyncio.create_task(ticker())
+    if work is not None:
+        await work
+        done.set()
+    await task
+    return sorted(late)
+
+
+def p99_us(late):
+    return round(late[int(len(late) * 0.99)] * 1e6)
+
+
+def test_timer_delay_during_a_20k_batch_save(benchmark, loop, tmp_path):
+    """p99 lateness of a 200 us timer while Memory saves 20,000 messages in one call to SQLite,
+    beside the same timer on an idle loop (epoll rounds waits up to whole milliseconds)."""
+    store = SQLiteStorage(tmp_path / "gil.db")
+    loop.run(store.init())
+    memory = Memory(storage=store, options=MemoryOptions(semantic_recall=None))
+    counter = iter(range(10**6))
+    during = []
+
+    def save():
+        work = memory.save_messages(f"g{next(counter)}", batch(20_000), resource_id="r")
+        during.extend(loop.run(timer_delays(work)))
+
+    benchmark.group = "200 us timer lateness during a 20k-message save (SQLite)"
+    benchmark.pedantic(save, rounds=5, warmup_rounds=1)
+    benchmark.extra_info["p99 us during save"] = p99_us(sorted(during))
+    benchmark.extra_info["p99 us idle"] = p99_us(loop.run(timer_delays()))
+    benchmark.extra_info["messages/s"] = round(20_000 / benchmark.stats.stats.median)
+    loop.run(store.close())
 
 
 # -- vector stores ------------------------------------------------------------------------

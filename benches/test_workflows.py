@@ -122,3 +122,24 @@ def test_workflow_overhead(benchmark, loop, sqlite, framework, shape, durable):
     benchmark.group = f"{what}, {store}"
     benchmark.pedantic(lambda: loop.run(make()), rounds=20, warmup_rounds=2)
     benchmark.extra_info["us per step"] = round(benchmark.stats.stats.median / steps * 1e6, 1)
+
+
+SHORT = 3
+
+
+@pytest.mark.parametrize("path", ["await run.start", "run.start_sync"])
+def test_sync_twin_vs_async(benchmark, loop, path):
+    """A 3-step in-memory chain through start_sync and through await start: what a sync
+    caller pays on top of the async path."""
+    wf = Workflow("short")
+    for i in range(SHORT):
+        wf.then(Step(f"s{i}", lambda ctx, n: n + 1))
+    wf.commit()
+    if path == "run.start_sync":
+        call = lambda: wf.create_run().start_sync(0)  # noqa: E731
+    else:
+        on_loop = loop.get_loop()  # the async path on a loop, without Runner.run's signal swap
+        call = lambda: on_loop.run_until_complete(wf.create_run().start(0))  # noqa: E731
+    assert call().result == SHORT
+    benchmark.group = f"{SHORT}-step chain in memory: sync twin vs async path"
+    benchmark(call)

@@ -1,66 +1,93 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, embedsignature=True
-"""The compiled core of mastra.cache.LRUCache / TTLCache (private; use mastra.cache).
+"""The compiled core of mastra.cache.LRUCache / TTLCache and of cached() (private; use
+mastra.cache).
 
-A dict maps each key to a _Node that embeds its ring links (native/include/mastra_cache.h), so
-a hit is one dict lookup and four pointer writes.
+A dict maps each key to a node in a slab (native/include/mastra_cache.h): a hit is one dict
+lookup and a few index-linked writes, and an entry costs the dict's slot plus a 40-byte node
+(56 with a time to live).
 
 Thread safety: every public operation runs as one critical section. With the GIL held, only
 Python code that an operation calls out to (a key's __hash__/__eq__) can let another thread
 in; a `busy` flag makes that thread wait (without the GIL) until the section ends. User code
 that can run arbitrary Python (getsizeof, the timer, __missing__, an overridden popitem, and the
-destructors of evicted keys and values) runs outside the section: evicted entries are held in
-local variables and released after it.
+destructors of evicted keys and values) runs outside the section: removed entries wait in the
+slab's limbo and are released after it.
 
 Deadlines are doubles: seconds of the timer, or, with a timedelta ttl (a timer of datetimes),
 seconds since the first reading the cache saw (its origin).
 """
 
 cimport cython
-from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
-from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_Next, PyDict_SetItem
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.ref cimport Py_XDECREF
 from libc.math cimport isnan
+from libc.stdint cimport uint32_t, uint64_t
 
 import copy
 import math
 import reprlib
 import time
 from datetime import timedelta
-from types import GenericAlias
+from types import GenericAlias, MethodType
 
 from mastra.errors import MastraError, ValidationError
 
 cdef extern from "Python.h":
     int Py_ReprEnter(object obj) except -1
     void Py_ReprLeave(object obj)
+    void Py_INCREF(PyObject *obj)
 
 cdef extern from "mastra_cache.h":
-    ctypedef struct mc_link:
-        mc_link *prev
-        mc_link *next
-        mc_link *tprev
-        mc_link *tnext
-        PyObject *owner
+    ctypedef struct mc_node:
+        PyObject *key
+        PyObject *value
+        uint32_t prev
+        uint32_t next
+        uint32_t tprev
+        uint32_t tnext
         double expires
-        Py_ssize_t size
-    void mc_init(mc_link *root)
-    void mc_unlink(mc_link *n)
-    void mc_append(mc_link *root, mc_link *n)
-    void mc_touch(mc_link *root, mc_link *n)
-    void mc_tunlink(mc_link *n)
-    void mc_tappend(mc_link *root, mc_link *n)
-    bint mc_empty(const mc_link *root)
+    ctypedef struct mc_slab:
+        int sized
+        uint32_t free
+    int mc_slab_init(mc_slab *s, int timed, int sized, uint64_t want) except -1
+    void mc_slab_release(mc_slab *old)
+    void mc_slab_zero(mc_slab *s)
+    mc_node *mc_at(const mc_slab *s, uint32_t i)
+    mc_node *mc_root(const mc_slab *s)
+    Py_ssize_t *mc_size_slot(const mc_slab *s, uint32_t i)
+    Py_ssize_t mc_size(const mc_slab *s, uint32_t i)
+    uint32_t mc_index(const mc_slab *s, const mc_node *n)
+    bint mc_empty(const mc_slab *s)
+    void mc_touch(const mc_slab *s, mc_node *n)
+    void mc_tunlink(const mc_slab *s, mc_node *n)
+    void mc_tappend(const mc_slab *s, uint32_t i, mc_node *n)
+    uint32_t mc_take(mc_slab *s) except 0
+    mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, PyObject *value, Py_ssize_t size,
+                     double expires, int timed)
+    void mc_retire(mc_slab *s, uint32_t i, mc_node *n, int timed)
+    void mc_settle(mc_slab *s)
+    bint mc_plain(PyObject *key)
+    PyObject *mc_lookup(const mc_slab *s, PyObject *data, object key, int timed, double now,
+                        int touch_expired, unsigned long long *hits,
+                        unsigned long long *misses) except? NULL
+    int mc_install_gc(PyTypeObject *type, Py_ssize_t offset,
+                      int (*clear_entries)(PyObject *) noexcept) except -1
+    void mc_install_call(PyTypeObject *type, object (*positional)(object, object))
+    void mc_clock_init()
     double mc_monotonic()
     double mc_monotonic_resolution()
     int MC_FAST_CLOCK
     void mc_pause() nogil
 
+mc_clock_init()
+
 cdef object _MARKER = object()
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
+cdef uint64_t _MOST_COUNTED = 1 << 31  # a larger maxsize gives no hint of the node count
 cdef object _SECOND = timedelta(seconds=1)
 cdef object _COUNTER_END = 2 ** 64
-
-
 def _rebuild(cls, maxsize, sizer, ttl, timer, origin=None):
     """A cache of class ``cls`` set up like the one pickled, without calling a subclass's
     ``__init__`` (whose signature may differ); its attributes come back through the state.
@@ -110,21 +137,30 @@ cdef class Timer:
         return getattr(self._function, name)
 
 
-@cython.final
-@cython.freelist(256)
-cdef class _Node:
-    cdef mc_link link
-    cdef object key
-    cdef object value
+cdef inline mc_node *_node(PyObject *found):
+    return <mc_node *>found
 
 
-cdef inline _Node _node_of(mc_link *link):
-    return <_Node>link.owner
+cdef inline object _object(mc_node *node):
+    return <object><PyObject *>node
 
 
-cdef inline bint _is_plain(object key):
-    """Keys whose hashing and comparison run no Python code."""
-    return type(key) is str or type(key) is int
+cdef inline double _now(CacheCore cache) except? -1.0:
+    """Now, as the cache counts time: the C clock when the timer is time.monotonic."""
+    if cache._fast_clock and not cache._clock._nesting:
+        return mc_monotonic()
+    return cache._reading()
+
+
+cdef inline PyObject *_value(CacheCore cache, object key, bint touch_expired) except? NULL:
+    """The live value for key (borrowed: it stays alive until the caller runs Python code),
+    made most recent and counted as a hit; NULL on a miss. Plain keys in a cache of plain keys
+    skip the section: their lookups run no Python code."""
+    cdef double now = _now(cache) if cache._timed else 0.0
+    if cache._plain_keys and mc_plain(<PyObject *>key):
+        return mc_lookup(&cache._slab, <PyObject *>cache._data, key, cache._timed, now,
+                         touch_expired, &cache._hits, &cache._misses)
+    return cache._lookup(key, now, touch_expired)
 
 
 def clock_resolution():
@@ -137,7 +173,8 @@ cdef class CacheCore:
     """Least-recently-used cache with optional per-item time to live."""
 
     cdef dict _data
-    cdef mc_link _root
+    cdef mc_slab _slab
+    cdef uint64_t _counted  # most items when each counts 1 (the slab's hint), else 0
     cdef Py_ssize_t _maxsize
     cdef Py_ssize_t _currsize
     cdef object _sizer
@@ -167,8 +204,14 @@ cdef class CacheCore:
 
     def __cinit__(self, *args, **kwargs):
         self._data = {}
-        mc_init(&self._root)
+        mc_slab_init(&self._slab, 0, 0, 0)
         self._plain_keys = True
+
+    def __dealloc__(self):
+        cdef mc_slab old = self._slab
+        mc_slab_zero(&self._slab)
+        self._data = None  # the dict's references to the nodes go first
+        mc_slab_release(&old)
 
     def __init__(self, maxsize, getsizeof=None, *, ttl=None, timer=None):
         cdef bint ttl_delta = isinstance(ttl, timedelta)
@@ -210,6 +253,18 @@ cdef class CacheCore:
         self._clock = Timer(self._timer) if self._timed else None
         self._fast_clock = MC_FAST_CLOCK and self._timer is time.monotonic and not self._ttl_delta
         self._origin = None
+        counted = self._sizer is None and self._maxsize < <Py_ssize_t>_MOST_COUNTED
+        self._counted = <uint64_t>self._maxsize if counted else 0
+        return self._renew_slab()
+
+    cdef int _renew_slab(self) except -1:
+        """A new empty slab shaped for this cache (which must be empty)."""
+        cdef mc_slab fresh
+        cdef mc_slab old
+        mc_slab_init(&fresh, self._timed, self._sizer is not None, self._counted)
+        old = self._slab
+        self._slab = fresh
+        mc_slab_release(&old)
         return 0
 
     # -- the critical section --------------------------------------------------------------
@@ -230,14 +285,15 @@ cdef class CacheCore:
         self._owner = me
         return 0
 
-    cdef inline void _exit(self):
+    cdef inline void _exit(self) noexcept:
+        """End the section, then release what it removed (destructors may run)."""
         self._busy = False
+        mc_settle(&self._slab)
 
-    cdef inline double _now(self) except? -1.0:
+    cdef double _reading(self) except? -1.0:
+        """Now, through the timer (or the time a ``with cache.timer`` block holds)."""
         if self._clock._nesting:
             return self._seconds(self._clock._time)
-        if self._fast_clock:
-            return mc_monotonic()
         return self._seconds(self._timer())
 
     cdef double _seconds(self, object reading) except? -1.0:
@@ -253,7 +309,7 @@ cdef class CacheCore:
         """Now, and (in deadline) when an item set now expires."""
         cdef double now
         if not self._ttl_delta:
-            now = self._now()
+            now = _now(self)
             deadline[0] = now + self._ttl
             return now
         reading = self._clock._time if self._clock._nesting else self._timer()
@@ -273,43 +329,39 @@ cdef class CacheCore:
             raise ValueError("value size must be non-negative")
         return size
 
-    cdef int _remove(self, _Node node) except -1:
-        """Take node out of the dict and the rings (caller holds a reference to it)."""
-        PyDict_DelItem(self._data, node.key)
-        mc_unlink(&node.link)
-        if self._timed:
-            mc_tunlink(&node.link)
-        self._currsize -= node.link.size
+    cdef int _remove(self, uint32_t i, mc_node *node) except -1:
+        """Take node i out of the dict and the rings; its key and value wait in limbo until
+        the section ends."""
+        PyDict_DelItem(self._data, <object>node.key)
+        self._currsize -= mc_size(&self._slab, i)
+        mc_retire(&self._slab, i, node, self._timed)
         self._removals += 1
         return 0
 
-    cdef list _expire(self, double now, list removed):
-        """Remove items whose deadline is not after now; append them to removed."""
-        cdef mc_link *root = &self._root
-        cdef _Node node
-        while root.tnext != root and not (now < root.tnext.expires):
-            node = _node_of(root.tnext)
-            self._remove(node)
+    cdef int _expire(self, double now, list removed) except -1:
+        """Remove items whose deadline is not after now; append them to removed (when given)
+        as (key, value) pairs."""
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i
+        cdef mc_node *node
+        while True:
+            i = mc_root(slab).tnext
+            if i == 0:
+                return 0
+            node = mc_at(slab, i)
+            if now < node.expires:
+                return 0
+            if removed is not None:
+                removed.append((<object>node.key, <object>node.value))
+            self._remove(i, node)
             self._expirations += 1
-            if removed is None:
-                removed = []
-            removed.append(node)
-        return removed
 
     # -- mapping ---------------------------------------------------------------------------
 
     def __getitem__(self, key):
-        cdef double now = self._now() if self._timed else 0.0
-        cdef bint plain = _is_plain(key) and self._plain_keys
-        if not plain:
-            self._enter()
-        try:
-            value = self._lookup(key, _MARKER, now, True)
-        finally:
-            if not plain:
-                self._exit()
-        if value is not _MARKER:
-            return value
+        cdef PyObject *value = _value(self, key, True)
+        if value is not NULL:
+            return <object>value
         if self._own_missing:
             return self.__missing__(key)
         raise KeyError(key)
@@ -337,8 +389,10 @@ cdef class CacheCore:
             self._enter()
             try:
                 found = PyDict_GetItemWithError(self._data, key)
-                needed = size - ((<_Node>found).link.size if found is not NULL else 0)
-                if self._currsize + needed <= self._maxsize or mc_empty(&self._root):
+                needed = size
+                if found is not NULL:
+                    needed -= mc_size(&self._slab, mc_index(&self._slab, _node(found)))
+                if self._currsize + needed <= self._maxsize or mc_empty(&self._slab):
                     return 0
                 removals = self._removals
             finally:
@@ -353,88 +407,94 @@ cdef class CacheCore:
 
     cdef int _store(self, object key, object value, Py_ssize_t size, double now,
                     double deadline) except -1:
+        cdef mc_slab *slab = &self._slab
         cdef PyObject *found
-        cdef _Node node = None
-        cdef _Node victim
-        cdef _Node first_victim = None
-        cdef list removed = None
-        cdef object old_value = None
-        cdef Py_ssize_t needed
-        cdef mc_link *root = &self._root
+        cdef PyObject *old_value = NULL
+        cdef mc_node *node = NULL
+        cdef mc_node *victim
+        cdef uint32_t i = 0
+        cdef uint32_t j
+        cdef Py_ssize_t needed = size
         self._enter()
         try:
             if self._timed:
-                removed = self._expire(now, removed)
+                self._expire(now, None)
             found = PyDict_GetItemWithError(self._data, key)
             if found is not NULL:
-                node = <_Node>found
-            needed = size - (node.link.size if node is not None else 0)
-            while self._currsize + needed > self._maxsize and not mc_empty(root):
-                victim = _node_of(root.next)
-                self._remove(victim)
-                self._evictions += 1
-                if victim is node:  # the key itself was the oldest: it is stored anew
-                    node = None
+                node = _node(found)
+                i = mc_index(slab, node)
+                needed -= mc_size(slab, i)
+            while self._currsize + needed > self._maxsize and not mc_empty(slab):
+                j = mc_root(slab).next
+                victim = mc_at(slab, j)
+                if victim == node:  # the key itself was the oldest: it is stored anew
+                    node = NULL
                     needed = size
-                if first_victim is None:
-                    first_victim = victim
-                else:
-                    if removed is None:
-                        removed = []
-                    removed.append(victim)
-            if node is not None:
-                old_value = node.value
-                node.value = value
-                self._currsize += needed
-                node.link.size = size
-                mc_touch(root, &node.link)
-            else:
-                node = _Node.__new__(_Node)
-                if not _is_plain(key):
-                    self._plain_keys = False  # from now on every lookup takes the section
-                node.key = key
-                node.value = value
-                node.link.owner = <PyObject *>node
-                node.link.size = size
-                PyDict_SetItem(self._data, key, node)
-                mc_append(root, &node.link)
-                if self._timed:
-                    mc_tappend(root, &node.link)
-                self._currsize += size
+                self._remove(j, victim)
+                self._evictions += 1
+            if node is NULL:
+                self._insert(key, value, size, deadline)
                 return 0
+            old_value = node.value  # released with the section's other leftovers, below
+            Py_INCREF(<PyObject *>value)
+            node.value = <PyObject *>value
+            self._currsize += needed
+            if slab.sized:
+                mc_size_slot(slab, i)[0] = size
+            mc_touch(slab, node)
             if self._timed:
-                mc_tunlink(&node.link)
-                mc_tappend(root, &node.link)
+                node.expires = deadline
+                mc_tunlink(slab, node)
+                mc_tappend(slab, i, node)
         finally:
-            if node is not None and self._timed:
-                node.link.expires = deadline
             self._exit()
+            Py_XDECREF(old_value)
         return 0
-        # first_victim, removed and old_value are released here, outside the section
+
+    cdef int _insert(self, object key, object value, Py_ssize_t size,
+                     double deadline) except -1:
+        """Store a key that is not in the cache (inside the section)."""
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i = mc_take(slab)
+        cdef mc_node *node = mc_fill(slab, i, <PyObject *>key, <PyObject *>value, size, deadline,
+                                     self._timed)
+        if not mc_plain(<PyObject *>key):
+            self._plain_keys = False  # from now on every lookup takes the section
+        try:
+            PyDict_SetItem(self._data, key, _object(node))
+        except BaseException:
+            mc_retire(slab, i, node, False)  # not in the expiry ring yet
+            raise
+        if self._timed:
+            mc_tappend(slab, i, node)
+        self._currsize += size
+        return 0
 
     def __delitem__(self, key):
-        cdef double now = self._now() if self._timed else 0.0
+        cdef double now = _now(self) if self._timed else 0.0
         cdef PyObject *found
-        cdef _Node node
+        cdef mc_node *node
+        cdef bint expired
         self._enter()
         try:
             found = PyDict_GetItemWithError(self._data, key)
             if found is NULL:
                 raise KeyError(key)
-            node = <_Node>found
-            self._remove(node)
+            node = _node(found)
+            expired = self._timed and not (now < node.expires)
+            self._remove(mc_index(&self._slab, node), node)
         finally:
             self._exit()
-        if self._timed and not (now < node.link.expires):
+        if expired:
             raise KeyError(key)  # it had expired: gone, but not there to delete
 
     def __contains__(self, key):
-        cdef double now = self._now() if self._timed else 0.0
+        cdef double now = _now(self) if self._timed else 0.0
         cdef PyObject *found
         self._enter()
         try:
             found = PyDict_GetItemWithError(self._data, key)
-            return found is not NULL and (not self._timed or now < (<_Node>found).link.expires)
+            return found is not NULL and (not self._timed or now < _node(found).expires)
         finally:
             self._exit()
 
@@ -457,50 +517,44 @@ cdef class CacheCore:
     def get(self, key, default=None):
         """The value for key, counted as a hit and made most recent; default on a miss
         (``__missing__`` is not called, as in cachetools)."""
-        cdef double now = self._now() if self._timed else 0.0
-        cdef bint plain = _is_plain(key) and self._plain_keys
-        if not plain:
-            self._enter()
-        try:
-            return self._lookup(key, default, now, False)
-        finally:
-            if not plain:
-                self._exit()
+        return self._get(key, default)
 
-    cdef inline object _lookup(self, object key, object default, double now,
-                               bint touch_expired):
-        """The live value for key (made most recent, counted as a hit) or default (a miss).
-        With plain keys the caller may skip the section: this runs no Python code then.
-        ``touch_expired``: an expired entry still becomes most recent (``cache[key]`` does
-        that in cachetools; ``get`` does not)."""
-        cdef PyObject *found = PyDict_GetItemWithError(self._data, key)
-        cdef _Node node
-        if found is not NULL:
-            node = <_Node>found
-            if not self._timed or now < node.link.expires:
-                mc_touch(&self._root, &node.link)
-                self._hits += 1
-                return node.value
-            if touch_expired:
-                mc_touch(&self._root, &node.link)
-        self._misses += 1
+    cdef inline object _get(self, object key, object default):
+        cdef PyObject *value = _value(self, key, False)
+        if value is not NULL:
+            return <object>value
         return default
+
+    cdef PyObject *_lookup(self, object key, double now, bint touch_expired) except? NULL:
+        """mc_lookup inside the section (the key's __hash__/__eq__ may run Python code). The
+        value is borrowed: it stays alive until the caller runs Python code. ``touch_expired``:
+        an expired entry still becomes most recent (``cache[key]`` does that in cachetools;
+        ``get`` does not)."""
+        self._enter()
+        try:
+            return mc_lookup(&self._slab, <PyObject *>self._data, key, self._timed, now, touch_expired,
+                             &self._hits, &self._misses)
+        finally:
+            self._exit()
 
     def pop(self, key, default=_MARKER):
         """Remove key and return its value; default (or KeyError) when absent or expired."""
-        cdef double now = self._now() if self._timed else 0.0
+        cdef double now = _now(self) if self._timed else 0.0
         cdef PyObject *found
-        cdef _Node node = None
+        cdef mc_node *node
+        value = _MARKER
         self._enter()
         try:
             found = PyDict_GetItemWithError(self._data, key)
-            if found is not NULL and (not self._timed or now < (<_Node>found).link.expires):
-                node = <_Node>found
-                self._remove(node)
+            if found is not NULL:
+                node = _node(found)
+                if not self._timed or now < node.expires:
+                    value = <object>node.value
+                    self._remove(mc_index(&self._slab, node), node)
         finally:
             self._exit()
-        if node is not None:
-            return node.value
+        if value is not _MARKER:
+            return value
         if default is _MARKER:
             raise KeyError(key)
         return default
@@ -515,47 +569,56 @@ cdef class CacheCore:
 
     def popitem(self):
         """Remove and return the least recently used (key, value) that has not expired."""
-        cdef double now = self._now() if self._timed else 0.0
-        cdef list removed = None
-        cdef _Node node
+        cdef double now = _now(self) if self._timed else 0.0
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i
+        cdef mc_node *node
         self._enter()
         try:
             if self._timed:
-                removed = self._expire(now, removed)
-            if mc_empty(&self._root):
+                self._expire(now, None)
+            if mc_empty(slab):
                 raise KeyError(f"{type(self).__name__} is empty") from None
-            node = _node_of(self._root.next)
-            self._remove(node)
+            i = mc_root(slab).next
+            node = mc_at(slab, i)
+            item = (<object>node.key, <object>node.value)
+            self._remove(i, node)
         finally:
             self._exit()
-        return (node.key, node.value)
+        return item
 
     def clear(self):
-        cdef dict old
+        cdef mc_slab fresh
+        cdef mc_slab old
+        cdef dict new_data = {}
+        mc_slab_init(&fresh, self._timed, self._sizer is not None, self._counted)
         self._enter()
         try:
-            old = self._data
-            self._data = {}
-            mc_init(&self._root)
+            old = self._slab
+            self._slab = fresh
+            old_data = self._data
+            self._data = new_data
             self._currsize = 0
             self._removals += 1
+            self._plain_keys = True
         finally:
             self._exit()
-        old.clear()  # entries' destructors run here, outside the section
+        old_data = None  # the old dict's references to the nodes go first
+        mc_slab_release(&old)  # entries' destructors run here, outside the section
 
     def expire(self, time=None):
         """Remove expired items and return them as a list of (key, value) pairs. ``time``
         defaults to the timer's now."""
         if not self._timed:
             return []
-        cdef double now = self._now() if time is None else self._seconds(time)
-        cdef list removed = None
+        cdef double now = _now(self) if time is None else self._seconds(time)
+        cdef list removed = []
         self._enter()
         try:
-            removed = self._expire(now, removed)
+            self._expire(now, removed)
         finally:
             self._exit()
-        return [] if removed is None else [((<_Node>n).key, (<_Node>n).value) for n in removed]
+        return removed
 
     # -- attributes and statistics ---------------------------------------------------------
 
@@ -593,14 +656,20 @@ cdef class CacheCore:
 
     def _entries(self):
         """(key, value, size, deadline) from least to most recently used."""
-        cdef mc_link *link = self._root.next
-        cdef _Node node
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i = mc_root(slab).next
+        cdef mc_node *node
         entries = []
-        while link != &self._root:
-            node = _node_of(link)
-            entries.append((node.key, node.value, node.link.size, node.link.expires))
-            link = link.next
+        while i != 0:
+            node = mc_at(slab, i)
+            entries.append((<object>node.key, <object>node.value, mc_size(slab, i),
+                            node.expires if self._timed else 0.0))
+            i = node.next
         return entries
+
+    def _order(self):
+        """Keys from least to most recently used (for tests and repr)."""
+        return [entry[0] for entry in self._entries()]
 
     def __reduce__(self):
         """Pickle and copy support: the constructor arguments, then the state: the entries (in
@@ -628,49 +697,44 @@ cdef class CacheCore:
                 "cache state must be a tuple (entries, stats[, attributes[, order]]) as "
                 f"__reduce__() gives, got {_described(state)}")
         entries, stats, attributes, order = (*state, None, None)[:4]
-        nodes = self._checked_nodes(entries)
-        data = _in_order(nodes, order)
+        checked = self._checked_entries(entries)
+        order = _in_order(checked, order)
         counters = _checked_counters(stats)
         attributes = self._checked_attributes(attributes)
-        self._adopt(nodes, data, counters)
+        self._adopt(checked, order, counters)
         if attributes:
             self.__dict__.update(attributes)
 
-    cdef dict _checked_nodes(self, object entries):
-        """Unlinked nodes for the entries, by key in recency order; every entry checked."""
-        cdef _Node node
+    cdef dict _checked_entries(self, object entries):
+        """The entries by key, in recency order, each a checked (key, value, size, deadline)."""
         cdef Py_ssize_t total = 0
         if not isinstance(entries, (list, tuple)):
             raise ValidationError(
                 "cache state: entries must be a list of (key, value, size, deadline), got "
                 f"{_described(entries)}")
-        nodes = {}
+        checked = {}
         for position, entry in enumerate(entries):
             if not isinstance(entry, tuple) or len(entry) != 4:
                 raise ValidationError(
                     f"cache state: entry {position} must be a tuple (key, value, size, deadline),"
                     f" got {_described(entry)}")
             key, value, size, deadline = entry
-            node = _Node.__new__(_Node)
-            node.link.size = self._checked_size(size, position)
-            node.link.expires = _checked_deadline(deadline, position)
-            if key in nodes:
+            size = self._checked_size(size, position)
+            deadline = _checked_deadline(deadline, position)
+            if key in checked:
                 raise ValidationError(
                     f"cache state: key {reprlib.repr(key)} has two entries ({position} and an "
                     "earlier one); each key has one")
-            node.key = key
-            node.value = value
-            node.link.owner = <PyObject *>node
-            nodes[key] = node
-            if node.link.size > self._maxsize - total:
+            checked[key] = (key, value, size, deadline)
+            if size > self._maxsize - total:
                 raise ValidationError(
                     f"cache state: the entries' sizes add up to more than maxsize {self.maxsize}")
-            total += node.link.size
-        if nodes and self._ttl_delta and self._origin is None:
+            total += size
+        if checked and self._ttl_delta and self._origin is None:
             raise ValidationError(
                 "cache state: a cache with a timedelta ttl needs the time origin its deadlines "
                 "count from (the last argument of the reconstructor); it is missing")
-        return nodes
+        return checked
 
     cdef Py_ssize_t _checked_size(self, object size, Py_ssize_t position) except -1:
         if type(size) is not int:
@@ -699,85 +763,124 @@ cdef class CacheCore:
                 f"cache state: {type(self).__name__} has no instance attributes to restore")
         return attributes
 
-    cdef int _adopt(self, dict nodes, dict data, tuple counters) except -1:
-        """Link checked nodes in: recency in ``nodes`` order, expiry in deadline order (ties in
-        recency order). Runs no Python code once the cache is found empty."""
-        cdef _Node node
-        cdef mc_link *root = &self._root
-        cdef list by_deadline = sorted(nodes.values(), key=_deadline_of) if self._timed else None
-        self._enter()
+    cdef int _adopt(self, dict checked, list order, tuple counters) except -1:
+        """Fill the cache with checked entries: recency in ``checked`` order, iteration in
+        ``order``, expiry in deadline order (ties in recency order). The entries go into a
+        slab and dict of their own first; those replace the cache's only if it is still
+        empty."""
+        cdef mc_slab fresh
+        cdef mc_slab old
+        cdef dict data = {}
+        cdef dict nodes = {}
+        cdef uint32_t i
+        cdef mc_node *node
+        cdef Py_ssize_t total = 0
+        cdef bint plain = True
+        mc_slab_init(&fresh, self._timed, self._sizer is not None, self._counted)
         try:
-            if self._data:
-                raise ValidationError(
-                    f"cache state: only a new, empty cache can be filled; this "
-                    f"{type(self).__name__} holds {len(self._data)} items")
-            for node in nodes.values():
-                mc_append(root, &node.link)
-                self._currsize += node.link.size
-                if not _is_plain(node.key):
-                    self._plain_keys = False
-            if by_deadline is not None:
-                for node in by_deadline:
-                    mc_tappend(root, &node.link)
-            self._data = data
-            self._hits, self._misses, self._evictions, self._expirations = counters
+            for key, value, size, deadline in checked.values():
+                i = mc_take(&fresh)
+                node = mc_fill(&fresh, i, <PyObject *>key, <PyObject *>value, size, deadline,
+                               self._timed)
+                nodes[key] = i
+                total += size
+                plain = plain and mc_plain(<PyObject *>key)
+            if self._timed:
+                for key in sorted(checked, key=lambda k: checked[k][3]):
+                    i = nodes[key]
+                    mc_tappend(&fresh, i, mc_at(&fresh, i))
+            for key in order:
+                data[key] = _object(mc_at(&fresh, nodes[key]))
+            self._enter()
+            try:
+                if self._data:
+                    raise ValidationError(
+                        f"cache state: only a new, empty cache can be filled; this "
+                        f"{type(self).__name__} holds {len(self._data)} items")
+                old = self._slab
+                self._slab = fresh
+                mc_slab_zero(&fresh)
+                self._data = data
+                self._currsize = total
+                self._plain_keys = plain
+                self._hits, self._misses, self._evictions, self._expirations = counters
+            finally:
+                self._exit()
+            mc_slab_release(&old)
         finally:
-            self._exit()
+            data = None  # when not adopted, the dict's references to the nodes go first
+            mc_slab_release(&fresh)
         return 0
 
-    def _order(self):
-        """Keys from least to most recently used (for tests and repr)."""
-        cdef mc_link *link = self._root.next
-        keys = []
-        while link != &self._root:
-            keys.append(_node_of(link).key)
-            link = link.next
-        return keys
-
     def __repr__(self):
+        cdef Py_ssize_t position = 0
+        cdef PyObject *key
+        cdef PyObject *node
         if Py_ReprEnter(self):
             return "..."  # the cache holds itself, as dict shows it
         try:
             if self._timed:
                 self.expire()
-            items = ", ".join(f"{k!r}: {v!r}" for k, v in
-                              [(k, (<_Node>self._data[k]).value) for k in self._data])
+            pairs = []
+            while PyDict_Next(self._data, &position, &key, &node):
+                pairs.append((<object>key, <object>_node(node).value))
+            items = ", ".join(f"{k!r}: {v!r}" for k, v in pairs)
             return (f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, "
                     f"currsize={self._currsize!r})")
         finally:
             Py_ReprLeave(self)
 
 
-def _deadline_of(_Node node):
-    return node.link.expires
+cdef int _clear_entries(PyObject *self) noexcept:
+    """The cache type's tp_clear, before the attributes: drop every entry (breaks cycles
+    through values), leaving an empty cache."""
+    cdef CacheCore cache = <CacheCore>self
+    cdef mc_slab fresh
+    cdef mc_slab old
+    try:
+        mc_slab_init(&fresh, cache._timed, cache._sizer is not None, cache._counted)
+    except MemoryError:
+        return 0  # the entries stay until the cache is freed
+    old = cache._slab
+    cache._slab = fresh
+    cache._data = {}
+    cache._currsize = 0
+    mc_slab_release(&old)
+    return 0
 
 
-cdef dict _in_order(dict nodes, object order):
-    """The nodes keyed in iteration order ``order``, which must list each key once."""
+cdef CacheCore _probe = CacheCore.__new__(CacheCore)
+mc_install_gc(<PyTypeObject *>CacheCore, <char *>&_probe._slab - <char *><PyObject *>_probe,
+              _clear_entries)
+_probe = None
+
+
+cdef list _in_order(dict checked, object order):
+    """The keys in iteration order ``order``, which must list each key of ``checked`` once."""
     if order is None:
-        return dict(nodes)
+        return list(checked)
     if not isinstance(order, (list, tuple)):
         raise ValidationError(
             f"cache state: the iteration order must be a list of keys, got {_described(order)}")
-    data = {}
+    keys = []
+    seen = set()
     for key in order:
-        node = nodes.get(key)
-        if node is None:
+        entry = checked.get(key)
+        if entry is None:
             raise ValidationError(
                 f"cache state: the iteration order names key {reprlib.repr(key)}, which has no "
                 "entry")
-        if (<_Node>node).key in data:
+        if id(entry) in seen:
             raise ValidationError(
                 f"cache state: the iteration order lists key {reprlib.repr(key)} twice")
-        data[(<_Node>node).key] = node
-    for key in nodes:
-        if key not in data:
+        seen.add(id(entry))
+        keys.append(entry[0])
+    for key in checked:
+        if id(checked[key]) not in seen:
             raise ValidationError(
                 f"cache state: the iteration order leaves out key {reprlib.repr(key)}, which "
                 "has an entry")
-    return data
-
-
+    return keys
 cdef tuple _checked_counters(object stats):
     if (not isinstance(stats, (tuple, list)) or len(stats) != 4
             or not all(type(c) is int and 0 <= c < _COUNTER_END for c in stats)):
@@ -808,3 +911,72 @@ cdef str _described(object value):
     if isinstance(value, (tuple, list, dict)):
         return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
+
+
+# -- memoised functions ------------------------------------------------------------------------
+
+@cython.final
+cdef class Memoised:
+    """A sync function memoised in a cache (what ``mastra.cache.cached`` returns for one).
+    The key of a call is ``key(*args, **kwargs)``; with ``hashkey`` and no keyword arguments
+    that is the tuple of positional arguments, taken as it arrives. A cache of ours is read
+    without a Python call; any other mapping through its ``get``."""
+
+    cdef object _function
+    cdef object _cache
+    cdef object _key
+    cdef CacheCore _core  # the cache, when its lookups are CacheCore's own
+    cdef bint _args_are_key
+    cdef dict __dict__
+    cdef object __weakref__
+
+    def __init__(self, function, cache, key, args_are_key):
+        self._function = function
+        self._cache = cache
+        self._key = key
+        self._args_are_key = args_are_key
+        self._core = cache if isinstance(cache, CacheCore) and type(cache).get is CacheCore.get else None
+
+    def __call__(self, *args, **kwargs):
+        key = self._key(*args, **kwargs)
+        value = self._cached(key)
+        if value is not _MARKER:
+            return value
+        return self._store(key, self._function(*args, **kwargs))
+
+    cdef inline object _cached(self, object key):
+        if self._core is not None:
+            return self._core._get(key, _MARKER)
+        return self._cache.get(key, _MARKER)
+
+    cdef object _store(self, object key, object value):
+        try:
+            self._cache[key] = value
+        except ValueError:
+            pass  # larger than the whole cache: returned uncached
+        return value
+
+    def __get__(self, instance, owner):
+        """Bound to an instance, as a function is when it is a method."""
+        if instance is None:
+            return self
+        return MethodType(self, instance)
+
+    def __reduce__(self):
+        return self.__qualname__  # pickled by name, as the function it replaces
+
+    def __repr__(self):
+        return f"<cached {self._function!r}>"
+
+
+cdef object _memoised_positional(object self, object args):
+    """A call of a Memoised without keyword arguments (installed as its type's tp_call)."""
+    cdef Memoised memo = <Memoised>self
+    key = args if memo._args_are_key else memo._key(*args)
+    value = memo._cached(key)
+    if value is not _MARKER:
+        return value
+    return memo._store(key, memo._function(*args))
+
+
+mc_install_call(<PyTypeObject *>Memoised, _memoised_positional)

@@ -874,3 +874,33 @@ def test_timedelta_ttl_with_a_datetime_timer():
         TTLCache(10, "10 seconds")
     with pytest.raises(TypeError):
         TTLCache(10, timedelta(seconds=1), timer=time.monotonic)["k"] = 1  # float + timedelta
+
+
+@cached(TTLCache(100, 60))
+def _area(w, h=1):
+    return w * h
+
+
+def test_cached_sync_compiled_wrapper_keeps_function_behaviour():
+    """The compiled wrapper: keywords, methods, other mappings, stats, metadata and pickling
+    by name behave as the plain Python wrapper they replace."""
+    _area.cache_clear()
+    assert [_area(3, 4), _area(3, 4), _area(3, h=4), _area(w=3, h=4)] == [12] * 4
+    assert _area.cache.stats().hits == 1 and len(_area.cache) == 3  # keywords key apart
+    assert _area.__name__ == "_area" and _area.__wrapped__(2, 5) == 10
+    assert pickle.loads(pickle.dumps(_area)) is _area
+
+    class Box:
+        def __init__(self, side):
+            self.side = side
+
+        @cached(LRUCache(10), key=lambda self, k: (self.side, k))
+        def scaled(self, k):
+            return self.side * k
+
+    assert Box(2).scaled(5) == 10 and Box(3).scaled(5) == 15 and Box(2).scaled(k=5) == 10
+    assert Box.scaled.cache.stats().hits == 1
+
+    plain: dict[object, int] = {}
+    double = cached(plain)(lambda x: 2 * x)
+    assert double(21) == 42 and plain == {(21,): 42} and double(21) == 42

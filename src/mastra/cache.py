@@ -25,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import msgspec
 
-from mastra._native._cache import CacheCore, Timer
+from mastra._native._cache import CacheCore, Memoised, Timer
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -136,20 +136,11 @@ def cached(
     """
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        wrapper: Callable[..., Any]
         if inspect.iscoroutinefunction(fn):
-            wrapper: Callable[..., Any] = _async_cached(cache, key, fn)
-        else:
-
-            @functools.wraps(fn)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                k = key(*args, **kwargs)
-                value = cache.get(k, _MISSING)
-                if value is not _MISSING:
-                    return value
-                value = fn(*args, **kwargs)
-                _store(cache, k, value)
-                return value
-
+            wrapper = _async_cached(cache, key, fn)
+        else:  # compiled: a hit costs about what functools.lru_cache's does
+            wrapper = functools.update_wrapper(Memoised(fn, cache, key, key is hashkey), fn)
         vars(wrapper).update(cache=cache, cache_key=key, cache_clear=cache.clear)
         return cast(Callable[P, R], wrapper)
 

@@ -1,12 +1,17 @@
 """``PerLoop``: one instance of a loop-bound resource (an aiohttp session, a psycopg pool) per
 event loop, so that one client or store can be shared by ``asyncio.run()`` after
-``asyncio.run()`` and by threads that each run a loop."""
+``asyncio.run()`` and by threads that each run a loop; ``run_sync``: the loop behind every
+``*_sync`` twin, one per thread, kept between calls."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Generic, TypeVar
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 __all__ = ["PerLoop", "run_sync"]
 
@@ -81,9 +86,10 @@ class PerLoop(Generic[T]):
 
 
 def run_sync(start: Callable[[], Awaitable[T]], *, name: str, instead: str) -> T:
-    """The ``*_sync`` twin of an async entry point: run ``start()`` on a fresh event loop
-    (whose per-loop resources close when it ends). Inside a running loop that would block
-    it, so it is refused with what to write instead."""
+    """The ``*_sync`` twin of an async entry point: run ``start()`` on this thread's own event
+    loop, which stays open between calls so their per-loop resources (connection pools) are
+    reused; it closes, and them with it, after the thread ended or at interpreter exit. Inside
+    a running loop that would block it, so it is refused with what to write instead."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -92,8 +98,63 @@ def run_sync(start: Callable[[], Awaitable[T]], *, name: str, instead: str) -> T
         from mastra.errors import MastraError
 
         raise MastraError(f"{name} cannot run inside a running event loop; use {instead} there")
-    return asyncio.run(_awaited(start))
+    return _run_until_done(_thread_runner().get_loop(), _awaited(start))
+
+
+def _run_until_done(loop: asyncio.AbstractEventLoop, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end on ``loop``. Not ``Runner.run``: that swaps the SIGINT handler
+    on every call, which costs more than a short run. An interrupt (Ctrl-C) cancels the
+    work before it propagates, so nothing of it runs during a later call."""
+    task = loop.create_task(work)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise
 
 
 async def _awaited(start: Callable[[], Awaitable[T]]) -> T:
     return await start()
+
+
+def _thread_runner() -> asyncio.Runner:
+    """This thread's runner, made at its first ``run_sync``. Its loop closes (tasks cancelled,
+    async generators, and so PerLoop resources, finalised) when the thread's ``Thread`` object
+    is gone, after the thread ended, or at interpreter exit."""
+    runner = _local.runner
+    if runner is None:
+        runner = _local.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+        key = object()
+        _closers[key] = weakref.finalize(threading.current_thread(), _close, runner, key)
+    return runner
+
+
+def _close(runner: asyncio.Runner, key: object) -> None:
+    del _closers[key]
+    if not runner.get_loop().is_running():  # a daemon thread's, still running at exit: left
+        runner.close()
+
+
+class _Local(threading.local):
+    runner: asyncio.Runner | None = None
+
+
+_local = _Local()
+_closers: dict[object, weakref.finalize[[asyncio.Runner, object], threading.Thread]] = {}
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not close (or use) its parent's loops and connections: it forgets
+    them, unclosed, and makes its own loop at its first ``run_sync``."""
+    global _local
+    for closer in _closers.values():
+        closer.detach()
+    _closers.clear()
+    _local = _Local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

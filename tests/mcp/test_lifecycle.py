@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 import warnings
 
 import pytest
@@ -123,10 +124,24 @@ async def test_closing_while_connecting_and_calling_after_close():
         await mcp.call_tool("fast", "pid")
 
 
-def test_sync_runs_in_fresh_event_loops_reconnect_and_leave_nothing():
+def test_sync_runs_share_their_threads_loop_and_leave_nothing_after_it():
+    """generate_sync runs on its thread's loop: one connection serves its calls, and it ends
+    (server process gone) once the thread is gone."""
     mcp = MCPClient({"fast": fast_stdio()})
     before = descendants()
     tools = asyncio.run(mcp.tools())
     agent = Agent("x", "", calling("fast_add", {"a": 1, "b": 2}), tools=tools)
-    assert agent.generate_sync("go").text == "result: {'result': 3}"  # another loop
-    assert descendants() == before  # each loop's connection ended with its loop
+    servers = []
+
+    def twice():
+        for _ in range(2):
+            assert agent.generate_sync("go").text == "result: {'result': 3}"
+            servers.append(descendants() - before)
+
+    thread = threading.Thread(target=twice)
+    thread.start()
+    thread.join()
+    del thread
+    gc.collect()
+    assert len(servers[0]) == 1 and servers[1] == servers[0]  # one connection, reused
+    assert descendants() == before and all(gone(pid) for pid in servers[0])

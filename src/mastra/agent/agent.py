@@ -7,7 +7,6 @@ import contextlib
 import functools
 import inspect
 import time
-import uuid
 import weakref
 from collections.abc import (
     AsyncGenerator,
@@ -48,6 +47,7 @@ from mastra.agent.run import (
 )
 from mastra.closeable import AsyncCloseable
 from mastra.errors import MastraError, ValidationError
+from mastra.ids import new_id
 from mastra.llm import (
     Finish,
     JsonSchemaFormat,
@@ -59,7 +59,6 @@ from mastra.llm import (
 from mastra.llm.fallback import FallbackModel
 from mastra.llm.types import ModelResponse, ReasoningDelta, TextDelta
 from mastra.loops import run_sync
-from mastra.memory import Memory
 from mastra.messages import Message, ToolCall, ToolResult
 from mastra.processors.base import (
     Processor,
@@ -78,6 +77,7 @@ if TYPE_CHECKING:
     from mastra.evals import Sampling, Scorer
     from mastra.evals.live import LiveScoring
     from mastra.mastra import Mastra
+    from mastra.memory import Memory
 
 __all__ = ["Agent", "ContinueOptions", "RunContext", "RunOptions"]
 
@@ -86,6 +86,14 @@ ModelSpec = str | LanguageModel | Sequence[str | LanguageModel]
 Instructions = str | Callable[["RunContext"], str | Awaitable[str]]
 
 _QUIET_TRACER = Tracer(enabled=False)
+
+
+def _is_memory(value: object) -> bool:
+    """Whether value is a Memory. Memory (with RAG, storage and numpy behind it) loads only
+    for an agent given one, not with every agent."""
+    from mastra.memory import Memory
+
+    return isinstance(value, Memory)
 
 
 _FUNCTION_TOOLS: weakref.WeakKeyDictionary[Callable[..., Any], Tool[Any]] = (
@@ -188,7 +196,7 @@ class Agent(AsyncCloseable):
             raise ValidationError(f"an agent needs a non-empty name, got {name!r}")
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise ValidationError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        if memory is not None and not isinstance(memory, Memory):
+        if memory is not None and not _is_memory(memory):
             raise ValidationError(
                 f"memory must be a mastra.memory.Memory, got {type(memory).__name__}"
             )
@@ -447,7 +455,7 @@ class Agent(AsyncCloseable):
         new = _as_messages(prompt)
         run = RunContext(
             agent=self.name,
-            run_id=options.get("run_id") or uuid.uuid4().hex,
+            run_id=options.get("run_id") or new_id(),
             thread_id=options.get("thread_id"),
             resource_id=options.get("resource_id"),
             context=options.get("context") or {},

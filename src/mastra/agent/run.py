@@ -7,19 +7,21 @@ import asyncio
 import dataclasses
 import inspect
 from collections.abc import AsyncGenerator, Callable
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import msgspec
 
 from mastra.agent.results import AgentEvent, AgentFinish, AgentResult, PendingToolCall, Step
 from mastra.llm import JsonSchemaFormat
 from mastra.llm.types import ModelRequest, ModelResponse
-from mastra.memory import Memory
 from mastra.messages import Message, ToolResult, Usage
 from mastra.processors.base import ProcessorContext
 from mastra.tools import Tool
 from mastra.tools.tool import AbortSignal
 from mastra.workflows.persist import RunStore
+
+if TYPE_CHECKING:
+    from mastra.memory import Memory
 
 __all__ = [
     "Callback",
@@ -54,7 +56,7 @@ class RunOptions(TypedDict, total=False):
     on_finish: Callback | None
     """Called (sync or async) with the :class:`AgentResult`."""
     run_id: str | None
-    """The run's id (default: a new uuid4 hex), as the result and traces carry it."""
+    """The run's id (default: a new time-ordered id), as the result and traces carry it."""
     abort_signal: AbortSignal | None
     """Abort the run from outside: ``signal.abort(reason)`` stops the model stream, cancels
     running tools (they see ``ctx.cancelled``) and sub-agents; the run ends with finish

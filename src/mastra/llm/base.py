@@ -6,11 +6,9 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Mapping, MutableMapping, Sequence
-from typing import Any, ClassVar, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 import orjson
 
 from mastra.closeable import AsyncCloseable
@@ -32,6 +30,10 @@ from mastra.llm.types import (
 )
 from mastra.loops import run_sync
 from mastra.messages import FinishReason, Message, Part, ReasoningPart, TextPart, ToolCall, Usage
+
+if TYPE_CHECKING:  # numpy loads where a vector is made, not with every model
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "CachedModel",

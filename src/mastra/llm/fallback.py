@@ -7,16 +7,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeVar
 
 from mastra.errors import ServiceError, ValidationError
 from mastra.http.policy import is_retryable_status
 from mastra.llm.base import LanguageModel
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.telemetry import current_span
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["CircuitBreaker", "FallbackModel", "is_retryable"]
 

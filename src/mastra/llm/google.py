@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
@@ -26,6 +24,10 @@ from mastra.messages import (
     ToolResult,
     Usage,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["GoogleModel"]
 
@@ -262,4 +264,6 @@ class GoogleModel(HttpModel):
                 f"{self.name} returned {len(rows)} embeddings for {len(texts)} texts",
                 provider=self.provider,
             )
+        import numpy as np  # here, not at import: chat-only programs never load it
+
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)

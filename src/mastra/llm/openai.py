@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 import orjson
 
 from mastra.errors import ProviderError
@@ -33,6 +31,10 @@ from mastra.messages import (
     ToolResult,
     Usage,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["OpenAIChatModel", "image_url", "tool_result_text"]
 
@@ -341,4 +343,6 @@ class OpenAIChatModel(HttpModel):
                 f"{self.name} returned {len(rows)} embeddings for {len(texts)} texts",
                 provider=self.provider,
             )
+        import numpy as np  # here, not at import: chat-only programs never load it
+
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import orjson
 
 from mastra.llm.base import LanguageModel, StreamAssembler
 from mastra.llm.types import ModelRequest, ModelResponse, StreamEvent
 from mastra.messages import Message, ToolCall, Usage
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["FunctionModel", "TestModel", "sample_from_schema"]
 
@@ -138,6 +140,8 @@ class TestModel(LanguageModel):
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Deterministic unit vectors from the texts' bytes (8 dimensions)."""
+        import numpy as np  # here, not at import: chat-only programs never load it
+
         rows = np.zeros((len(texts), 8), dtype=np.float32)
         for i, text in enumerate(texts):
             for j, byte in enumerate(text.encode()):

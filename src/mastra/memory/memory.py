@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import uuid
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import timedelta
@@ -16,6 +15,7 @@ import orjson
 
 from mastra.closeable import AsyncCloseable
 from mastra.errors import ValidationError
+from mastra.ids import new_id, new_ids
 from mastra.memory.options import MemoryOptions, PrunePolicy
 from mastra.messages import Message
 from mastra.processors.base import ProcessorContext, as_processor, run_input
@@ -32,6 +32,7 @@ __all__ = ["Memory"]
 
 INDEX = "mastra_memory"
 _PAGE = 10_000
+_BUILD_CHUNK = 200  # messages made between yields to the event loop (well under 1 ms)
 
 
 class _WorkingMemoryText(msgspec.Struct, forbid_unknown_fields=True):
@@ -118,7 +119,7 @@ class Memory(AsyncCloseable):
     ) -> Thread:
         self._writable("create a thread")
         thread = Thread(
-            id=thread_id or uuid.uuid4().hex,
+            id=thread_id or new_id(),
             resource_id=resource_id,
             title=title,
             metadata=metadata or {},
@@ -168,17 +169,23 @@ class Memory(AsyncCloseable):
                 )
             thread = await self.create_thread(resource_id, thread_id=thread_id)
         start = now()
-        stored = [
-            StoredMessage.of(
-                m,
-                id=ids[i] if ids is not None else uuid.uuid4().hex,
-                thread_id=thread_id,
-                resource_id=thread.resource_id,
-                importance=importance,
-                created_at=start + timedelta(microseconds=i),
+        stored: list[StoredMessage] = []
+        for first in range(0, len(messages), _BUILD_CHUNK):
+            if first:
+                await asyncio.sleep(0)  # a large batch lets the loop's other tasks run
+            chunk = messages[first : first + _BUILD_CHUNK]
+            made = ids[first : first + len(chunk)] if ids is not None else new_ids(len(chunk))
+            stored.extend(
+                StoredMessage.of(
+                    m,
+                    id=made[i],
+                    thread_id=thread_id,
+                    resource_id=thread.resource_id,
+                    importance=importance,
+                    created_at=start + timedelta(microseconds=first + i),
+                )
+                for i, m in enumerate(chunk)
             )
-            for i, m in enumerate(messages)
-        ]
         await self.storage.save_messages(stored)
         if self.options.semantic_recall is not None:
             await self._index(stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -13,7 +14,10 @@ from mastra.processors.base import Processor, ProcessorContext
 __all__ = ["TokenLimiter", "count_tokens", "turns"]
 
 
-def _tokenizer() -> Callable[[str], int]:
+@functools.cache
+def _counter() -> Callable[[str], int]:
+    """The token counter, made at the first count (tiktoken and its encoding file are not
+    loaded with the module: agents without a token limit never need them)."""
     try:
         import tiktoken
 
@@ -23,8 +27,6 @@ def _tokenizer() -> Callable[[str], int]:
         return lambda text: (len(text) + 3) // 4
 
 
-_count = _tokenizer()
-
 
 def count_tokens(message: Message) -> int:
     """Tokens of a message: tiktoken when installed, else ~4 characters a token."""
@@ -33,7 +35,7 @@ def count_tokens(message: Message) -> int:
         for p in message.parts
         if isinstance(p, (ToolCall, ToolResult))
     )
-    return _count(text) + 4  # role and framing
+    return _counter()(text) + 4  # role and framing
 
 
 _JSON = msgspec.json.Encoder()

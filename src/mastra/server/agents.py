@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from mastra.agent import (
     ToolResultEvent,
 )
 from mastra.errors import MastraError
+from mastra.ids import new_id
 from mastra.server import wire
 from mastra.server.bodies import AgentRun, MemoryRef, ToolExecution
 from mastra.server.http import HttpError, body, json, log, status_of, takes
@@ -105,7 +105,7 @@ def run_options(request: web.Request, run: AgentRun) -> RunOptions:
         resource_id=memory.resource or run.resource_id,
         max_steps=run.max_steps,
         context=request_context(request, run.request_context),
-        run_id=run.run_id or uuid.uuid4().hex,
+        run_id=run.run_id or new_id(),
     )
 
 

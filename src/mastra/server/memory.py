@@ -4,13 +4,13 @@ agent's memory; without it the registry's storage answers."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from mastra.errors import NotFoundError
+from mastra.ids import new_id
 from mastra.memory import Memory
 from mastra.server import wire
 from mastra.server.bodies import (
@@ -109,7 +109,7 @@ async def create_thread(request: web.Request) -> web.Response:
         )
     else:
         thread = Thread(
-            id=new.thread_id or uuid.uuid4().hex,
+            id=new.thread_id or new_id(),
             resource_id=new.resource_id,
             title=new.title,
             metadata=new.metadata,

@@ -17,6 +17,7 @@ import orjson
 from aiohttp import web
 
 from mastra.errors import NotFoundError
+from mastra.ids import new_id
 from mastra.server import wire
 from mastra.server.bodies import ResumeRun, StartRun
 from mastra.server.http import HttpError, body, json, query_int, takes
@@ -158,7 +159,7 @@ def _run_id(request: web.Request, required: bool) -> str:
         return run_id
     if required:
         raise HttpError(400, "validation_error", "runId is required (?runId=...)")
-    return uuid.uuid4().hex
+    return new_id()
 
 
 async def _fresh_run(request: web.Request) -> Run:

@@ -119,11 +119,15 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
             return
 
         def build() -> list[Statement]:
-            rows = self._map(lambda m: sql.message_params(m, check_message(m)), messages)
-            newest: dict[str, int] = {}
-            for m in messages:
-                stamp = sql.to_micros(m.created_at)
-                newest[m.thread_id] = max(stamp, newest.get(m.thread_id, stamp))
+            newest: dict[str, int] = {}  # thread -> its newest message's time
+
+            def row(m: StoredMessage) -> tuple[Any, ...]:
+                params = sql.message_params(m, check_message(m))
+                if params[5] > newest.get(m.thread_id, -1):  # [5]: created_at, in micros
+                    newest[m.thread_id] = params[5]
+                return params
+
+            rows = self._map(row, messages)  # one pass, yielding the GIL off-loop
             touches = [(stamp, thread, stamp) for thread, stamp in newest.items()]
             return [
                 (self._q(sql.UPSERT_MESSAGE), rows, True),

@@ -233,13 +233,13 @@ class Run:
             pause = min(pause * 1.5, _POLL_MOST)
 
     def start_sync(self, input: Any = None) -> WorkflowResult:
-        """``start`` for scripts and notebooks (runs its own event loop)."""
+        """``start`` for scripts and notebooks (on this thread's kept event loop)."""
         return run_sync(
             lambda: self.start(input), name="start_sync()", instead="`await run.start(...)`"
         )
 
     def resume_sync(self, step: str | None = None, data: Any = None) -> WorkflowResult:
-        """``resume`` for scripts and notebooks (runs its own event loop)."""
+        """``resume`` for scripts and notebooks (on this thread's kept event loop)."""
         return run_sync(
             lambda: self.resume(step, data), name="resume_sync()", instead="`await run.resume(...)`"
         )

@@ -4,7 +4,6 @@ foreach / map / sleep, checks the graph at commit, and creates, reloads and reco
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from mastra.errors import (
     WorkflowGraphError,
     WorkflowValidationError,
 )
+from mastra.ids import new_id
 from mastra.storage import Storage, WorkflowRun
 from mastra.storage.types import TERMINAL_STATUSES, RunQueue, check_id
 from mastra.workflows.nodes import (
@@ -249,7 +249,7 @@ class Workflow:
     def create_run(self, run_id: str | None = None) -> Run:
         if not self.committed:
             self.commit()
-        return Run(self, run_id or uuid.uuid4().hex)
+        return Run(self, run_id or new_id())
 
     async def get_run(self, run_id: str) -> Run:
         """Reload a run from storage (after a restart, or in another process)."""
@@ -304,7 +304,7 @@ class Workflow:
             raise WorkflowError(f"priority must be an integer, got {priority!r}")
         if self.input is not None:
             input = conform(input, self.input, f"workflow {self.id!r} input")
-        run = Run(self, run_id or uuid.uuid4().hex)
+        run = Run(self, run_id or new_id())
         run.input = run.data = input
         run.status, run.queue, run.priority = "queued", queue, priority
         row = msgspec.structs.replace(run._record(), idempotency_key=idempotency_key)
