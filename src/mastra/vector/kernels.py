@@ -128,9 +128,12 @@ def run_search(
     threads: int,
     query_sq: npt.NDArray[np.float32] | None = None,
     row_sq: npt.NDArray[np.float32] | None = None,
-    offset: float = 0.0,
+    qcodes: npt.NDArray[np.int8] | None = None,
+    qscale: npt.NDArray[np.float32] | None = None,
+    offsets: npt.NDArray[np.float32] | None = None,
 ) -> tuple[IdArray, ScoreArray]:
-    """Call the kernel on prepared arrays; k must not exceed the rows allowed."""
+    """Call the kernel on prepared arrays; k must not exceed the rows allowed. int8 matrices
+    take quantised queries (``qcodes``, ``qscale``, ``offsets``; see Int8Quantizer.query)."""
     m = queries.shape[0]
     ids = np.empty((m, k), dtype=np.int64)
     scores = np.empty((m, k), dtype=np.float32)
@@ -139,13 +142,15 @@ def run_search(
             matrix,
             kind,
             queries,
+            qcodes,
+            qscale,
+            offsets,
             k,
             metric,
             normalized,
             mask,
             query_sq,
             row_sq,
-            offset,
             threads,
             ids,
             scores,
