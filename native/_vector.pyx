@@ -38,6 +38,8 @@ cdef extern from "mastra_search.h" nogil:
         int metric
         int normalized
         const uint8_t *mask
+        const int64_t *rows
+        int64_t n_rows
     int mt_search(const mt_task *t, int64_t k, int threads, int level, int int8_dot,
                   int64_t *out_ids, float *out_scores)
 
@@ -95,21 +97,22 @@ cdef _check(bint ok, str what):
 
 def search(matrix, int kind, const float[:, ::1] queries, const int8_t[:, ::1] qcodes,
            const float[::1] qscale, const float[::1] offsets, int64_t k, int metric,
-           bint normalized, const uint8_t[::1] mask, const float[::1] query_sq,
-           const float[::1] row_sq, int threads, int64_t[:, ::1] out_ids,
-           float[:, ::1] out_scores):
+           bint normalized, const uint8_t[::1] mask, const int64_t[::1] rows,
+           const float[::1] query_sq, const float[::1] row_sq, int threads,
+           int64_t[:, ::1] out_ids, float[:, ::1] out_scores):
     """Fill out_ids / out_scores (n_queries x k) with the best k rows of `matrix` per query.
 
     matrix: float32 (n, d) for MT_F32, else its raw bytes as uint8 (n, d * itemsize).
     queries: float32 (m, d), used by MT_F32 and MT_F16. For MT_I8, qcodes (m, d) in [-127, 127],
     qscale (m,) and offsets (m,): a row scores qscale * (qcodes . codes) + offsets.
-    query_sq (m,) and row_sq (n,) serve euclidean; mask (n,) selects rows.
+    query_sq (m,) and row_sq (n,) serve euclidean; mask (n,) selects rows, and so does rows,
+    an ascending list of the only rows to scan.
     """
     cdef const uint8_t[:, ::1] raw = matrix if kind != MT_F32 else None
     cdef const float[:, ::1] f32 = matrix if kind == MT_F32 else None
     cdef mt_task task
     cdef int64_t m = queries.shape[0], d = queries.shape[1], i, j
-    cdef bint in_range
+    cdef bint in_range = True
     task.kind = kind
     task.n = f32.shape[0] if kind == MT_F32 else raw.shape[0]
     task.d = d
@@ -120,6 +123,10 @@ def search(matrix, int kind, const float[:, ::1] queries, const int8_t[:, ::1] q
     _check(out_ids.shape[0] == m and out_scores.shape[0] == m and out_ids.shape[1] == k
            and out_scores.shape[1] == k, "output shapes")
     _check(mask is None or mask.shape[0] == task.n, "mask length")
+    if rows is not None:
+        for i in range(rows.shape[0]):
+            in_range &= 0 <= rows[i] < task.n and (i == 0 or rows[i] > rows[i - 1])
+        _check(in_range, "listed rows must ascend inside the matrix")
     _check(query_sq is None or query_sq.shape[0] == m, "query norms")
     _check(row_sq is None or row_sq.shape[0] == task.n, "row norms")
     _check(metric != 2 or (query_sq is not None and (kind == MT_F32 or row_sq is not None)),
@@ -139,7 +146,6 @@ def search(matrix, int kind, const float[:, ::1] queries, const int8_t[:, ::1] q
         _check(qscale is not None and qscale.shape[0] == m and offsets is not None
                and offsets.shape[0] == m, "int8 query scales")
         _check(d <= MT_I8_MAX_D, f"int8 dimension above {MT_I8_MAX_D}")
-        in_range = True
         for i in range(m):
             for j in range(d):
                 in_range &= qcodes[i, j] != -128
@@ -154,6 +160,10 @@ def search(matrix, int kind, const float[:, ::1] queries, const int8_t[:, ::1] q
     task.metric = metric
     task.normalized = normalized
     task.mask = &mask[0] if mask is not None and task.n else NULL
+    task.rows = &rows[0] if rows is not None and rows.shape[0] else NULL
+    task.n_rows = rows.shape[0] if rows is not None else 0
+    if rows is not None and task.rows == NULL:  # an empty list scans nothing
+        task.n = 0
     cdef int rc
     cdef int level_now = _level, dot_now = _int8_dot
     with nogil:

@@ -57,7 +57,7 @@ static size_t mt_scratch_bytes(const mt_task *t) {
 static void mt_run_part(void *arg) {
     mt_part *p = (mt_part *)arg;
     const mt_task *t = p->task;
-    if (t->n_queries > 1 && t->kind != MT_F16) {
+    if (t->n_queries > 1 && t->kind != MT_F16 && !t->rows) {
         mt_batch_fn batch = t->kind == MT_F32 ? p->kernels->batch_f32 : p->i8->batch;
         batch(t, p->start, p->end, p->heaps, p->scratch);
         return;
@@ -77,16 +77,16 @@ static void mt_run_part(void *arg) {
     }
 }
 
-/* Best k rows per query, best first, into out_ids / out_scores (n_queries x k). Rows are split
- * over `threads` threads whose heaps are merged at the end. `level` picks the kernels, and
+/* Best k rows per query, best first, into out_ids / out_scores (n_queries x k). Rows (or the
+ * listed rows) are split over `threads` threads whose heaps are merged at the end. `level` picks the kernels, and
  * `int8_dot` whether the int8 ones use the level's dot-product extension. Returns 0, or -1
  * when memory for the heaps cannot be had. Slots no row could fill get id -1 (the caller
  * sizes k so they do not occur). */
 static int mt_search(const mt_task *t, int64_t k, int threads, int level, int int8_dot,
                      int64_t *out_ids, float *out_scores) {
-    const int64_t m = t->n_queries;
+    const int64_t m = t->n_queries, span = t->rows ? t->n_rows : t->n; /* positions to split */
     if (threads < 1) threads = 1;
-    if ((int64_t)threads > t->n) threads = t->n > 0 ? (int)t->n : 1;
+    if ((int64_t)threads > span) threads = span > 0 ? (int)span : 1;
     mt_item *items = (mt_item *)malloc(sizeof(mt_item) * (size_t)(threads * m * (k > 0 ? k : 1)));
     mt_heap *heaps = (mt_heap *)malloc(sizeof(mt_heap) * (size_t)(threads * m));
     const size_t scratch_bytes = (mt_scratch_bytes(t) + 63) & ~(size_t)63;
@@ -110,8 +110,8 @@ static int mt_search(const mt_task *t, int64_t k, int threads, int level, int in
         parts[p].task = t;
         parts[p].kernels = kernels;
         parts[p].i8 = i8;
-        parts[p].start = t->n * p / threads;
-        parts[p].end = t->n * (p + 1) / threads;
+        parts[p].start = span * p / threads;
+        parts[p].end = span * (p + 1) / threads;
         parts[p].heaps = &heaps[p * m];
         parts[p].scratch = scratch + (size_t)p * scratch_bytes;
     }

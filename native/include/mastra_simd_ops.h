@@ -104,6 +104,14 @@ static inline void mt_prefetch(const int8_t *p, int64_t bytes) {
     }
 }
 
+/* Listed rows are scattered, so a scan over a list asks for the row MT_AHEAD positions on. */
+enum { MT_AHEAD = 4 };
+static inline void mt_prefetch_listed(const mt_task *t, int64_t p, int64_t end, const void *rows,
+                                      int64_t row_bytes) {
+    if (t->rows && p + MT_AHEAD < end)
+        mt_prefetch((const int8_t *)rows + t->rows[p + MT_AHEAD] * row_bytes, row_bytes);
+}
+
 /* Four bytes as one 32-bit word (for broadcasts). */
 static inline int32_t mt_load32(const int8_t *p) {
     int32_t w;

@@ -46,7 +46,14 @@ typedef struct mt_task {
     const float *qscale, *offsets;
     int metric, normalized;
     const uint8_t *mask; /* NULL or n flags: rows allowed */
+    /* NULL, or the rows to scan (n_rows of them, ascending): a selective filter's candidates.
+     * Scans then visit only these, one query at a time. */
+    const int64_t *rows;
+    int64_t n_rows;
 } mt_task;
+
+/* The row at position p of a scan: the p-th listed row, or row p itself. */
+static inline int64_t mt_row(const mt_task *t, int64_t p) { return t->rows ? t->rows[p] : p; }
 
 /* a is worse than b: lower key, or equal key and higher id (ties go to the lower id). */
 static inline int mt_worse(const mt_item *a, const mt_item *b) {

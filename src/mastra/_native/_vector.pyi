@@ -20,6 +20,7 @@ def search(
     metric: int,
     normalized: bool,
     mask: npt.NDArray[np.uint8] | None,
+    rows: npt.NDArray[np.int64] | None,
     query_sq: npt.NDArray[np.float32] | None,
     row_sq: npt.NDArray[np.float32] | None,
     threads: int,

@@ -19,6 +19,7 @@ from mastra.vector.kernels import (
     IdArray,
     Metric,
     ScoreArray,
+    Selection,
     check_k,
     check_mask,
     check_metric,
@@ -26,6 +27,7 @@ from mastra.vector.kernels import (
     check_threads,
     real_matrix,
     run_search,
+    select_rows,
     squared_norms,
     unit_rows,
 )
@@ -132,7 +134,7 @@ def search_compressed(
     *,
     quantizer: Int8Quantizer | None,
     row_sq: npt.NDArray[np.float32] | None,
-    mask: npt.NDArray[np.uint8] | None,
+    selection: Selection,
     threads: int,
     candidates: int,
 ) -> tuple[IdArray, ScoreArray]:
@@ -140,7 +142,7 @@ def search_compressed(
     each query's candidates in float32 on ``rows``.
 
     ``queries`` are prepared: unit length for cosine. ``k`` and ``candidates`` must not exceed
-    the rows allowed.
+    the rows ``selection`` allows.
     """
     metric_code = check_metric(metric)
     query_sq = squared_norms(queries) if metric == "euclidean" else None
@@ -154,7 +156,8 @@ def search_compressed(
         max(k, candidates),
         metric_code,
         normalized=True,
-        mask=mask,
+        mask=selection.mask,
+        rows=selection.rows,
         threads=threads,
         query_sq=query_sq,
         row_sq=row_sq,
@@ -234,9 +237,8 @@ class CompressedMatrix:
         n, d = self.rows.shape
         k = check_k(k)
         batch, single = check_queries(queries, d)
-        mask_bytes = check_mask(mask, n)
-        n_threads = check_threads(threads, n, d, batch.shape[0])
-        allowed = n if mask_bytes is None else int(np.count_nonzero(mask_bytes))
+        selection = select_rows(check_mask(mask, n), n, batch.shape[0])
+        n_threads = check_threads(threads, selection.allowed, d, batch.shape[0])
         wanted = default_candidates(k) if candidates is None else check_k(candidates)
         if self.metric == "cosine":
             batch = unit_rows(batch)
@@ -244,12 +246,12 @@ class CompressedMatrix:
             self.codes,
             self.rows,
             batch,
-            min(k, allowed),
+            min(k, selection.allowed),
             self.metric,
             quantizer=self.quantizer,
             row_sq=self.row_sq,
-            mask=mask_bytes,
+            selection=selection,
             threads=n_threads,
-            candidates=min(wanted, allowed),
+            candidates=min(wanted, selection.allowed),
         )
         return (ids[0], scores[0]) if single else (ids, scores)

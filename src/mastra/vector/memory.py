@@ -28,9 +28,11 @@ from mastra.vector.kernels import (
     IdArray,
     Metric,
     ScoreArray,
+    Selection,
     check_metric,
     default_threads,
     run_search,
+    select_rows,
     squared_norms,
     unit_rows,
 )
@@ -49,7 +51,8 @@ __all__ = ["InMemoryVector"]
 T = TypeVar("T")
 
 _MIN_CAPACITY = 16
-# Queries scanning more floats than this run in a worker thread, off the event loop.
+# Queries scanning more floats than this (rows the filter allows x dimensions) run in a worker
+# thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
 
@@ -170,10 +173,10 @@ class _Index:
             self._resize(max(_MIN_CAPACITY, self.capacity // 2))
 
     def search(
-        self, query: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.uint8] | None
+        self, query: npt.NDArray[np.float32], k: int, selection: Selection
     ) -> tuple[IdArray, ScoreArray]:
         n = self.count
-        threads = default_threads(n, self.dimension, 1)
+        threads = default_threads(selection.allowed, self.dimension, 1)
         if self.metric == "cosine":
             query = unit_rows(query)
         if self.codes is None:
@@ -184,11 +187,11 @@ class _Index:
                 k,
                 check_metric(self.metric),
                 normalized=False,
-                mask=mask,
+                mask=selection.mask,
+                rows=selection.rows,
                 threads=threads,
                 query_sq=squared_norms(query) if self.metric == "euclidean" else None,
             )
-        allowed = n if mask is None else int(np.count_nonzero(mask))
         return search_compressed(
             self.codes[:n],
             self.rows[:n],
@@ -197,9 +200,9 @@ class _Index:
             self.metric,
             quantizer=self.quantizer,
             row_sq=None if self.row_sq is None else self.row_sq[:n],
-            mask=mask,
+            selection=selection,
             threads=threads,
-            candidates=min(default_candidates(k), allowed),
+            candidates=min(default_candidates(k), selection.allowed),
         )
 
 
@@ -274,25 +277,37 @@ class InMemoryVector(BaseVectorStore):
         target = self._get(index)
         async with target.lock.read():
             self._check_live(index, target)
-            spec = search.filter
-            mask = None if spec is None else target.meta.mask(spec).view(np.uint8)
-            allowed = target.count if mask is None else int(np.count_nonzero(mask))
-            if allowed == 0:
+            selection = self._select(target, search.filter)
+            if selection.allowed == 0:
                 return []
-            k = min(search.k, allowed)
+            k = min(search.k, selection.allowed)
             query = search.vector.reshape(1, -1)
             ids, scores = await self._maybe_offload(
-                target.count * target.dimension, lambda: target.search(query, k, mask)
+                selection.allowed * target.dimension, lambda: target.search(query, k, selection)
             )
+            rows = ids[0].tolist()
+            # one JSON round trip copies every result's metadata
+            metadata = orjson.loads(orjson.dumps([target.meta.rows[row] for row in rows]))
             return [
                 QueryResult(
                     id=target.ids[row],
-                    score=float(score),
-                    metadata=orjson.loads(orjson.dumps(target.meta.rows[row])),
+                    score=score,
+                    metadata=meta,
                     vector=target.rows[row].tolist() if search.include_vector else None,
                 )
-                for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
+                for row, score, meta in zip(rows, scores[0].tolist(), metadata, strict=True)
             ]
+
+    @staticmethod
+    def _select(target: _Index, spec: dict[str, Any] | None) -> Selection:
+        """The rows a filter lets through: straight from a value index for one field's $eq or
+        $in, else from its mask."""
+        if spec is None:
+            return select_rows(None, target.count, 1)
+        rows = target.meta.matching_rows(spec)
+        if rows is not None:
+            return select_rows(None, target.count, 1, rows)
+        return select_rows(target.meta.mask(spec), target.count, 1)
 
     @staticmethod
     async def _maybe_offload(work: int, fn: Callable[[], T]) -> T:
