@@ -24,6 +24,7 @@ from mastra.vector.compressed import (
     search_compressed,
 )
 from mastra.vector.filters import MetadataTable
+from mastra.vector.hnsw import DEFAULT_HNSW, HnswGraph, HnswParams, IndexKind, check_index_kind
 from mastra.vector.kernels import (
     IdArray,
     Metric,
@@ -55,6 +56,8 @@ _MIN_CAPACITY = 16
 # thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
+# About the vectors a graph insert reads (its walk of expansion_add candidates).
+_GRAPH_INSERT_COST = 1_000
 
 
 class _Index:
@@ -62,8 +65,15 @@ class _Index:
     scan, metadata with value indexes. Deletes move the last row into the hole, so rows stay
     contiguous; capacity doubles on growth and halves when three quarters are free."""
 
-    def __init__(self, dimension: int, metric: Metric, dtype: StorageDtype) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        metric: Metric,
+        dtype: StorageDtype,
+        hnsw: HnswParams | None = None,
+    ) -> None:
         self.dimension, self.metric, self.dtype = dimension, metric, dtype
+        self.graph = None if hnsw is None else HnswGraph(dimension, metric, hnsw)
         self.count = 0
         self.rows = np.empty((_MIN_CAPACITY, dimension), dtype=np.float32)
         self.codes: np.ndarray | None = (
@@ -108,6 +118,8 @@ class _Index:
         return unit_rows(rows) if self.metric == "cosine" else rows
 
     def _write(self, positions: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+        if self.graph is not None:
+            self.graph.put(positions, vectors, self.count)
         self.rows[positions] = vectors
         if self.row_sq is not None:
             self.row_sq[positions] = squared_norms(vectors)
@@ -157,6 +169,8 @@ class _Index:
     def delete(self, id_: str) -> None:
         row = self.positions.pop(id_)
         last = self.count - 1
+        if self.graph is not None:
+            self.graph.delete(row, last)
         if row != last:
             moved = self.ids[last]
             self.rows[row] = self.rows[last]
@@ -172,10 +186,25 @@ class _Index:
         if self.capacity > _MIN_CAPACITY and self.count < self.capacity // 4:
             self._resize(max(_MIN_CAPACITY, self.capacity // 2))
 
+    def insert_work(self, count: int) -> int:
+        """About the floats inserting ``count`` rows reads: a graph insert walks the graph
+        (without one, a copy, left on the event loop)."""
+        return 0 if self.graph is None else count * self.dimension * _GRAPH_INSERT_COST
+
+    def work(self, k: int, selection: Selection) -> int:
+        """About the floats a query reads: the rows it scans, or the graph's walk."""
+        if self.graph is None or self.graph.prefers_exact(k, selection.allowed, self.count):
+            return selection.allowed * self.dimension
+        return self.graph.walk(k, selection.allowed, self.count) * self.dimension
+
     def search(
         self, query: npt.NDArray[np.float32], k: int, selection: Selection
     ) -> tuple[IdArray, ScoreArray]:
         n = self.count
+        if self.graph is not None and not self.graph.prefers_exact(k, selection.allowed, n):
+            candidates = self.graph.candidates(query, k, selection, n)
+            if candidates is not None:  # else too few pass: scan them all
+                selection = Selection(None, candidates, len(candidates))
         threads = default_threads(selection.allowed, self.dimension, 1)
         if self.metric == "cosine":
             query = unit_rows(query)
@@ -214,12 +243,30 @@ class InMemoryVector(BaseVectorStore):
     compiled top-k kernels with the metadata filter compiled to a row mask. ``save`` and
     ``load`` write an index to one ``.npz`` file for a quick restart.
 
+    ``index="hnsw"`` (needs ``mastra[hnsw]``) adds a usearch HNSW graph to each index:
+    queries walk the graph for candidates and re-rank them exactly, so a query costs about a
+    millisecond at a million vectors instead of a full scan, at the price of recall (some true
+    neighbours missed; ``expansion_search`` trades speed for recall), a slower upsert (the
+    graph insert) and the graph's memory. Filters still hold: the graph is asked for more
+    candidates, and a filter letting few rows through is answered by the exact scan. ``load``
+    rebuilds the graph.
+
     One store may be shared by coroutines on several threads' event loops: its locks wait
     without blocking any loop. ``async with InMemoryVector() as store:`` (or ``aclose()``)
     drops the indexes; a closed store raises StorageError.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        index: IndexKind = "exact",
+        connectivity: int = DEFAULT_HNSW.connectivity,
+        expansion_add: int = DEFAULT_HNSW.expansion_add,
+        expansion_search: int = DEFAULT_HNSW.expansion_search,
+    ) -> None:
+        self._hnsw = check_index_kind(
+            index, HnswParams(connectivity, expansion_add, expansion_search)
+        )
         super().__init__()
         self._indexes: dict[str, _Index] = {}
         self._registry = threading.Lock()  # check-and-set of _indexes across threads
@@ -257,7 +304,7 @@ class InMemoryVector(BaseVectorStore):
         with self._registry:
             existing = self._indexes.get(name)
             if existing is None:
-                self._indexes[name] = _Index(info.dimension, info.metric, info.dtype)
+                self._indexes[name] = self._new_index(info.dimension, info.metric, info.dtype)
                 return
         had = IndexInfo(existing.dimension, existing.metric, existing.dtype)
         if had != info:
@@ -267,11 +314,17 @@ class InMemoryVector(BaseVectorStore):
                 f"metric={info.metric!r}, dtype={info.dtype!r}"
             )
 
+    def _new_index(self, dimension: int, metric: Metric, dtype: StorageDtype) -> _Index:
+        return _Index(dimension, metric, dtype, self._hnsw)
+
     async def _upsert(self, index: str, batch: Batch) -> None:
         target = self._get(index)
         async with target.lock.write():
             self._check_live(index, target)
-            target.upsert(batch.rows, batch.metadata, batch.ids)
+            await self._maybe_offload(
+                target.insert_work(len(batch.ids)),
+                lambda: target.upsert(batch.rows, batch.metadata, batch.ids),
+            )
 
     async def _query(self, index: str, search: Search) -> list[QueryResult]:
         target = self._get(index)
@@ -283,7 +336,7 @@ class InMemoryVector(BaseVectorStore):
             k = min(search.k, selection.allowed)
             query = search.vector.reshape(1, -1)
             ids, scores = await self._maybe_offload(
-                selection.allowed * target.dimension, lambda: target.search(query, k, selection)
+                target.work(k, selection), lambda: target.search(query, k, selection)
             )
             rows = ids[0].tolist()
             # one JSON round trip copies every result's metadata
@@ -386,14 +439,16 @@ class InMemoryVector(BaseVectorStore):
         self._check_free(index_name)
         rows, header = await asyncio.to_thread(_read_npz, file)
         try:
-            index = _Index(int(header["dimension"]), header["metric"], header["dtype"])
+            index = self._new_index(int(header["dimension"]), header["metric"], header["dtype"])
             ids, metadata = list(header["ids"]), list(header["metadata"])
         except (KeyError, TypeError, ValueError) as exc:
             raise StorageError(f"{file} is not a saved vector index: {exc}") from None
         if rows.shape != (len(ids), index.dimension):
             raise StorageError(f"{file} holds {rows.shape} rows for {len(ids)} ids")
         if len(ids):
-            index.upsert(rows, metadata, ids)
+            await self._maybe_offload(
+                index.insert_work(len(ids)), lambda: index.upsert(rows, metadata, ids)
+            )
         with self._registry:  # another task may have taken the name while we read the file
             self._check_open()
             self._check_free(index_name)

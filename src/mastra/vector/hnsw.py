@@ -1,0 +1,165 @@
+"""Approximate search for ``InMemoryVector(index="hnsw")``: a usearch HNSW graph beside the
+float32 rows. The graph proposes candidates; the exact kernels re-rank them on the float32
+rows, so scores equal the exact scan's. Filters are honoured by fetching more candidates than
+asked for and keeping those the filter allows; a filter letting so few rows through that the
+graph would have to be walked nearly whole is answered by the exact scan of those rows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from mastra.errors import ConfigError, ValidationError
+from mastra.vector.kernels import Metric, Selection
+
+__all__ = ["DEFAULT_HNSW", "HnswGraph", "HnswParams", "IndexKind", "check_index_kind"]
+
+IndexKind = Literal["exact", "hnsw"]
+_USEARCH_METRICS: dict[str, str] = {"cosine": "cos", "dot": "ip", "euclidean": "l2sq"}
+# Candidates fetched per result asked for, over the share of rows the filter allows.
+_OVERFETCH = 2
+# Each try that leaves fewer than k allowed candidates fetches this many times more.
+_GROWTH = 4
+
+
+class HnswParams(NamedTuple):
+    """The graph's settings: ``connectivity`` (edges per node; more is better recall, more
+    memory and a slower build), ``expansion_add`` (the candidate list while inserting) and
+    ``expansion_search`` (the candidate list while searching; raise it for recall)."""
+
+    connectivity: int
+    expansion_add: int
+    expansion_search: int
+
+
+DEFAULT_HNSW = HnswParams(connectivity=16, expansion_add=128, expansion_search=64)
+
+
+def _positive(name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def check_index_kind(index: object, params: HnswParams) -> HnswParams | None:
+    """The graph settings for ``index="hnsw"``, None for ``"exact"``; ValidationError for
+    another kind or a bad setting."""
+    if index == "exact":
+        return None
+    if index != "hnsw":
+        raise ValidationError(f"index must be 'exact' or 'hnsw', got {index!r}")
+    return HnswParams(
+        _positive("connectivity", params.connectivity, 2),
+        _positive("expansion_add", params.expansion_add, 1),
+        _positive("expansion_search", params.expansion_search, 1),
+    )
+
+
+def _new_graph(dimension: int, metric: Metric, params: HnswParams) -> Any:
+    try:
+        from usearch.index import Index
+    except ImportError:
+        raise ConfigError(
+            "InMemoryVector(index='hnsw') needs usearch: pip install 'mastra[hnsw]'"
+        ) from None
+    return Index(
+        ndim=dimension,
+        metric=_USEARCH_METRICS[metric],
+        dtype="f32",
+        connectivity=params.connectivity,
+        expansion_add=params.expansion_add,
+        expansion_search=params.expansion_search,
+    )
+
+
+class HnswGraph:
+    """One index's graph. Rows move (a delete fills its hole with the last row) but graph keys
+    do not: ``row_keys`` maps a row to its key, ``key_rows`` a key to its row (-1 once
+    removed). A replaced vector gets a new key."""
+
+    def __init__(self, dimension: int, metric: Metric, params: HnswParams) -> None:
+        self.params = params
+        self.graph = _new_graph(dimension, metric, params)
+        self.row_keys = np.empty(0, dtype=np.uint64)
+        self.key_rows = np.empty(0, dtype=np.int64)
+        self.next_key = 0
+
+    def put(
+        self, positions: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], count: int
+    ) -> None:
+        """Add ``vectors`` at rows ``positions``; rows below ``count`` replace a vector."""
+        replaced = positions[positions < count]
+        if len(replaced):
+            old = self.row_keys[replaced]
+            self.graph.remove(old)
+            self.key_rows[old.astype(np.int64)] = -1
+        keys = np.arange(self.next_key, self.next_key + len(positions), dtype=np.uint64)
+        self.next_key += len(positions)
+        self.row_keys = _grown(self.row_keys, int(positions.max()) + 1, 0)
+        self.key_rows = _grown(self.key_rows, self.next_key, -1)
+        self.row_keys[positions] = keys
+        self.key_rows[keys.astype(np.int64)] = positions
+        self.graph.add(keys, vectors, threads=0)
+
+    def delete(self, row: int, last: int) -> None:
+        """Remove ``row``'s vector; the vector of row ``last`` moves to ``row``."""
+        key = self.row_keys[row]
+        self.graph.remove(key)
+        self.key_rows[int(key)] = -1
+        if row != last:
+            moved = self.row_keys[last]
+            self.row_keys[row] = moved
+            self.key_rows[int(moved)] = row
+
+    def fetch_size(self, k: int, allowed: int, n: int) -> int:
+        """Candidates to fetch for ``k`` results when ``allowed`` of ``n`` rows pass."""
+        return min(n, math.ceil(_OVERFETCH * k * n / allowed) if allowed < n else k)
+
+    def walk(self, k: int, allowed: int, n: int) -> int:
+        """About the vectors a graph search reads: the bottom layer visits some
+        ``2 * connectivity`` neighbours per candidate kept."""
+        fetch = max(self.fetch_size(k, allowed, n), self.params.expansion_search)
+        return fetch * 2 * self.params.connectivity
+
+    def prefers_exact(self, k: int, allowed: int, n: int) -> bool:
+        """Scanning the allowed rows reads fewer vectors than the graph walk."""
+        return allowed <= self.walk(k, allowed, n)
+
+    def candidates(
+        self, query: npt.NDArray[np.float32], k: int, selection: Selection, n: int
+    ) -> npt.NDArray[np.int64] | None:
+        """Ascending rows the graph proposes that the selection allows, at least ``k`` of
+        them; None when even the whole graph walk finds fewer (the caller scans exactly)."""
+        fetch = self.fetch_size(k, selection.allowed, n)
+        while True:
+            found = self.graph.search(query, fetch, threads=1).keys
+            rows = self.key_rows[found.astype(np.int64)]
+            rows = np.sort(rows[_allowed(rows, selection)])
+            if len(rows) >= k:
+                return rows
+            if fetch >= n:
+                return None
+            fetch = min(n, fetch * _GROWTH)
+
+
+def _allowed(rows: npt.NDArray[np.int64], selection: Selection) -> npt.NDArray[np.bool_]:
+    keep = rows >= 0
+    if selection.mask is not None:
+        keep &= selection.mask[np.maximum(rows, 0)].astype(np.bool_)
+    elif selection.rows is not None:
+        listed = selection.rows
+        at = np.minimum(np.searchsorted(listed, rows), len(listed) - 1)
+        keep &= listed[at] == rows
+    return keep
+
+
+def _grown(array: np.ndarray, needed: int, fill: int) -> np.ndarray:
+    """``array`` with room for ``needed`` entries (capacity doubling; new entries ``fill``)."""
+    if needed <= len(array):
+        return array
+    grown = np.full(max(needed, 2 * len(array), 16), fill, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
