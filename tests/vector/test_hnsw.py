@@ -12,8 +12,7 @@ RNG = np.random.default_rng(11)
 VECTORS = RNG.standard_normal((N, D)).astype(np.float32)
 IDS = [f"v{i}" for i in range(N)]
 META = [
-    {"half": i % 2, "pct": i % 100, "side": "pos" if VECTORS[i, 0] > 0 else "neg"}
-    for i in range(N)
+    {"half": i % 2, "pct": i % 100, "side": "pos" if VECTORS[i, 0] > 0 else "neg"} for i in range(N)
 ]
 QUERIES = RNG.standard_normal((30, D)).astype(np.float32)
 # small graph settings, so that 3000 rows are searched on the graph, not scanned

@@ -35,7 +35,7 @@ class HnswParams(NamedTuple):
     expansion_search: int
 
 
-DEFAULT_HNSW = HnswParams(connectivity=16, expansion_add=128, expansion_search=64)
+DEFAULT_HNSW = HnswParams(connectivity=16, expansion_add=128, expansion_search=128)
 
 
 def _positive(name: str, value: object, low: int) -> int:
@@ -68,7 +68,7 @@ def _new_graph(dimension: int, metric: Metric, params: HnswParams) -> Any:
     return Index(
         ndim=dimension,
         metric=_USEARCH_METRICS[metric],
-        dtype="f32",
+        dtype="bf16",
         connectivity=params.connectivity,
         expansion_add=params.expansion_add,
         expansion_search=params.expansion_search,
