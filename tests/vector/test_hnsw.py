@@ -103,13 +103,40 @@ async def test_deletes_and_updates_leave_no_stale_ids():
     assert await recall(exact, hnsw, QUERIES) >= 0.9
 
 
-async def test_save_and_load_rebuild_the_graph(tmp_path):
+async def ids_of(store, queries):
+    return [[r.id for r in await store.query("d", q, K)] for q in queries]
+
+
+async def test_save_and_load_keep_the_graph(tmp_path):
     exact, hnsw = await pair("euclidean")
     await hnsw.save("d", tmp_path / "d.npz")
     loaded = InMemoryVector(index="hnsw", **SMALL)
     assert await loaded.load(tmp_path / "d.npz") == "d"
+    # the same graph, not a new one: the same answers, misses included
+    assert await ids_of(loaded, QUERIES) == await ids_of(hnsw, QUERIES)
+    for store in (exact, loaded):  # the saved keys still map to rows
+        await store.delete_vector("d", "v7")
+        await store.upsert("d", VECTORS[8:9] * 3, [{"new": True}], ["n1"])
+    assert "v7" not in {r.id for r in await loaded.query("d", VECTORS[7], K)}
+    assert (await loaded.query("d", VECTORS[8] * 3, 1))[0].id == "n1"
     assert await recall(exact, loaded, QUERIES) >= 0.9
-    assert (await loaded.describe_index("d")).count == N
+
+
+async def test_load_builds_a_graph_when_the_file_has_none_or_a_bad_one(tmp_path):
+    exact, hnsw = await pair("dot")
+    await exact.save("d", tmp_path / "plain.npz")
+    await hnsw.save("d", tmp_path / "graph.npz")
+    with np.load(tmp_path / "graph.npz") as saved:
+        arrays = dict(saved)
+    arrays["graph"] = arrays["graph"][:100]  # cut short
+    np.savez(tmp_path / "cut.npz", **arrays)
+    for name in ("plain", "cut"):
+        loaded = InMemoryVector(index="hnsw", **SMALL)
+        await loaded.load(tmp_path / f"{name}.npz", "d")
+        assert await recall(exact, loaded, QUERIES) >= 0.9
+    plain = InMemoryVector()  # a graph in the file is ignored by an exact store
+    await plain.load(tmp_path / "graph.npz", "d")
+    assert await ids_of(plain, QUERIES) == await ids_of(exact, QUERIES)
 
 
 async def test_small_indexes_are_exact():

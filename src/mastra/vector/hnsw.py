@@ -58,14 +58,18 @@ def check_index_kind(index: object, params: HnswParams) -> HnswParams | None:
     )
 
 
-def _new_graph(dimension: int, metric: Metric, params: HnswParams) -> Any:
+def _usearch_index() -> Any:
     try:
         from usearch.index import Index
     except ImportError:
         raise ConfigError(
             "InMemoryVector(index='hnsw') needs usearch: pip install 'mastra[hnsw]'"
         ) from None
-    return Index(
+    return Index
+
+
+def _new_graph(dimension: int, metric: Metric, params: HnswParams) -> Any:
+    return _usearch_index()(
         ndim=dimension,
         metric=_USEARCH_METRICS[metric],
         dtype="bf16",
@@ -86,6 +90,49 @@ class HnswGraph:
         self.row_keys = np.empty(0, dtype=np.uint64)
         self.key_rows = np.empty(0, dtype=np.int64)
         self.next_key = 0
+
+    def snapshot(self, n: int) -> dict[str, npt.NDArray[Any]]:
+        """The graph and the keys of rows ``0..n-1``, as arrays for an index file."""
+        graph = np.frombuffer(self.graph.save(), dtype=np.uint8)
+        return {"graph": graph, "graph_keys": self.row_keys[:n].copy()}
+
+    @classmethod
+    def restore(
+        cls,
+        arrays: dict[str, npt.NDArray[Any]],
+        dimension: int,
+        metric: Metric,
+        params: HnswParams,
+    ) -> HnswGraph | None:
+        """The graph of a :meth:`snapshot` (searched with ``params.expansion_search``), or
+        None when the file holds none or one that does not fit its rows: the caller then
+        builds the graph again."""
+        if "graph" not in arrays or "graph_keys" not in arrays:
+            return None
+        keys = np.asarray(arrays["graph_keys"], dtype=np.uint64)
+        try:
+            graph = _usearch_index().restore(arrays["graph"])
+        except (ValueError, RuntimeError):
+            return None
+        if (
+            graph is None
+            or graph.ndim != dimension
+            or graph.metric_kind.name.lower() != _USEARCH_METRICS[metric]
+            or len(graph) != len(keys)
+            or not all(graph.contains(keys))
+        ):
+            return None
+        graph.expansion_search = params.expansion_search
+        restored = cls.__new__(cls)
+        restored.params = params._replace(
+            connectivity=graph.connectivity, expansion_add=graph.expansion_add
+        )
+        restored.graph = graph
+        restored.row_keys = keys
+        restored.next_key = int(keys.max()) + 1 if len(keys) else 0
+        restored.key_rows = np.full(restored.next_key, -1, dtype=np.int64)
+        restored.key_rows[keys.astype(np.int64)] = np.arange(len(keys))
+        return restored
 
     def put(
         self, positions: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], count: int

@@ -428,7 +428,10 @@ class InMemoryVector(BaseVectorStore):
                     "metadata": target.meta.rows[:n],
                 }
                 rows = target.rows[:n].copy()
-        await asyncio.to_thread(_write_npz, Path(path), rows, orjson.dumps(header))
+                graph = {}
+                if target.graph is not None:  # a copy of the whole graph: off the event loop
+                    graph = await asyncio.to_thread(target.graph.snapshot, n)
+        await asyncio.to_thread(_write_npz, Path(path), rows, orjson.dumps(header), graph)
 
     async def load(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Load an index written by :meth:`save` under ``name`` (default: the file's stem);
@@ -437,18 +440,19 @@ class InMemoryVector(BaseVectorStore):
         file = Path(path)
         index_name = check_index_name(name if name is not None else file.stem)
         self._check_free(index_name)
-        rows, header = await asyncio.to_thread(_read_npz, file)
+        rows, header, saved_graph = await asyncio.to_thread(_read_npz, file)
         try:
-            index = self._new_index(int(header["dimension"]), header["metric"], header["dtype"])
+            check_metric(header["metric"])
+            index = _Index(int(header["dimension"]), header["metric"], header["dtype"])
             ids, metadata = list(header["ids"]), list(header["metadata"])
         except (KeyError, TypeError, ValueError) as exc:
             raise StorageError(f"{file} is not a saved vector index: {exc}") from None
         if rows.shape != (len(ids), index.dimension):
             raise StorageError(f"{file} holds {rows.shape} rows for {len(ids)} ids")
         if len(ids):
-            await self._maybe_offload(
-                index.insert_work(len(ids)), lambda: index.upsert(rows, metadata, ids)
-            )
+            index.upsert(rows, metadata, ids)
+        if self._hnsw is not None:
+            index.graph = await asyncio.to_thread(_loaded_graph, index, saved_graph, self._hnsw)
         with self._registry:  # another task may have taken the name while we read the file
             self._check_open()
             self._check_free(index_name)
@@ -460,11 +464,22 @@ class InMemoryVector(BaseVectorStore):
             raise ValidationError(f"index {name!r} exists; delete it or load under another name")
 
 
-def _write_npz(path: Path, rows: np.ndarray, header: bytes) -> None:
+def _loaded_graph(index: _Index, saved: dict[str, np.ndarray], params: HnswParams) -> HnswGraph:
+    """The graph saved with a loaded index, or (none saved, or not fitting) a new one."""
+    graph = HnswGraph.restore(saved, index.dimension, index.metric, params)
+    if graph is None:
+        graph = HnswGraph(index.dimension, index.metric, params)
+        if index.count:
+            graph.put(np.arange(index.count), index.rows[: index.count], 0)
+    return graph
+
+
+def _write_npz(path: Path, rows: np.ndarray, header: bytes, graph: dict[str, np.ndarray]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         with tmp.open("wb") as f:
-            np.savez(f, rows=rows, header=np.frombuffer(header, dtype=np.uint8))
+            arrays: dict[str, Any] = {"rows": rows, "header": np.frombuffer(header, np.uint8)}
+            np.savez(f, **(arrays | graph))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -473,13 +488,17 @@ def _write_npz(path: Path, rows: np.ndarray, header: bytes) -> None:
         raise StorageError(f"cannot write vector index to {path}: {exc.strerror or exc}") from None
 
 
-def _read_npz(path: Path) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+def _read_npz(
+    path: Path,
+) -> tuple[npt.NDArray[np.float32], dict[str, Any], dict[str, np.ndarray]]:
+    """The rows, the header and the saved graph's arrays (empty when none was saved)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             rows = np.ascontiguousarray(data["rows"], dtype=np.float32)
             header = orjson.loads(data["header"].tobytes())
+            graph = {name: data[name] for name in ("graph", "graph_keys") if name in data}
     except (OSError, KeyError, ValueError, orjson.JSONDecodeError) as exc:
         raise StorageError(f"cannot read vector index from {path}: {exc}") from None
     if not isinstance(header, dict) or header.get("version") != _FORMAT_VERSION:
         raise StorageError(f"{path} has an unknown vector index format")
-    return rows, header
+    return rows, header, graph
