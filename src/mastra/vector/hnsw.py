@@ -88,12 +88,16 @@ class HnswGraph:
     do not: ``row_keys`` maps a row to its key, ``key_rows`` a key to its row (-1 once
     removed). A replaced vector gets a new key."""
 
-    def __init__(self, dimension: int, metric: Metric, params: HnswParams) -> None:
-        self.params = params
-        self.graph = _new_graph(dimension, metric, params)
-        self.row_keys = np.empty(0, dtype=np.uint64)
-        self.key_rows = np.empty(0, dtype=np.int64)
-        self.next_key = 0
+    def __init__(self, graph: Any, params: HnswParams, row_keys: npt.NDArray[np.uint64]) -> None:
+        self.graph, self.params, self.row_keys = graph, params, row_keys
+        self.next_key = int(row_keys.max()) + 1 if len(row_keys) else 0
+        self.key_rows = np.full(self.next_key, -1, dtype=np.int64)
+        self.key_rows[row_keys.astype(np.int64)] = np.arange(len(row_keys))
+
+    @classmethod
+    def new(cls, dimension: int, metric: Metric, params: HnswParams) -> HnswGraph:
+        """An empty graph."""
+        return cls(_new_graph(dimension, metric, params), params, np.empty(0, dtype=np.uint64))
 
     def snapshot(self, n: int) -> dict[str, npt.NDArray[Any]]:
         """The graph and the keys of rows ``0..n-1``, as arrays for an index file."""
@@ -127,16 +131,8 @@ class HnswGraph:
         ):
             return None
         graph.expansion_search = params.expansion_search
-        restored = cls.__new__(cls)
-        restored.params = params._replace(
-            connectivity=graph.connectivity, expansion_add=graph.expansion_add
-        )
-        restored.graph = graph
-        restored.row_keys = keys
-        restored.next_key = int(keys.max()) + 1 if len(keys) else 0
-        restored.key_rows = np.full(restored.next_key, -1, dtype=np.int64)
-        restored.key_rows[keys.astype(np.int64)] = np.arange(len(keys))
-        return restored
+        built = params._replace(connectivity=graph.connectivity, expansion_add=graph.expansion_add)
+        return cls(graph, built, keys)
 
     def put(
         self, positions: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32], count: int

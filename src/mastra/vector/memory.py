@@ -73,7 +73,7 @@ class _Index:
         hnsw: HnswParams | None = None,
     ) -> None:
         self.dimension, self.metric, self.dtype = dimension, metric, dtype
-        self.graph = None if hnsw is None else HnswGraph(dimension, metric, hnsw)
+        self.graph = None if hnsw is None else HnswGraph.new(dimension, metric, hnsw)
         self.count = 0
         self.rows = np.empty((_MIN_CAPACITY, dimension), dtype=np.float32)
         self.codes: np.ndarray | None = (
@@ -468,7 +468,7 @@ def _loaded_graph(index: _Index, saved: dict[str, np.ndarray], params: HnswParam
     """The graph saved with a loaded index, or (none saved, or not fitting) a new one."""
     graph = HnswGraph.restore(saved, index.dimension, index.metric, params)
     if graph is None:
-        graph = HnswGraph(index.dimension, index.metric, params)
+        graph = HnswGraph.new(index.dimension, index.metric, params)
         if index.count:
             graph.put(np.arange(index.count), index.rows[: index.count], 0)
     return graph
