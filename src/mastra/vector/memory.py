@@ -248,8 +248,8 @@ class InMemoryVector(BaseVectorStore):
     millisecond at a million vectors instead of a full scan, at the price of recall (some true
     neighbours missed; ``expansion_search`` trades speed for recall), a slower upsert (the
     graph insert) and the graph's memory. Filters still hold: the graph is asked for more
-    candidates, and a filter letting few rows through is answered by the exact scan. ``load``
-    rebuilds the graph.
+    candidates, and a filter letting few rows through is answered by the exact scan. ``save``
+    writes the graph too, and ``load`` restores it.
 
     One store may be shared by coroutines on several threads' event loops: its locks wait
     without blocking any loop. ``async with InMemoryVector() as store:`` (or ``aclose()``)
