@@ -39,7 +39,7 @@ class HnswParams(NamedTuple):
     expansion_search: int
 
 
-DEFAULT_HNSW = HnswParams(connectivity=16, expansion_add=128, expansion_search=128)
+DEFAULT_HNSW = HnswParams(connectivity=16, expansion_add=128, expansion_search=256)
 
 
 def _positive(name: str, value: object, low: int) -> int:
