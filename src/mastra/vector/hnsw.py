@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_HNSW", "HnswGraph", "HnswParams", "IndexKind", "check_index_
 
 IndexKind = Literal["exact", "hnsw"]
 _USEARCH_METRICS: dict[str, str] = {"cosine": "cos", "dot": "ip", "euclidean": "l2sq"}
-# Candidates fetched per result asked for, over the share of rows the filter allows.
+# Candidates fetched per result asked for at least (then over the share of rows allowed).
 _OVERFETCH = 2
 # Each try that leaves fewer than k allowed candidates fetches this many times more.
 _GROWTH = 4
@@ -162,11 +162,14 @@ class HnswGraph:
             self.key_rows[int(moved)] = row
 
     def fetch_size(self, k: int, allowed: int, n: int) -> int:
-        """Candidates to fetch for ``k`` results when ``allowed`` of ``n`` rows pass: at
-        least the walk's whole candidate list, which costs nothing more to return and whose
-        exact re-rank recovers neighbours the graph's bfloat16 distances ranked lower."""
-        wanted = math.ceil(_OVERFETCH * k * n / allowed) if allowed < n else k
-        return min(n, max(wanted, self.params.expansion_search))
+        """Candidates to fetch for ``k`` results when ``allowed`` of ``n`` rows pass: the
+        walk's whole candidate list (it costs nothing more to return, and its exact re-rank
+        recovers neighbours the graph's bfloat16 distances ranked lower), over the share
+        allowed, so that a filtered walk keeps as many allowed candidates as an unfiltered
+        one keeps candidates (with expansion_search alone, a 10% filter at 1M x 384 had
+        recall@10 0.83 where the unfiltered query had 0.96)."""
+        wanted = max(self.params.expansion_search, _OVERFETCH * k)
+        return min(n, max(k, math.ceil(wanted * n / allowed)))
 
     def walk(self, k: int, allowed: int, n: int) -> int:
         """About the vectors a graph search reads: the bottom layer visits some
