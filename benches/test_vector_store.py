@@ -1,6 +1,6 @@
 """InMemoryVector.query at 100k x 384 with and without a selective metadata filter (the
-filter must cost at most twice the unfiltered query), beside the NumPy way of doing the same:
-a boolean column compare, then matmul and argpartition over the kept rows."""
+filter must cost at most 0.3x the unfiltered query at 10% of rows), beside the NumPy way of
+doing the same at 1%: a column compare, a gather of the kept rows, matmul and argpartition."""
 
 import asyncio
 import functools
@@ -14,6 +14,7 @@ N, D = 100_000, 384
 FILTERS = {
     "none": None,
     "eq-1pct": {"tenant": 7},
+    "eq-10pct": {"shard": 3},
     "in-3pct": {"tenant": {"$in": [1, 2, 3]}},
     "nested-and-range": {"doc.lang": "en", "doc.year": {"$gte": 2024}},
 }
@@ -24,7 +25,11 @@ def setup():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((N, D), dtype=np.float32)
     meta = [
-        {"tenant": i % 100, "doc": {"lang": "en" if i % 2 else "fr", "year": 2000 + i % 30}}
+        {
+            "tenant": i % 100,
+            "shard": i % 10,
+            "doc": {"lang": "en" if i % 2 else "fr", "year": 2000 + i % 30},
+        }
         for i in range(N)
     ]
     store = InMemoryVector()

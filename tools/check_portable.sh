@@ -3,11 +3,13 @@
 #   gcc, clang            natively: the best SIMD level against scalar (native/tests/simd_levels.c)
 #                         and the CPU probe against the compiler's own (native/tests/cpu_features.c)
 #   gcc, every CPU        the same program on emulated x86-64 CPUs without AVX-512 (Haswell) and
-#                         without AVX (Nehalem), which must pick AVX2 and scalar and run them; also
-#                         built the MSVC way (each level's flags on its whole file)
+#                         without AVX (Nehalem), which must pick AVX2 and scalar and run them (and
+#                         the int8 kernels without VNNI); also built the MSVC way (each level's
+#                         flags on its whole file)
 #   MinGW-w64             as Windows x86-64 programs (Windows threads, CPUID on Windows), run
 #                         under Wine
-#   gcc, clang for arm64  NEON against scalar, run under qemu-aarch64
+#   gcc, clang for arm64  NEON against scalar, run under qemu-aarch64 on a CPU with the dot-product
+#                         instructions (SDOT; the int8 kernels use them) and on one without
 # All with the project's warning flags (CMakeLists.txt) and -Werror. MSVC itself cannot run
 # here; its only own lines are the two intrinsics behind the probe and the /arch flags.
 # Installs the Debian packages it needs when they are missing, and fails when it cannot.
@@ -48,12 +50,13 @@ run() { # run LABEL COMMAND...: print the program's verdict under a label, fail 
     shift
     "$@" | sed "s/^/$label: /" || fail "$label: $*"
 }
-on_cpu() { # on_cpu MODEL LEVEL PROGRAM: simd_levels on an emulated x86-64 MODEL must run LEVEL
+on_cpu() { # on_cpu QEMU MODEL LEVEL INT8 PROGRAM: simd_levels on an emulated CPU MODEL must run
+    # LEVEL and the int8 variant INT8
     local got
-    got=$(qemu-x86_64 -cpu "$1" "$out/$3" 2> >(grep -v "TCG doesn't support" >&2)) ||
-        fail "$3 on $1: $got"
-    echo "$3 on emulated $1: $got"
-    [[ $got == "level=$2 mismatches=0" ]] || fail "$3 on $1 should run level $2"
+    got=$("$1" -cpu "$2" "$out/$5" 2> >(grep -v "TCG doesn't support" >&2)) ||
+        fail "$5 on $2: $got"
+    echo "$5 on emulated $2: $got"
+    [[ $got == "level=$3 int8=$4 mismatches=0" ]] || fail "$5 on $2 should run $3 and $4"
 }
 
 build gcc.elf gcc -pthread
@@ -67,16 +70,21 @@ run "clang x86-64" "$out/clang-cpu.elf"
 per_file=("${flags[@]}" -DMASTRA_PER_FILE_FLAGS -c)
 gcc "${per_file[@]}" native/kernels/topk_scalar.c -o "$out/scalar.o"
 gcc "${per_file[@]}" -mavx2 -mfma -mf16c native/kernels/topk_avx2.c -o "$out/avx2.o"
-gcc "${per_file[@]}" -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c \
-    native/kernels/topk_avx512.c -o "$out/avx512.o"
+gcc "${per_file[@]}" -mavx2 -mfma -mf16c -mavxvnni native/kernels/topk_avx2vnni.c \
+    -o "$out/avx2vnni.o"
+avx512=(-mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c)
+gcc "${per_file[@]}" "${avx512[@]}" native/kernels/topk_avx512.c -o "$out/avx512.o"
+gcc "${per_file[@]}" "${avx512[@]}" -mavx512vnni native/kernels/topk_avx512vnni.c \
+    -o "$out/avx512vnni.o"
 gcc "${flags[@]}" -DMASTRA_PER_FILE_FLAGS -static -pthread native/tests/simd_levels.c \
-    "$out"/scalar.o "$out"/avx2.o "$out"/avx512.o -o "$out/per-file.elf" -lm
+    "$out"/scalar.o "$out"/avx2.o "$out"/avx2vnni.o "$out"/avx512.o "$out"/avx512vnni.o \
+    -o "$out/per-file.elf" -lm
 run "gcc x86-64, per-file flags" "$out/per-file.elf"
 gcc "${flags[@]}" -static -pthread native/tests/simd_levels.c "${kernels[@]}" \
     -o "$out/attributes.elf" -lm
 for program in attributes.elf per-file.elf; do
-    on_cpu Haswell avx2 "$program"
-    on_cpu Nehalem scalar "$program"
+    on_cpu qemu-x86_64 Haswell avx2 avx2 "$program"
+    on_cpu qemu-x86_64 Nehalem scalar scalar "$program"
 done
 
 build mingw.exe x86_64-w64-mingw32-gcc -static
@@ -88,8 +96,10 @@ run "mingw-w64 (Wine)" quiet_wine "$out/mingw-cpu.exe"
 arm=(-static -pthread)
 aarch64-linux-gnu-gcc "${flags[@]}" "${arm[@]}" native/tests/simd_levels.c "${kernels[@]}" \
     -o "$out/arm-gcc" -lm
-run "gcc arm64 (qemu)" qemu-aarch64 "$out/arm-gcc"
 clang --target=aarch64-linux-gnu "${flags[@]}" "${arm[@]}" native/tests/simd_levels.c \
     "${kernels[@]}" -o "$out/arm-clang" -lm
-run "clang arm64 (qemu)" qemu-aarch64 "$out/arm-clang"
+for program in arm-gcc arm-clang; do
+    on_cpu qemu-aarch64 max neon neon-dotprod "$program"    # Armv8.2+: SDOT
+    on_cpu qemu-aarch64 cortex-a57 neon neon "$program"     # Armv8.0: no SDOT
+done
 echo "check_portable: OK"

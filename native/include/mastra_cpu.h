@@ -10,6 +10,10 @@
  * and inline assembly under GCC and clang). A feature counts only when the operating system
  * also saves the registers it needs (XCR0), as a CPU reporting AVX-512 under an OS that does
  * not enable it must run the AVX2 or scalar level.
+ *
+ * The int8 kernels also use an integer dot-product extension where the level has one on this
+ * CPU (mastra_int8_dot): AVX-512 VNNI at the avx512 level, AVX-VNNI at avx2, the Armv8.2
+ * dot-product instructions (sdot) at neon. The levels themselves do not change.
  */
 #ifndef MASTRA_CPU_H
 #define MASTRA_CPU_H
@@ -47,12 +51,14 @@ enum {
     MASTRA_F_AVX512DQ = 1 << 7,
     MASTRA_F_AVX512VL = 1 << 8,
     MASTRA_F_AVX512VNNI = 1 << 9,
-    MASTRA_F_NEON = 1 << 10
+    MASTRA_F_NEON = 1 << 10,
+    MASTRA_F_AVXVNNI = 1 << 11,
+    MASTRA_F_DOTPROD = 1 << 12
 };
 
 static const char *const mastra_feature_names[] = {
     "sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl",
-    "avx512vnni", "neon"};
+    "avx512vnni", "neon", "avxvnni", "dotprod"};
 enum { MASTRA_N_FEATURES = sizeof(mastra_feature_names) / sizeof(mastra_feature_names[0]) };
 
 #if defined(MASTRA_X86)
@@ -89,9 +95,10 @@ enum {
     MASTRA_XCR0_AVX512 = 0xe6  /* and the opmask and both halves of ZMM state */
 };
 
-/* The MASTRA_F_* bits from CPUID leaves 1 and 7, kept only where the OS saves the registers. */
+/* The MASTRA_F_* bits from CPUID leaves 1, 7 and 7.1 (its EAX: l7_1_eax), kept only where the
+ * OS saves the registers. */
 static unsigned mastra_x86_features(unsigned max_leaf, const unsigned l1[4], const unsigned l7[4],
-                                    unsigned long long xcr0) {
+                                    unsigned l7_1_eax, unsigned long long xcr0) {
     unsigned f = 0;
     if (l1[2] & (1u << 20)) f |= MASTRA_F_SSE42;
     int osxsave = (l1[2] & (1u << 27)) != 0;
@@ -101,6 +108,7 @@ static unsigned mastra_x86_features(unsigned max_leaf, const unsigned l1[4], con
     if (l1[2] & (1u << 29)) f |= MASTRA_F_F16C;
     if (max_leaf < 7) return f;
     if (l7[1] & (1u << 5)) f |= MASTRA_F_AVX2;
+    if (l7_1_eax & (1u << 4)) f |= MASTRA_F_AVXVNNI;
     if ((xcr0 & MASTRA_XCR0_AVX512) != MASTRA_XCR0_AVX512) return f;
     if (l7[1] & (1u << 16)) f |= MASTRA_F_AVX512F;
     if (l7[1] & (1u << 17)) f |= MASTRA_F_AVX512DQ;
@@ -111,18 +119,48 @@ static unsigned mastra_x86_features(unsigned max_leaf, const unsigned l1[4], con
 }
 #endif
 
+#if defined(MASTRA_ARM64)
+#if defined(__linux__)
+#include <sys/auxv.h>
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#endif
+
+/* 1 when the CPU has the Armv8.2 dot-product instructions (SDOT/UDOT), as the OS reports it. */
+static int mastra_arm_dotprod(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & (1ul << 20)) != 0; /* HWCAP_ASIMDDP */
+#elif defined(__APPLE__)
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, NULL, 0) == 0 && value;
+#elif defined(_WIN32)
+    return IsProcessorFeaturePresent(43) != 0; /* PF_ARM_V82_DP_INSTRUCTIONS_AVAILABLE */
+#else
+    return 0;
+#endif
+}
+#endif
+
 /* The MASTRA_F_* features this CPU and OS support. */
 static unsigned mastra_cpu_features(void) {
 #if defined(MASTRA_X86)
-    unsigned l0[4], l1[4], l7[4] = {0, 0, 0, 0};
+    unsigned l0[4], l1[4], l7[4] = {0, 0, 0, 0}, l7_1[4] = {0, 0, 0, 0};
     mastra_cpuid(0, 0, l0);
     if (l0[0] < 1) return 0;
     mastra_cpuid(1, 0, l1);
     if (l0[0] >= 7) mastra_cpuid(7, 0, l7);
+    if (l0[0] >= 7 && l7[0] >= 1) mastra_cpuid(7, 1, l7_1); /* l7[0]: the last sub-leaf */
     unsigned long long xcr0 = (l1[2] & (1u << 27)) ? mastra_xcr0() : 0;
-    return mastra_x86_features(l0[0], l1, l7, xcr0);
+    return mastra_x86_features(l0[0], l1, l7, l7_1[0], xcr0);
 #elif defined(MASTRA_ARM64)
-    return MASTRA_F_NEON; /* Advanced SIMD is part of every AArch64 CPU */
+    /* Advanced SIMD is part of every AArch64 CPU; the dot product is optional (Armv8.2). */
+    return MASTRA_F_NEON | (mastra_arm_dotprod() ? MASTRA_F_DOTPROD : 0u);
 #else
     return 0;
 #endif
@@ -180,6 +218,30 @@ static int mastra_simd_level(void) {
 #else
     return cap == MASTRA_SIMD_NEON ? MASTRA_SIMD_SCALAR : cap;
 #endif
+}
+
+/* 1 when the int8 kernels of `level` use an integer dot-product extension on this CPU: AVX-512
+ * VNNI at avx512, AVX-VNNI at avx2, SDOT at neon (each counted only when the OS saves the
+ * registers, see mastra_x86_features). */
+static int mastra_int8_dot(int level) {
+    const unsigned f = mastra_cpu_features();
+    switch (level) {
+    case MASTRA_SIMD_AVX512: return (f & MASTRA_F_AVX512VNNI) != 0;
+    case MASTRA_SIMD_AVX2: return (f & MASTRA_F_AVXVNNI) != 0;
+    case MASTRA_SIMD_NEON: return (f & MASTRA_F_DOTPROD) != 0;
+    default: return 0;
+    }
+}
+
+/* The name of an int8 kernel variant: the level, plus "-vnni" or "-dotprod" with the extension. */
+static const char *mastra_int8_name(int level, int dot) {
+    if (!dot) return mastra_simd_name(level);
+    switch (level) {
+    case MASTRA_SIMD_AVX512: return "avx512-vnni";
+    case MASTRA_SIMD_AVX2: return "avx2-vnni";
+    case MASTRA_SIMD_NEON: return "neon-dotprod";
+    default: return mastra_simd_name(level);
+    }
 }
 
 #endif /* MASTRA_CPU_H */

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #if defined(MASTRA_X86)
-/* Features from CPUID leaves 1 and 7 as a CPU with everything reports them, under a given XCR0
- * and OSXSAVE bit: returns how many of the four cases decide wrongly. */
+/* Features from CPUID leaves 1, 7 and 7.1 as a CPU with everything reports them, under a given
+ * XCR0 and OSXSAVE bit: returns how many of the five cases decide wrongly. */
 static int os_gate_mistakes(void) {
     const unsigned ecx1 = (1u << 20) | (1u << 12) | (1u << 28) | (1u << 29); /* sse4.2 fma avx f16c */
     const unsigned l1[4] = {0, 0, ecx1 | (1u << 27), 0}, l1_no_osxsave[4] = {0, 0, ecx1, 0};
@@ -18,10 +18,12 @@ static int os_gate_mistakes(void) {
     const unsigned avx512 = MASTRA_F_AVX512F | MASTRA_F_AVX512BW | MASTRA_F_AVX512DQ |
                             MASTRA_F_AVX512VL | MASTRA_F_AVX512VNNI;
     int bad = 0;
-    bad += mastra_x86_features(7, l1, l7, 0xe7) != (avx | MASTRA_F_AVX2 | avx512);
-    bad += mastra_x86_features(7, l1, l7, 0x7) != (avx | MASTRA_F_AVX2); /* no ZMM state */
-    bad += mastra_x86_features(7, l1_no_osxsave, l7, 0xe7) != MASTRA_F_SSE42;
-    bad += mastra_x86_features(6, l1, l7, 0xe7) != avx; /* no leaf 7 */
+    const unsigned avx_vnni = 1u << 4, vex = MASTRA_F_AVX2 | MASTRA_F_AVXVNNI;
+    bad += mastra_x86_features(7, l1, l7, avx_vnni, 0xe7) != (avx | vex | avx512);
+    bad += mastra_x86_features(7, l1, l7, avx_vnni, 0x7) != (avx | vex); /* no ZMM state */
+    bad += mastra_x86_features(7, l1_no_osxsave, l7, avx_vnni, 0xe7) != MASTRA_F_SSE42;
+    bad += mastra_x86_features(7, l1, l7, avx_vnni, 0x3) != MASTRA_F_SSE42; /* no YMM state */
+    bad += mastra_x86_features(6, l1, l7, 0, 0xe7) != avx; /* no leaf 7 */
     return bad;
 }
 #endif
@@ -47,6 +49,9 @@ int main(void) {
         {"avx512dq", __builtin_cpu_supports("avx512dq")},
         {"avx512vl", __builtin_cpu_supports("avx512vl")},
         {"avx512vnni", __builtin_cpu_supports("avx512vnni")},
+#if !defined(__clang__) /* nor an "avxvnni" name (clang 14) */
+        {"avxvnni", __builtin_cpu_supports("avxvnni")},
+#endif
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {

@@ -16,7 +16,7 @@ def recall_at_10(exact_ids, got_ids):
 
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
 @pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
-def test_recall_and_exact_scores(simd_level, dtype, metric):
+def test_recall_and_exact_scores(int8_variant, dtype, metric):
     rng = np.random.default_rng(11)
     X = rng.standard_normal((4000, 97)).astype(np.float32)
     Q = rng.standard_normal((12, 97)).astype(np.float32)
@@ -42,7 +42,7 @@ def test_recall_and_exact_scores(simd_level, dtype, metric):
     dtype=st.sampled_from(["float16", "int8"]),
     masked=st.booleans(),
 )
-def test_shapes_masks_and_full_candidate_sets_are_exact(simd_level, n, d, k, seed, dtype, masked):
+def test_shapes_masks_and_full_candidate_sets_are_exact(int8_variant, n, d, k, seed, dtype, masked):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)).astype(np.float32)
     q = rng.standard_normal(d).astype(np.float32)

@@ -38,10 +38,12 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite", "pgvector"])
+@pytest.fixture(params=["memory", "memory-hnsw", "sqlite", "pgvector"])
 async def store(request, tmp_path):
     if request.param == "memory":
         made = InMemoryVector()
+    elif request.param == "memory-hnsw":
+        made = InMemoryVector(index="hnsw")
     elif request.param == "sqlite":
         made = SQLiteVector(tmp_path / "vectors.db")
     else:

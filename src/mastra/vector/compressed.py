@@ -19,6 +19,7 @@ from mastra.vector.kernels import (
     IdArray,
     Metric,
     ScoreArray,
+    Selection,
     check_k,
     check_mask,
     check_metric,
@@ -26,6 +27,7 @@ from mastra.vector.kernels import (
     check_threads,
     real_matrix,
     run_search,
+    select_rows,
     squared_norms,
     unit_rows,
 )
@@ -59,6 +61,15 @@ def check_float16_range(
         )
 
 
+def check_int8_dimension(dimension: int, dtype: StorageDtype) -> None:
+    """The int8 scan sums integer products in 32 bits, which holds up to this dimension."""
+    if dtype == "int8" and dimension > _vector.INT8_MAX_DIMENSION:
+        raise ValidationError(
+            f"int8 scans take at most {_vector.INT8_MAX_DIMENSION} dimensions, got {dimension}; "
+            "use dtype 'float16' or 'float32'"
+        )
+
+
 class Int8Quantizer:
     """Per-dimension affine int8 codes: x ~ (code + 128) * scale + low."""
 
@@ -86,12 +97,19 @@ class Int8Quantizer:
         codes: npt.NDArray[np.float32] = np.rint((rows - self.low) / self.scale) - 128.0
         return np.clip(codes, -128, 127).astype(np.int8)
 
-    def query(self, queries: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], float]:
-        """Queries folded with the scale, and the constant to add to each code dot product.
-        Exact for one query (the kernel takes one offset), which is how it is called."""
-        scaled = np.ascontiguousarray(queries * self.scale, dtype=np.float32)
-        offset = float(queries[0].astype(np.float64) @ (128.0 * self.scale + self.low))
-        return scaled, offset
+    def query(
+        self, queries: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Queries for the integer scan: codes v in [-127, 127], a scale a and an offset b per
+        query, such that a * (v . code) + b approximates the query's dot product with each
+        encoded row. (Folding the per-dimension scale into the query leaves one scale per
+        query; -128 is never used, so a code's sign can always be flipped.)"""
+        folded = queries.astype(np.float64) * self.scale
+        peak = np.abs(folded).max(axis=1)
+        scale = np.where(peak > 0, peak / 127.0, 1.0)
+        codes = np.clip(np.rint(folded / scale[:, None]), -127, 127).astype(np.int8)
+        offsets = queries.astype(np.float64) @ (128.0 * self.scale + self.low).astype(np.float64)
+        return codes, scale.astype(np.float32), offsets.astype(np.float32)
 
 
 def encode(
@@ -116,52 +134,52 @@ def search_compressed(
     *,
     quantizer: Int8Quantizer | None,
     row_sq: npt.NDArray[np.float32] | None,
-    mask: npt.NDArray[np.uint8] | None,
+    selection: Selection,
     threads: int,
     candidates: int,
 ) -> tuple[IdArray, ScoreArray]:
-    """Scan ``codes`` (encoding unit rows for cosine), re-rank in float32 on ``rows``.
+    """Scan ``codes`` (encoding unit rows for cosine) for every query at once, then re-rank
+    each query's candidates in float32 on ``rows``.
 
     ``queries`` are prepared: unit length for cosine. ``k`` and ``candidates`` must not exceed
-    the rows allowed.
+    the rows ``selection`` allows.
     """
     metric_code = check_metric(metric)
-    kind = _vector.KINDS[str(codes.dtype)]
-    raw = codes.view(np.uint8)
+    query_sq = squared_norms(queries) if metric == "euclidean" else None
+    qcodes = qscale = offsets = None
+    if quantizer is not None:
+        qcodes, qscale, offsets = quantizer.query(queries)
+    found, _ = run_search(
+        codes.view(np.uint8),
+        _vector.KINDS[str(codes.dtype)],
+        queries,
+        max(k, candidates),
+        metric_code,
+        normalized=True,
+        mask=selection.mask,
+        rows=selection.rows,
+        threads=threads,
+        query_sq=query_sq,
+        row_sq=row_sq,
+        qcodes=qcodes,
+        qscale=qscale,
+        offsets=offsets,
+    )
     m = queries.shape[0]
     out_ids = np.empty((m, k), dtype=np.int64)
     out_scores = np.empty((m, k), dtype=np.float32)
-    wide = max(k, candidates)
     for i in range(m):
-        query = queries[i : i + 1]
-        if quantizer is not None:
-            scan_query, offset = quantizer.query(query)
-        else:
-            scan_query, offset = query, 0.0
-        found, _ = run_search(
-            raw,
-            kind,
-            scan_query,
-            wide,
-            metric_code,
-            normalized=True,
-            mask=mask,
-            threads=threads,
-            query_sq=squared_norms(query) if metric == "euclidean" else None,
-            row_sq=row_sq,
-            offset=offset,
-        )
-        shortlist = np.sort(found[0])
+        shortlist = np.sort(found[i])
         picked, scores = run_search(
             np.ascontiguousarray(rows[shortlist]),
             _vector.KINDS["float32"],
-            query,
+            queries[i : i + 1],
             k,
             metric_code,
             normalized=False,
             mask=None,
             threads=1,
-            query_sq=squared_norms(query) if metric == "euclidean" else None,
+            query_sq=None if query_sq is None else query_sq[i : i + 1],
         )
         out_ids[i] = shortlist[picked[0]]
         out_scores[i] = scores[0]
@@ -190,6 +208,7 @@ class CompressedMatrix:
         if not np.isfinite(self.rows).all():
             raise ValidationError("matrix contains NaN or infinity; expected finite values")
         check_float16_range("matrix rows", self.rows, self.dtype, metric)
+        check_int8_dimension(self.rows.shape[1], self.dtype)
         scanned = unit_rows(self.rows) if metric == "cosine" else self.rows
         self.quantizer = Int8Quantizer.fit(scanned) if dtype == "int8" and len(scanned) else None
         self.codes = (
@@ -218,9 +237,8 @@ class CompressedMatrix:
         n, d = self.rows.shape
         k = check_k(k)
         batch, single = check_queries(queries, d)
-        mask_bytes = check_mask(mask, n)
-        n_threads = check_threads(threads, n, d, batch.shape[0])
-        allowed = n if mask_bytes is None else int(np.count_nonzero(mask_bytes))
+        selection = select_rows(check_mask(mask, n), n, batch.shape[0])
+        n_threads = check_threads(threads, selection.allowed, d, batch.shape[0])
         wanted = default_candidates(k) if candidates is None else check_k(candidates)
         if self.metric == "cosine":
             batch = unit_rows(batch)
@@ -228,12 +246,12 @@ class CompressedMatrix:
             self.codes,
             self.rows,
             batch,
-            min(k, allowed),
+            min(k, selection.allowed),
             self.metric,
             quantizer=self.quantizer,
             row_sq=self.row_sq,
-            mask=mask_bytes,
+            selection=selection,
             threads=n_threads,
-            candidates=min(wanted, allowed),
+            candidates=min(wanted, selection.allowed),
         )
         return (ids[0], scores[0]) if single else (ids, scores)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -186,6 +186,9 @@ class MetadataTable:
         self._flat: list[dict[str, Any]] = []
         self._indexes: dict[str, dict[HKey, set[int]]] = {}
         self._present: dict[str, set[int]] = {}
+        # Row arrays of the sets above, made on first use and dropped when a set changes, so
+        # that a mask is one indexed store instead of a walk over a Python set.
+        self._arrays: dict[tuple[str, HKey | None], npt.NDArray[np.int64]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -220,7 +223,9 @@ class MetadataTable:
                 continue
             present = self._present[path]
             present.add(row) if add else present.discard(row)
+            self._arrays.pop((path, None), None)
             for key in _keys_of(flat[path]):
+                self._arrays.pop((path, key), None)
                 if add:
                     index.setdefault(key, set()).add(row)
                 else:
@@ -249,59 +254,96 @@ class MetadataTable:
 
     def mask(self, spec: Mapping[str, Any]) -> Mask:
         """Rows matching a validated filter."""
-        result = np.ones(len(self.rows), dtype=np.bool_)
+        result: Mask | None = None
         for key, condition in spec.items():
             if key == "$and":
-                for part in condition:
-                    result &= self.mask(part)
+                part = _all_of([self.mask(part) for part in condition])
             elif key == "$or":
-                any_of = np.zeros(len(self.rows), dtype=np.bool_)
-                for part in condition:
-                    any_of |= self.mask(part)
-                result &= any_of
+                part = np.logical_or.reduce([self.mask(part) for part in condition])
             elif key == "$not":
-                result &= ~self.mask(condition)
+                part = ~self.mask(condition)
             else:
-                result &= self._field(key, condition)
-        return result
+                part = self._field(key, condition)
+            result = part if result is None else result & part
+        return np.ones(len(self.rows), dtype=np.bool_) if result is None else result
 
-    def _rows_mask(self, rows: Collection[int]) -> Mask:
-        if len(rows) == len(self.rows):  # every row (rows are distinct positions)
-            return np.ones(len(self.rows), dtype=np.bool_)
+    def matching_rows(self, spec: Mapping[str, Any]) -> npt.NDArray[np.int64] | None:
+        """The rows matching a filter on one field by equality or ``$in`` (the usual tenant
+        or category filter), ascending, straight from the value index; None for any other
+        filter, which :meth:`mask` evaluates."""
+        if len(spec) != 1:
+            return None
+        ((path, condition),) = spec.items()
+        if path.startswith("$"):
+            return None
+        if not is_operator_object(condition):
+            values = [condition]
+        elif condition.keys() == {"$eq"}:
+            values = [condition["$eq"]]
+        elif condition.keys() == {"$in"}:
+            values = condition["$in"]
+        else:
+            return None
+        index = self._index(path)
+        arrays = [self._rows(path, key) for key in {value_key(v) for v in values} & index.keys()]
+        if len(arrays) == 1:
+            return arrays[0]
+        # a row holding a list can sit in several buckets
+        return np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
+
+    def _rows(self, path: str, key: HKey | None) -> npt.NDArray[np.int64]:
+        """The rows of one bucket of a value index, ascending (key None: the rows having the
+        path)."""
+        rows = self._arrays.get((path, key))
+        if rows is None:
+            bucket = self._present[path] if key is None else self._index(path).get(key, set())
+            rows = np.sort(np.fromiter(bucket, dtype=np.int64, count=len(bucket)))
+            self._arrays[(path, key)] = rows
+        return rows
+
+    def _rows_mask(self, *arrays: npt.NDArray[np.int64]) -> Mask:
         mask = np.zeros(len(self.rows), dtype=np.bool_)
-        mask[np.fromiter(rows, dtype=np.int64, count=len(rows))] = True
+        for rows in arrays:
+            mask[rows] = True
         return mask
 
     def _equal(self, path: str, value: Any) -> Mask:
-        return self._rows_mask(self._index(path).get(value_key(value), ()))
+        self._index(path)
+        return self._rows_mask(self._rows(path, value_key(value)))
 
     def _field(self, path: str, condition: Any) -> Mask:
         if not is_operator_object(condition):
             return self._equal(path, condition)
-        result = np.ones(len(self.rows), dtype=np.bool_)
+        parts: list[Mask] = []
         for op, operand in condition.items():
             if op == "$eq":
-                result &= self._equal(path, operand)
+                parts.append(self._equal(path, operand))
             elif op == "$ne":
-                result &= ~self._equal(path, operand)
+                parts.append(~self._equal(path, operand))
             elif op in ("$in", "$nin"):
                 index = self._index(path)
-                rows: set[int] = set()
-                for value in operand:
-                    rows |= index.get(value_key(value), set())
-                hit = self._rows_mask(rows)
-                result &= hit if op == "$in" else ~hit
+                keys = {value_key(value) for value in operand} & index.keys()
+                hit = self._rows_mask(*(self._rows(path, key) for key in keys))
+                parts.append(hit if op == "$in" else ~hit)
             elif op == "$exists":
                 self._index(path)
-                present = self._rows_mask(self._present[path])
-                result &= present if operand else ~present
+                present = self._rows_mask(self._rows(path, None))
+                parts.append(present if operand else ~present)
             elif op == "$not":
-                result &= ~self._field(path, operand)
+                parts.append(~self._field(path, operand))
             else:
                 compare = _COMPARE[op]
-                rows = set()
-                for stored, bucket in self._index(path).items():
-                    if _comparable(stored, operand) and compare(stored[1], operand):
-                        rows |= bucket
-                result &= self._rows_mask(rows)
-        return result
+                ordered = [
+                    stored
+                    for stored in self._index(path)
+                    if _comparable(stored, operand) and compare(stored[1], operand)
+                ]
+                parts.append(self._rows_mask(*(self._rows(path, key) for key in ordered)))
+        return _all_of(parts)
+
+
+def _all_of(masks: list[Mask]) -> Mask:
+    result = masks[0]
+    for mask in masks[1:]:
+        result = result & mask
+    return result

@@ -7,7 +7,7 @@ row-split threads, no GIL) is native/_vector.pyx over native/include/mastra_topk
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -15,13 +15,18 @@ import numpy.typing as npt
 from mastra._native import _vector
 from mastra.errors import ValidationError
 
-__all__ = ["METRICS", "Metric", "top_k"]
+__all__ = ["METRICS", "Metric", "Selection", "select_rows", "top_k"]
 
 Metric = Literal["cosine", "dot", "euclidean"]
 METRICS: dict[str, int] = {"dot": 0, "cosine": 1, "euclidean": 2}
 
 # Work (rows x dims x queries) below which a second thread costs more than it saves.
 _PARALLEL_WORK = 1 << 22
+# A mask letting through at most this share of the rows, per query, is scanned as a list of
+# those rows: the scan then skips the others without looking at them, and reads the listed
+# rows ahead. One query gains at every share up to about a half; a batch loses its blocked
+# kernel on a list, which pays only for shares below about 1/(2m) (benches/RESULTS.md).
+_LIST_SHARE = 0.5
 # The smallest normal float32: a squared norm below it counts as zero (as in the kernels).
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
@@ -71,7 +76,7 @@ def check_queries(queries: object, dimension: int) -> tuple[npt.NDArray[np.float
     return array, single
 
 
-def check_mask(mask: object, n: int) -> npt.NDArray[np.uint8] | None:
+def check_mask(mask: object, n: int) -> npt.NDArray[np.bool_] | None:
     if mask is None:
         return None
     array = np.asarray(mask)
@@ -79,7 +84,37 @@ def check_mask(mask: object, n: int) -> npt.NDArray[np.uint8] | None:
         raise ValidationError(
             f"mask has dtype {array.dtype} and shape {array.shape}; expected bool of shape ({n},)"
         )
-    return np.ascontiguousarray(array).view(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+class Selection(NamedTuple):
+    """The rows a scan visits: every row (mask and rows None), the rows a mask flags, or an
+    ascending list of rows; ``allowed`` of them."""
+
+    mask: npt.NDArray[np.uint8] | None
+    rows: npt.NDArray[np.int64] | None
+    allowed: int
+
+
+def select_rows(
+    mask: npt.NDArray[np.bool_] | None,
+    n: int,
+    queries: int,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> Selection:
+    """How to scan the rows ``mask`` allows (or the ascending ``rows``, given instead) for
+    ``queries`` queries: as a list when few are."""
+    if rows is not None:
+        if len(rows) * queries <= _LIST_SHARE * n:
+            return Selection(None, rows, len(rows))
+        mask = np.zeros(n, dtype=np.bool_)
+        mask[rows] = True
+    if mask is None:
+        return Selection(None, None, n)
+    allowed = int(np.count_nonzero(mask))
+    if allowed * queries <= _LIST_SHARE * n:
+        return Selection(None, np.flatnonzero(mask).astype(np.int64, copy=False), allowed)
+    return Selection(mask.view(np.uint8), None, allowed)
 
 
 def default_threads(n: int, d: int, m: int) -> int:
@@ -128,9 +163,14 @@ def run_search(
     threads: int,
     query_sq: npt.NDArray[np.float32] | None = None,
     row_sq: npt.NDArray[np.float32] | None = None,
-    offset: float = 0.0,
+    qcodes: npt.NDArray[np.int8] | None = None,
+    qscale: npt.NDArray[np.float32] | None = None,
+    offsets: npt.NDArray[np.float32] | None = None,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> tuple[IdArray, ScoreArray]:
-    """Call the kernel on prepared arrays; k must not exceed the rows allowed."""
+    """Call the kernel on prepared arrays; k must not exceed the rows allowed. int8 matrices
+    take quantised queries (``qcodes``, ``qscale``, ``offsets``; see Int8Quantizer.query).
+    ``rows`` (ascending) limits the scan to those rows, as ``mask`` does by flags."""
     m = queries.shape[0]
     ids = np.empty((m, k), dtype=np.int64)
     scores = np.empty((m, k), dtype=np.float32)
@@ -139,13 +179,16 @@ def run_search(
             matrix,
             kind,
             queries,
+            qcodes,
+            qscale,
+            offsets,
             k,
             metric,
             normalized,
             mask,
+            rows,
             query_sq,
             row_sq,
-            offset,
             threads,
             ids,
             scores,
@@ -188,19 +231,19 @@ def top_k(
     metric_code = check_metric(metric)
     k = check_k(k)
     batch, single = check_queries(queries, rows.shape[1])
-    mask_bytes = check_mask(mask, rows.shape[0])
-    n_threads = check_threads(threads, rows.shape[0], rows.shape[1], batch.shape[0])
-    allowed = rows.shape[0] if mask_bytes is None else int(np.count_nonzero(mask_bytes))
+    selection = select_rows(check_mask(mask, rows.shape[0]), rows.shape[0], batch.shape[0])
+    n_threads = check_threads(threads, selection.allowed, rows.shape[1], batch.shape[0])
     if metric == "cosine":
         batch = unit_rows(batch)
     ids, scores = run_search(
         rows,
         _vector.KINDS["float32"],
         batch,
-        min(k, allowed),
+        min(k, selection.allowed),
         metric_code,
         normalized=normalized,
-        mask=mask_bytes,
+        mask=selection.mask,
+        rows=selection.rows,
         threads=n_threads,
         query_sq=squared_norms(batch) if metric == "euclidean" else None,
     )

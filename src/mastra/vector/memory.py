@@ -24,13 +24,16 @@ from mastra.vector.compressed import (
     search_compressed,
 )
 from mastra.vector.filters import MetadataTable
+from mastra.vector.hnsw import DEFAULT_HNSW, HnswGraph, HnswParams, IndexKind, check_index_kind
 from mastra.vector.kernels import (
     IdArray,
     Metric,
     ScoreArray,
+    Selection,
     check_metric,
     default_threads,
     run_search,
+    select_rows,
     squared_norms,
     unit_rows,
 )
@@ -49,9 +52,12 @@ __all__ = ["InMemoryVector"]
 T = TypeVar("T")
 
 _MIN_CAPACITY = 16
-# Queries scanning more floats than this run in a worker thread, off the event loop.
+# Queries scanning more floats than this (rows the filter allows x dimensions) run in a worker
+# thread, off the event loop.
 _OFFLOAD_WORK = 1 << 20
 _FORMAT_VERSION = 1
+# About the vectors a graph insert reads (its walk of expansion_add candidates).
+_GRAPH_INSERT_COST = 1_000
 
 
 class _Index:
@@ -59,8 +65,15 @@ class _Index:
     scan, metadata with value indexes. Deletes move the last row into the hole, so rows stay
     contiguous; capacity doubles on growth and halves when three quarters are free."""
 
-    def __init__(self, dimension: int, metric: Metric, dtype: StorageDtype) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        metric: Metric,
+        dtype: StorageDtype,
+        hnsw: HnswParams | None = None,
+    ) -> None:
         self.dimension, self.metric, self.dtype = dimension, metric, dtype
+        self.graph = None if hnsw is None else HnswGraph.new(dimension, metric, hnsw)
         self.count = 0
         self.rows = np.empty((_MIN_CAPACITY, dimension), dtype=np.float32)
         self.codes: np.ndarray | None = (
@@ -105,6 +118,8 @@ class _Index:
         return unit_rows(rows) if self.metric == "cosine" else rows
 
     def _write(self, positions: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> None:
+        if self.graph is not None:
+            self.graph.put(positions, vectors, self.count)
         self.rows[positions] = vectors
         if self.row_sq is not None:
             self.row_sq[positions] = squared_norms(vectors)
@@ -154,6 +169,8 @@ class _Index:
     def delete(self, id_: str) -> None:
         row = self.positions.pop(id_)
         last = self.count - 1
+        if self.graph is not None:
+            self.graph.delete(row, last)
         if row != last:
             moved = self.ids[last]
             self.rows[row] = self.rows[last]
@@ -169,11 +186,26 @@ class _Index:
         if self.capacity > _MIN_CAPACITY and self.count < self.capacity // 4:
             self._resize(max(_MIN_CAPACITY, self.capacity // 2))
 
+    def insert_work(self, count: int) -> int:
+        """About the floats inserting ``count`` rows reads: a graph insert walks the graph
+        (without one, a copy, left on the event loop)."""
+        return 0 if self.graph is None else count * self.dimension * _GRAPH_INSERT_COST
+
+    def work(self, k: int, selection: Selection) -> int:
+        """About the floats a query reads: the rows it scans, or the graph's walk."""
+        if self.graph is None or self.graph.prefers_exact(k, selection.allowed, self.count):
+            return selection.allowed * self.dimension
+        return self.graph.walk(k, selection.allowed, self.count) * self.dimension
+
     def search(
-        self, query: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.uint8] | None
+        self, query: npt.NDArray[np.float32], k: int, selection: Selection
     ) -> tuple[IdArray, ScoreArray]:
         n = self.count
-        threads = default_threads(n, self.dimension, 1)
+        if self.graph is not None and not self.graph.prefers_exact(k, selection.allowed, n):
+            candidates = self.graph.candidates(query, k, selection, n)
+            if candidates is not None:  # else too few pass: scan them all
+                selection = Selection(None, candidates, len(candidates))
+        threads = default_threads(selection.allowed, self.dimension, 1)
         if self.metric == "cosine":
             query = unit_rows(query)
         if self.codes is None:
@@ -184,11 +216,11 @@ class _Index:
                 k,
                 check_metric(self.metric),
                 normalized=False,
-                mask=mask,
+                mask=selection.mask,
+                rows=selection.rows,
                 threads=threads,
                 query_sq=squared_norms(query) if self.metric == "euclidean" else None,
             )
-        allowed = n if mask is None else int(np.count_nonzero(mask))
         return search_compressed(
             self.codes[:n],
             self.rows[:n],
@@ -197,9 +229,9 @@ class _Index:
             self.metric,
             quantizer=self.quantizer,
             row_sq=None if self.row_sq is None else self.row_sq[:n],
-            mask=mask,
+            selection=selection,
             threads=threads,
-            candidates=min(default_candidates(k), allowed),
+            candidates=min(default_candidates(k), selection.allowed),
         )
 
 
@@ -211,12 +243,30 @@ class InMemoryVector(BaseVectorStore):
     compiled top-k kernels with the metadata filter compiled to a row mask. ``save`` and
     ``load`` write an index to one ``.npz`` file for a quick restart.
 
+    ``index="hnsw"`` (needs ``mastra[hnsw]``) adds a usearch HNSW graph to each index:
+    queries walk the graph for candidates and re-rank them exactly, so a query costs about a
+    millisecond at a million vectors instead of a full scan, at the price of recall (some true
+    neighbours missed; ``expansion_search`` trades speed for recall), a slower upsert (the
+    graph insert) and the graph's memory. Filters still hold: the graph is asked for more
+    candidates, and a filter letting few rows through is answered by the exact scan. ``save``
+    writes the graph too, and ``load`` restores it.
+
     One store may be shared by coroutines on several threads' event loops: its locks wait
     without blocking any loop. ``async with InMemoryVector() as store:`` (or ``aclose()``)
     drops the indexes; a closed store raises StorageError.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        index: IndexKind = "exact",
+        connectivity: int = DEFAULT_HNSW.connectivity,
+        expansion_add: int = DEFAULT_HNSW.expansion_add,
+        expansion_search: int = DEFAULT_HNSW.expansion_search,
+    ) -> None:
+        self._hnsw = check_index_kind(
+            index, HnswParams(connectivity, expansion_add, expansion_search)
+        )
         super().__init__()
         self._indexes: dict[str, _Index] = {}
         self._registry = threading.Lock()  # check-and-set of _indexes across threads
@@ -254,7 +304,7 @@ class InMemoryVector(BaseVectorStore):
         with self._registry:
             existing = self._indexes.get(name)
             if existing is None:
-                self._indexes[name] = _Index(info.dimension, info.metric, info.dtype)
+                self._indexes[name] = self._new_index(info.dimension, info.metric, info.dtype)
                 return
         had = IndexInfo(existing.dimension, existing.metric, existing.dtype)
         if had != info:
@@ -264,35 +314,53 @@ class InMemoryVector(BaseVectorStore):
                 f"metric={info.metric!r}, dtype={info.dtype!r}"
             )
 
+    def _new_index(self, dimension: int, metric: Metric, dtype: StorageDtype) -> _Index:
+        return _Index(dimension, metric, dtype, self._hnsw)
+
     async def _upsert(self, index: str, batch: Batch) -> None:
         target = self._get(index)
         async with target.lock.write():
             self._check_live(index, target)
-            target.upsert(batch.rows, batch.metadata, batch.ids)
+            await self._maybe_offload(
+                target.insert_work(len(batch.ids)),
+                lambda: target.upsert(batch.rows, batch.metadata, batch.ids),
+            )
 
     async def _query(self, index: str, search: Search) -> list[QueryResult]:
         target = self._get(index)
         async with target.lock.read():
             self._check_live(index, target)
-            spec = search.filter
-            mask = None if spec is None else target.meta.mask(spec).view(np.uint8)
-            allowed = target.count if mask is None else int(np.count_nonzero(mask))
-            if allowed == 0:
+            selection = self._select(target, search.filter)
+            if selection.allowed == 0:
                 return []
-            k = min(search.k, allowed)
+            k = min(search.k, selection.allowed)
             query = search.vector.reshape(1, -1)
             ids, scores = await self._maybe_offload(
-                target.count * target.dimension, lambda: target.search(query, k, mask)
+                target.work(k, selection), lambda: target.search(query, k, selection)
             )
+            rows = ids[0].tolist()
+            # one JSON round trip copies every result's metadata
+            metadata = orjson.loads(orjson.dumps([target.meta.rows[row] for row in rows]))
             return [
                 QueryResult(
                     id=target.ids[row],
-                    score=float(score),
-                    metadata=orjson.loads(orjson.dumps(target.meta.rows[row])),
+                    score=score,
+                    metadata=meta,
                     vector=target.rows[row].tolist() if search.include_vector else None,
                 )
-                for row, score in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
+                for row, score, meta in zip(rows, scores[0].tolist(), metadata, strict=True)
             ]
+
+    @staticmethod
+    def _select(target: _Index, spec: dict[str, Any] | None) -> Selection:
+        """The rows a filter lets through: straight from a value index for one field's $eq or
+        $in, else from its mask."""
+        if spec is None:
+            return select_rows(None, target.count, 1)
+        rows = target.meta.matching_rows(spec)
+        if rows is not None:
+            return select_rows(None, target.count, 1, rows)
+        return select_rows(target.meta.mask(spec), target.count, 1)
 
     @staticmethod
     async def _maybe_offload(work: int, fn: Callable[[], T]) -> T:
@@ -360,7 +428,10 @@ class InMemoryVector(BaseVectorStore):
                     "metadata": target.meta.rows[:n],
                 }
                 rows = target.rows[:n].copy()
-        await asyncio.to_thread(_write_npz, Path(path), rows, orjson.dumps(header))
+                graph = {}
+                if target.graph is not None:  # a copy of the whole graph: off the event loop
+                    graph = await asyncio.to_thread(target.graph.snapshot, n)
+        await asyncio.to_thread(_write_npz, Path(path), rows, orjson.dumps(header), graph)
 
     async def load(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Load an index written by :meth:`save` under ``name`` (default: the file's stem);
@@ -369,8 +440,9 @@ class InMemoryVector(BaseVectorStore):
         file = Path(path)
         index_name = check_index_name(name if name is not None else file.stem)
         self._check_free(index_name)
-        rows, header = await asyncio.to_thread(_read_npz, file)
+        rows, header, saved_graph = await asyncio.to_thread(_read_npz, file)
         try:
+            check_metric(header["metric"])
             index = _Index(int(header["dimension"]), header["metric"], header["dtype"])
             ids, metadata = list(header["ids"]), list(header["metadata"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -379,6 +451,8 @@ class InMemoryVector(BaseVectorStore):
             raise StorageError(f"{file} holds {rows.shape} rows for {len(ids)} ids")
         if len(ids):
             index.upsert(rows, metadata, ids)
+        if self._hnsw is not None:
+            index.graph = await asyncio.to_thread(_loaded_graph, index, saved_graph, self._hnsw)
         with self._registry:  # another task may have taken the name while we read the file
             self._check_open()
             self._check_free(index_name)
@@ -390,11 +464,22 @@ class InMemoryVector(BaseVectorStore):
             raise ValidationError(f"index {name!r} exists; delete it or load under another name")
 
 
-def _write_npz(path: Path, rows: np.ndarray, header: bytes) -> None:
+def _loaded_graph(index: _Index, saved: dict[str, np.ndarray], params: HnswParams) -> HnswGraph:
+    """The graph saved with a loaded index, or (none saved, or not fitting) a new one."""
+    graph = HnswGraph.restore(saved, index.dimension, index.metric, params)
+    if graph is None:
+        graph = HnswGraph.new(index.dimension, index.metric, params)
+        if index.count:
+            graph.put(np.arange(index.count), index.rows[: index.count], 0)
+    return graph
+
+
+def _write_npz(path: Path, rows: np.ndarray, header: bytes, graph: dict[str, np.ndarray]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         with tmp.open("wb") as f:
-            np.savez(f, rows=rows, header=np.frombuffer(header, dtype=np.uint8))
+            arrays: dict[str, Any] = {"rows": rows, "header": np.frombuffer(header, np.uint8)}
+            np.savez(f, **(arrays | graph))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -403,13 +488,17 @@ def _write_npz(path: Path, rows: np.ndarray, header: bytes) -> None:
         raise StorageError(f"cannot write vector index to {path}: {exc.strerror or exc}") from None
 
 
-def _read_npz(path: Path) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+def _read_npz(
+    path: Path,
+) -> tuple[npt.NDArray[np.float32], dict[str, Any], dict[str, np.ndarray]]:
+    """The rows, the header and the saved graph's arrays (empty when none was saved)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             rows = np.ascontiguousarray(data["rows"], dtype=np.float32)
             header = orjson.loads(data["header"].tobytes())
+            graph = {name: data[name] for name in ("graph", "graph_keys") if name in data}
     except (OSError, KeyError, ValueError, orjson.JSONDecodeError) as exc:
         raise StorageError(f"cannot read vector index from {path}: {exc}") from None
     if not isinstance(header, dict) or header.get("version") != _FORMAT_VERSION:
         raise StorageError(f"{path} has an unknown vector index format")
-    return rows, header
+    return rows, header, graph
