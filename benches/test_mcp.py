@@ -108,12 +108,13 @@ def loop():
 @pytest.fixture(scope="module", params=["stdio", "http"])
 def sides(request, loop):
     """transport -> our runs by path, and the SDK's call; each side has its own server."""
+    from mcp import Client, StdioServerParameters
+
     from mastra.agent import Agent
     from mastra.llm.testing import FunctionModel
     from mastra.mcp import HttpServer, MCPClient, StdioServer
     from mastra.messages import ToolCall
     from mastra.tools import ToolContext
-    from mcp import Client, StdioServerParameters
 
     with contextlib.ExitStack() as processes:
         if request.param == "stdio":

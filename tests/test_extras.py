@@ -61,5 +61,6 @@ def test_every_module_the_tests_import_is_declared():
 
 def test_the_benchmark_peers_stay_out_of_the_test_extra():
     declared = declared_for_tests()
-    for peer in ("faiss-cpu", "usearch", "lru-dict", "agno", "langgraph", "pytest-benchmark"):
+    # (usearch is no longer only a peer: it backs InMemoryVector(index="hnsw"), tested here)
+    for peer in ("faiss-cpu", "lru-dict", "agno", "langgraph", "pytest-benchmark"):
         assert peer not in declared, peer
