@@ -27,7 +27,6 @@ def _counter() -> Callable[[str], int]:
         return lambda text: (len(text) + 3) // 4
 
 
-
 def count_tokens(message: Message) -> int:
     """Tokens of a message: tiktoken when installed, else ~4 characters a token."""
     text = message.text + "".join(

@@ -161,16 +161,21 @@ class PostgresStorage(SqlStorage):
         await self._guarded(query, [*fence, *(value for row in rows for value in row)], fence)
 
     async def _guarded(self, query: str, params: Sequence[Any], fence: tuple[str, str]) -> None:
+        held = await self._statement(self._q(query), params)
+        if not held or not held[0][0]:
+            raise lease_lost(fence[0])
+
+    async def _statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One statement in autocommit: its own transaction, one round trip."""
         pool = await self._pools.get()
 
-        async def attempt() -> Any:
+        async def attempt() -> list[tuple[Any, ...]]:
             async with pool.connection() as conn:
-                return await (await conn.execute(self._q(query), params)).fetchone()
+                cursor = await conn.execute(query, params)
+                return await cursor.fetchall() if cursor.description is not None else []
 
         with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
-            held = await _retry_conflicts(attempt)
-        if not held or not held[0]:
-            raise lease_lost(fence[0])
+            return await _retry_conflicts(attempt)
 
     def __repr__(self) -> str:
         return "PostgresStorage(<dsn>)"  # the DSN may hold a password

@@ -382,6 +382,22 @@ _UNFINISHED = "r.status NOT IN ('success', 'failed', 'canceled')"
 ENQUEUE_RUN = f"""INSERT INTO mastra_workflow_runs ({RUN_COLUMNS})
     VALUES (?, ?, ?, ?j, ?, ?, ?, ?, {{NOW}} + ?, ?, ?) ON CONFLICT DO NOTHING
     RETURNING {RUN_COLUMNS}"""
+
+
+def enqueue_with_steps(steps: int) -> str:
+    """PostgreSQL: ENQUEUE_RUN and its ``steps`` step records (workflow_id, run_id, step_key,
+    result) in one statement; the steps are written only when the run was."""
+    if not steps:
+        return ENQUEUE_RUN
+    values = ", ".join(["(?, ?, ?, CAST(? AS JSONB))"] * steps)
+    insert_run = ENQUEUE_RUN.replace("INSERT", "run AS (INSERT", 1)
+    return (
+        f"WITH {insert_run}), steps AS (INSERT INTO mastra_workflow_steps ({STEP_COLUMNS}) "
+        f"SELECT * FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM run) "
+        f"{STEP_CONFLICT} RETURNING 1) SELECT * FROM run"
+    )
+
+
 RUN_STATE = """SELECT status, cancel_requested FROM mastra_workflow_runs WHERE workflow_id = ?
     AND run_id = ?"""
 # Runs of a queue executing now: marked running, under a live lease.

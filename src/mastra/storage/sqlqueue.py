@@ -46,8 +46,28 @@ class SqlRunQueue(ABC):
     @abstractmethod
     async def get_workflow_run(self, workflow_id: str, run_id: str) -> WorkflowRun | None: ...
 
+    async def _statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one statement on its own (its own transaction) and return its rows."""
+
+        def program() -> Program[list[tuple[Any, ...]]]:
+            return (yield (query, params))
+
+        return await self._transact(program)
+
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
+
+    async def _run_by_idempotency_key(self, run: WorkflowRun) -> WorkflowRun | None:
+        """The stored run of ``run``'s workflow enqueued with its idempotency key, if any."""
+        if run.idempotency_key is None:
+            return None
+        key = (run.workflow_id, run.idempotency_key)
+
+        def program() -> Program[list[WorkflowRun]]:
+            return (yield from self._runs("workflow_id = ? AND idempotency_key = ?", key))
+
+        found = await self._transact(program)
+        return found[0] if found else None
 
     def _runs(self, where: str, params: Sequence[Any]) -> Program[list[WorkflowRun]]:
         """Runs matching ``where``, each with its step records (in the caller's
@@ -75,22 +95,22 @@ class SqlRunQueue(ABC):
         values = list(sql.run_params(run))
         values[8] = int(delay * 1e6)  # wake_at: the database's now + delay
         steps = sql.step_params(run, run.steps)
+        if self.dialect.name == "postgres":  # the run and its steps in one statement
+            params = [*values, *(value for step in steps for value in step)]
+            inserted = await self._statement(self._q(sql.enqueue_with_steps(len(steps))), params)
+        else:
 
-        def program() -> Program[WorkflowRun | None]:
-            inserted = yield (self._q(sql.ENQUEUE_RUN), values)
-            if inserted:  # the stored row comes back with the insert: no second read
-                for step in steps:
+            def program() -> Program[list[tuple[Any, ...]]]:
+                rows = yield (self._q(sql.ENQUEUE_RUN), values)
+                for step in steps if rows else ():
                     yield (self._q(sql.UPSERT_STEP), step)
-                recorded = {key: sql.decode(result) for _, _, key, result in steps}
-                return msgspec.structs.replace(sql.run_of(inserted[0]), steps=recorded)
-            if run.idempotency_key is None:
-                return None
-            found = yield from self._runs(
-                "workflow_id = ? AND idempotency_key = ?", (run.workflow_id, run.idempotency_key)
-            )
-            return found[0] if found else None
+                return rows
 
-        stored = await self._transact(program)
+            inserted = await self._transact(program)
+        if inserted:  # the stored row comes back with the insert: no second read
+            recorded = {key: sql.decode(result) for _, _, key, result in steps}
+            return msgspec.structs.replace(sql.run_of(inserted[0]), steps=recorded)
+        stored = await self._run_by_idempotency_key(run)
         if stored is None:
             raise WorkflowError(
                 f"run {run.run_id!r} of {run.workflow_id!r} already exists; enqueue a new "
