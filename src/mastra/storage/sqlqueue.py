@@ -1,6 +1,6 @@
 """``SqlRunQueue``: the :class:`~mastra.storage.types.RunQueue` operations over SQL, shared
 by SQLite (one writer at a time: claims serialise on the write lock) and PostgreSQL (claimers
-pass over each other's rows with ``FOR UPDATE SKIP LOCKED``; a queue with limits is counted
+pass over each other's rows with ``FOR NO KEY UPDATE SKIP LOCKED``; a queue with limits is counted
 under a transaction-scoped advisory lock)."""
 
 from __future__ import annotations
