@@ -394,10 +394,11 @@ async def stall_past_the_lease(path, name, work):
     storage = SQLiteStorage(path)
     wf = workflow(storage)
     recovered = []
-    while not recovered:
+    give_up = time.monotonic() + 30  # fail, not hang, if the stalled side somehow finished
+    while not recovered and time.monotonic() < give_up:
         await asyncio.sleep(0.1)
         recovered = await wf.recover()
-    assert recovered[0].result == 40
+    assert recovered and recovered[0].result == 40
     await asyncio.to_thread(thread.join, 10)
     stored = await storage.get_workflow_run(name, "r")
     assert stored.status == "success" and stored.snapshot["data"] == 40
