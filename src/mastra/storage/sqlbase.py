@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, StorageError, ValidationError
 from mastra.storage import sql
-from mastra.storage.sqlqueue import Program, SqlRunQueue
+from mastra.storage.sqlqueue import SqlRunQueue
 from mastra.storage.types import (
     Order,
     Resource,
@@ -296,18 +296,12 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         )
 
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
-        def program() -> Program[bool]:
-            held = yield (self._q(sql.ACQUIRE_LEASE), (key, owner, int(ttl * 1e6)))
-            return bool(held)
-
-        return await self._transact(program)
+        params = (key, owner, int(ttl * 1e6))
+        return bool(await self._statement(self._q(sql.ACQUIRE_LEASE), params))
 
     async def renew_lease(self, key: str, owner: str, ttl: float) -> bool:
-        def program() -> Program[bool]:
-            held = yield (self._q(sql.RENEW_LEASE), (int(ttl * 1e6), key, owner))
-            return bool(held)
-
-        return await self._transact(program)
+        params = (int(ttl * 1e6), key, owner)
+        return bool(await self._statement(self._q(sql.RENEW_LEASE), params))
 
     async def release_lease(self, key: str, owner: str) -> None:
         await self._write(lambda: [(self._q(sql.RELEASE_LEASE), (key, owner), False)])

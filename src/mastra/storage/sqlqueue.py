@@ -169,18 +169,12 @@ class SqlRunQueue(ABC):
         return await self._transact(program)
 
     async def request_workflow_cancel(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
-        def program() -> Program[WorkflowRun | None]:
-            rows = yield (self._q(sql.REQUEST_CANCEL), (workflow_id, run_id))
-            return sql.run_of(rows[0]) if rows else None
-
-        return await self._transact(program)
+        rows = await self._statement(self._q(sql.REQUEST_CANCEL), (workflow_id, run_id))
+        return sql.run_of(rows[0]) if rows else None
 
     async def workflow_run_state(self, workflow_id: str, run_id: str) -> tuple[str, bool] | None:
-        def program() -> Program[tuple[str, bool] | None]:
-            rows = yield (self._q(sql.RUN_STATE), (workflow_id, run_id))
-            return (rows[0][0], bool(rows[0][1])) if rows else None
-
-        return await self._transact(program)
+        rows = await self._statement(self._q(sql.RUN_STATE), (workflow_id, run_id))
+        return (rows[0][0], bool(rows[0][1])) if rows else None
 
     async def send_workflow_event(
         self, workflow_id: str, run_id: str, name: str, data: Any
@@ -224,8 +218,5 @@ class SqlRunQueue(ABC):
             return 0
         query = sql.DELETE_RUNS.format(statuses=", ".join("?" * len(statuses)))
 
-        def program() -> Program[int]:
-            deleted = yield (self._q(query), (workflow_id, sql.to_micros(before), *statuses))
-            return len(deleted)
-
-        return await self._transact(program)
+        params = (workflow_id, sql.to_micros(before), *statuses)
+        return len(await self._statement(self._q(query), params))
