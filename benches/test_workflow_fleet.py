@@ -310,6 +310,22 @@ def sides_in_turn(repeat: int) -> list[str]:
     return ["mastra", "dbos"] if repeat % 2 == 0 else ["dbos", "mastra"]
 
 
+def rounds_in_turn(work: Path):
+    """(side, repeat, folder, load average) of each round: both sides in every repeat, their
+    order alternating, each round in a folder of its own."""
+    for repeat in range(REPEATS):
+        for side in sides_in_turn(repeat):
+            folder = work / f"{side}-{repeat}"
+            folder.mkdir()
+            yield side, repeat, folder, os.getloadavg()[0]
+
+
+def assert_steps_ran_once(results: dict[str, list[dict]]) -> None:
+    for side, rounds in results.items():
+        repeated = [r["not once"][:5] for r in rounds if r["not once"]]
+        assert not repeated, f"{side}: steps started more than once, no worker killed: {repeated}"
+
+
 def check_steps_once(folder: Path, ids: list[str]) -> list[str]:
     """Runs whose steps did not each start exactly once (no worker was killed)."""
     counts = Counter((run, step) for run, step, _, _ in read_starts(folder))
@@ -619,25 +635,21 @@ def test_fleet_throughput(benchmark, postgres_uri, work, count):
     results: dict[str, list[dict]] = defaultdict(list)
 
     def measure():
-        for repeat in range(REPEATS):
-            for side in sides_in_turn(repeat):
-                folder = work / f"{side}-{repeat}"
-                folder.mkdir()
-                load = os.getloadavg()[0]
-                figures = fleet_round(side, postgres_uri, folder, repeat, count)
-                figures["load"] = load
-                results[side].append(figures)
-                note(
-                    "(b) fleet throughput",
-                    f"{count} worker(s), repeat {repeat} {side:6}: {figures['runs/s']:7.0f} runs/s "
-                    f"({RUNS} in {figures['span']:.1f} s), enqueue under load "
-                    f"{figures['enqueue/s under load']:6.0f}/s, CPU/run: workers "
-                    f"{figures['worker cpu us/run']:.0f} us, PostgreSQL "
-                    f"{figures['server cpu us/run']:.0f} us, client "
-                    f"{figures['client cpu us/run']:.0f} us; load {load:.1f}; problems "
-                    f"{figures['troubles_count']} {figures['troubles']}; steps not run once "
-                    f"{figures['not_once_count']} {figures['not once']}",
-                )
+        for side, repeat, folder, load in rounds_in_turn(work):
+            figures = fleet_round(side, postgres_uri, folder, repeat, count)
+            figures["load"] = load
+            results[side].append(figures)
+            note(
+                "(b) fleet throughput",
+                f"{count} worker(s), repeat {repeat} {side:6}: {figures['runs/s']:7.0f} runs/s "
+                f"({RUNS} in {figures['span']:.1f} s), enqueue under load "
+                f"{figures['enqueue/s under load']:6.0f}/s, CPU/run: workers "
+                f"{figures['worker cpu us/run']:.0f} us, PostgreSQL "
+                f"{figures['server cpu us/run']:.0f} us, client "
+                f"{figures['client cpu us/run']:.0f} us; load {load:.1f}; problems "
+                f"{figures['troubles_count']} {figures['troubles']}; steps not run once "
+                f"{figures['not_once_count']} {figures['not once']}",
+            )
 
     benchmark.pedantic(measure, rounds=1, iterations=1)
     ratios = [
@@ -653,9 +665,7 @@ def test_fleet_throughput(benchmark, postgres_uri, work, count):
         f"{benchmark.extra_info['dbos runs/s']}; ratio per repeat "
         f"{[round(r, 2) for r in ratios]}, median {median(ratios):.2f} (target >= 2)",
     )
-    for side, rounds in results.items():
-        repeated = [r["not once"] for r in rounds if r["not_once_count"]]
-        assert not repeated, f"{side}: steps started more than once, no worker killed: {repeated}"
+    assert_steps_ran_once(results)
 
 
 def enqueue_then_drain(side_name: str, admin: str, folder: Path, index: int) -> dict:
@@ -698,22 +708,18 @@ def test_enqueue_then_drain(benchmark, postgres_uri, work):
     results: dict[str, list[dict]] = defaultdict(list)
 
     def measure():
-        for repeat in range(REPEATS):
-            for side in sides_in_turn(repeat):
-                folder = work / f"{side}-{repeat}"
-                folder.mkdir()
-                load = os.getloadavg()[0]
-                figures = enqueue_then_drain(side, postgres_uri, folder, repeat)
-                results[side].append(figures)
-                note(
-                    "(b) enqueue alone, then drain",
-                    f"repeat {repeat} {side:6}: enqueue {figures['enqueue/s']:6.0f}/s "
-                    f"({ENQUEUERS} lanes), {figures['us per enqueue, 1 lane']:5.0f} us each "
-                    f"from 1 lane; drain {figures['drain runs/s']:6.0f} runs/s; load "
-                    f"{load:.1f}; problems {len(figures['troubles'])} "
-                    f"{figures['troubles'][:5]}; steps not run once "
-                    f"{len(figures['not once'])} {figures['not once'][:5]}",
-                )
+        for side, repeat, folder, load in rounds_in_turn(work):
+            figures = enqueue_then_drain(side, postgres_uri, folder, repeat)
+            results[side].append(figures)
+            note(
+                "(b) enqueue alone, then drain",
+                f"repeat {repeat} {side:6}: enqueue {figures['enqueue/s']:6.0f}/s "
+                f"({ENQUEUERS} lanes), {figures['us per enqueue, 1 lane']:5.0f} us each "
+                f"from 1 lane; drain {figures['drain runs/s']:6.0f} runs/s; load "
+                f"{load:.1f}; problems {len(figures['troubles'])} "
+                f"{figures['troubles'][:5]}; steps not run once "
+                f"{len(figures['not once'])} {figures['not once'][:5]}",
+            )
 
     benchmark.pedantic(measure, rounds=1, iterations=1)
     for key in ("enqueue/s", "us per enqueue, 1 lane", "drain runs/s"):
@@ -726,9 +732,7 @@ def test_enqueue_then_drain(benchmark, postgres_uri, work):
             f"{key}: mastra {values['mastra']:.0f}, dbos {values['dbos']:.0f}, mastra/dbos per "
             f"repeat {[round(r, 2) for r in ratios]}, median {median(ratios):.2f}",
         )
-    for side, rounds in results.items():
-        repeated = [r["not once"][:5] for r in rounds if r["not once"]]
-        assert not repeated, f"{side}: steps started more than once, no worker killed: {repeated}"
+    assert_steps_ran_once(results)
 
 
 # -- (c) recovery after SIGKILL -------------------------------------------------------------

@@ -82,11 +82,7 @@ class PostgresStorage(SqlStorage):
     async def _read(
         self, query: str, params: Sequence[Any], row: Callable[[Sequence[Any]], T]
     ) -> list[T]:
-        pool = await self._pools.get()
-        with map_exceptions(pg_errors(), "PostgreSQL error"):
-            async with pool.connection() as conn:
-                cursor = await conn.execute(query, params)
-                return [row(r) for r in await cursor.fetchall()]
+        return [row(r) for r in await self._statement(query, params, "PostgreSQL error")]
 
     async def _write(
         self, build: Callable[[], list[Statement]], *, guard: Guard | None = None
@@ -165,8 +161,11 @@ class PostgresStorage(SqlStorage):
         if not held or not held[0][0]:
             raise lease_lost(fence[0])
 
-    async def _statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """One statement in autocommit: its own transaction, one round trip."""
+    async def _statement(
+        self, query: str, params: Sequence[Any], what: str = "PostgreSQL refused the write"
+    ) -> list[tuple[Any, ...]]:
+        """One statement in autocommit: its own transaction, one round trip (``what`` begins
+        the message of an error)."""
         pool = await self._pools.get()
 
         async def attempt() -> list[tuple[Any, ...]]:
@@ -174,7 +173,7 @@ class PostgresStorage(SqlStorage):
                 cursor = await conn.execute(query, params)
                 return await cursor.fetchall() if cursor.description is not None else []
 
-        with map_exceptions(_write_errors(), "PostgreSQL refused the write"):
+        with map_exceptions(_write_errors(), what):
             return await _retry_conflicts(attempt)
 
     def __repr__(self) -> str:
