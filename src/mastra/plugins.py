@@ -18,7 +18,7 @@ In the plugin package's ``pyproject.toml``::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -71,17 +71,23 @@ def _load(point: EntryPoint) -> Any:
 
 
 def open_url(
-    kind: Kind, url: str, memory: Callable[[], T], sqlite: Callable[[str], T], postgres: str
+    kind: Kind,
+    url: str,
+    memory: Callable[..., T],
+    sqlite: Callable[[str], T],
+    postgres: str,
+    memory_options: Mapping[str, Callable[[str], object]] | None = None,
 ) -> T:
-    """What ``url`` names: ``memory://`` -> ``memory()``; ``sqlite:///app.db`` ->
-    ``sqlite("app.db")`` (``sqlite:////abs/app.db`` -> ``"/abs/app.db"``); ``postgresql://...``
-    -> the class ``postgres`` names (``"module:Class"``, imported only then) given the URL;
-    any other scheme -> the plugin registered for it, given the URL."""
+    """What ``url`` names: ``memory://`` -> ``memory()`` (``memory://?name=value&...`` ->
+    ``memory(name=parse(value))`` for the options ``memory_options`` maps to their parsers);
+    ``sqlite:///app.db`` -> ``sqlite("app.db")`` (``sqlite:////abs/app.db`` -> ``"/abs/app.db"``);
+    ``postgresql://...`` -> the class ``postgres`` names (``"module:Class"``, imported only then)
+    given the URL; any other scheme -> the plugin registered for it, given the URL."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ConfigError(f"{kind} URL {url!r} has no scheme; expected e.g. sqlite:///app.db")
     if scheme == "memory":
-        return memory()
+        return memory(**_memory_options(kind, rest.partition("?")[2], memory_options or {}))
     if scheme == "sqlite":
         return sqlite(rest[1:] if rest.startswith("/") else rest)
     if scheme in ("postgres", "postgresql"):
@@ -94,3 +100,25 @@ def open_url(
         raise ConfigError(f"no {kind} for {scheme}:// URLs; known schemes: {known}")
     made = factory(url)
     return made
+
+
+def _memory_options(
+    kind: Kind, query: str, parsers: Mapping[str, Callable[[str], object]]
+) -> dict[str, object]:
+    """A ``memory://`` URL's query parsed into keyword arguments; ConfigError for a name the
+    backend does not take or a value its parser refuses."""
+    from urllib.parse import parse_qsl
+
+    accepted = ", ".join(sorted(parsers)) or "none"
+    options: dict[str, object] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parse = parsers.get(name)
+        if parse is None:
+            raise ConfigError(f"memory:// {kind} takes no option {name!r}; it takes: {accepted}")
+        try:
+            options[name] = parse(value)
+        except ValueError:
+            raise ConfigError(
+                f"memory:// {kind} option {name}={value!r} is not a valid {parse.__name__}"
+            ) from None
+    return options

@@ -6,10 +6,11 @@
 - :class:`InMemoryVector` — the in-process :class:`VectorStore` with metadata filters.
 - :class:`SQLiteVector` — the same, persisted in SQLite; :class:`PgVector` — PostgreSQL with
   pgvector (loaded on first use; needs ``mastra[postgres]``).
-- :func:`open_vectors` — a store from a URL (``memory://``, ``sqlite:///v.db``,
-  ``postgresql://...``, or a plugin's scheme).
+- :func:`open_vectors` — a store from a URL (``memory://``, ``memory://?index=hnsw``,
+  ``sqlite:///v.db``, ``postgresql://...``, or a plugin's scheme).
 """
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mastra.vector.base import IndexStats, QueryResult, VectorStore
@@ -47,9 +48,25 @@ def __getattr__(name: str) -> Any:
 
 
 def open_vectors(url: str) -> VectorStore:
-    """The vector store a URL names: ``memory://``, ``sqlite:///path/vectors.db``,
+    """The vector store a URL names: ``memory://`` (``memory://?index=hnsw&connectivity=16``
+    passes :class:`InMemoryVector`'s options), ``sqlite:///path/vectors.db``,
     ``postgresql://user@host/db``, or a scheme an installed plugin registers in the
     ``mastra.vectors`` entry-point group (called with the URL)."""
     from mastra.plugins import open_url
 
-    return open_url("vectors", url, InMemoryVector, SQLiteVector, "mastra.vector.pgvector:PgVector")
+    return open_url(
+        "vectors",
+        url,
+        InMemoryVector,
+        SQLiteVector,
+        "mastra.vector.pgvector:PgVector",
+        _IN_MEMORY_OPTIONS,
+    )
+
+
+_IN_MEMORY_OPTIONS: dict[str, Callable[[str], object]] = {  # InMemoryVector's keywords
+    "index": str,
+    "connectivity": int,
+    "expansion_add": int,
+    "expansion_search": int,
+}
