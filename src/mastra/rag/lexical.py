@@ -7,9 +7,12 @@ generation changes (every ingest that changes something bumps it)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 import weakref
 from array import array
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,22 +127,25 @@ def _best(
 
 class Lexical:
     """A BM25 index of one vector index's chunks, with what retrieval needs to fetch a hit's
-    metadata back from the store (its document id and position)."""
+    metadata back from the store (its id, its document id and each document's chunk count)."""
 
     def __init__(self, generation: str, rows: list[Any]) -> None:
         self.generation = generation
         kept = [r for r in rows if isinstance(r.metadata.get("text"), str)]
         self.ids = [r.id for r in kept]
-        self.keys = [(r.metadata.get("document_id"), r.metadata.get("position")) for r in kept]
+        self.documents: list[Any] = [r.metadata.get("document_id") for r in kept]
+        self.chunk_counts = Counter(self.documents)  # indexed chunks per document id
         self.bm25 = BM25Index([r.metadata["text"] for r in kept])
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[str, Lexical]] = weakref.WeakKeyDictionary()
+_BUILDING = threading.Lock()  # one build at a time: a second asker waits and takes it
 
 
 async def lexical_index(store: VectorStore, index: str) -> Lexical:
     """The cached BM25 index of ``index``, rebuilt when the manifest generation (or, for
-    an index not written by ingest, the vector count) has changed since it was built."""
+    an index not written by ingest, the vector count) has changed since it was built. A
+    build (seconds at a million chunks) runs on a worker thread, not on the event loop."""
     info = await read_generation(store, index)
     stats = await store.describe_index(index)
     generation = f"{info.get('generation') if info else None}:{stats.count}"
@@ -148,6 +154,12 @@ async def lexical_index(store: VectorStore, index: str) -> Lexical:
     if cached is not None and cached.generation == generation:
         return cached
     rows = await read_all(store, index, stats.dimension)
-    built = Lexical(generation, rows)
-    per_store[index] = built
-    return built
+    return await asyncio.to_thread(_build, per_store, index, generation, rows)
+
+
+def _build(per_store: dict[str, Lexical], index: str, generation: str, rows: list[Any]) -> Lexical:
+    with _BUILDING:
+        cached = per_store.get(index)
+        if cached is None or cached.generation != generation:
+            cached = per_store[index] = Lexical(generation, rows)
+        return cached

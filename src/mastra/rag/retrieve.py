@@ -3,6 +3,7 @@ LLM or a ``/rerank`` API, and a tool that lets an agent search."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -53,10 +54,12 @@ async def retrieve(
     vector = np.asarray(await embedder.embed([query]), dtype=np.float32)[0]
     if not hybrid:
         return await store.query(index, vector, top_k=k, filter=spec)
-    semantic = await store.query(index, vector, top_k=pool, filter=spec)
-    lexical = await lexical_index(store, index)
-    rows, _ = lexical.bm25.search(query, pool)
-    hits = await _lexical_hits(store, index, vector, lexical, rows.tolist(), semantic, spec)
+    # the BM25 search runs on a worker thread while the store scans (in its own, for a
+    # large index): the two sides take about the same time at a million chunks
+    semantic, (lexical, rows) = await asyncio.gather(
+        store.query(index, vector, top_k=pool, filter=spec), _bm25(store, index, query, pool)
+    )
+    hits = await _lexical_hits(store, index, vector, lexical, rows, semantic, spec)
     fused: dict[str, float] = {}
     found: dict[str, QueryResult] = {}
     for ranking in (semantic, hits):
@@ -65,6 +68,13 @@ async def retrieve(
             found.setdefault(result.id, result)
     best = sorted(fused, key=lambda id_: (-fused[id_], id_))[:k]
     return [QueryResult(id_, fused[id_], found[id_].metadata) for id_ in best]
+
+
+async def _bm25(store: VectorStore, index: str, query: str, pool: int) -> tuple[Lexical, list[int]]:
+    """The lexical index and the rows of its ``pool`` best BM25 matches, best first."""
+    lexical = await lexical_index(store, index)
+    rows, _ = await asyncio.to_thread(lexical.bm25.search, query, pool)
+    return lexical, rows.tolist()
 
 
 async def _lexical_hits(
@@ -77,20 +87,39 @@ async def _lexical_hits(
     spec: dict[str, Any] | None,
 ) -> list[QueryResult]:
     """The BM25 ranking as results with metadata: hits the vector side also found are taken
-    from it; the others are fetched from the store in one query (which applies the filter)."""
+    from it; the others are fetched from the store (which applies the filter)."""
     known = {r.id: r for r in semantic}
-    missing = [row for row in rows if lexical.ids[row] not in known]
-    if missing:
-        wanted = {
-            "$or": [
-                {"document_id": lexical.keys[row][0], "position": lexical.keys[row][1]}
-                for row in missing
-            ]
-        }
-        where = wanted if spec is None else {"$and": [spec, wanted]}
-        for result in await store.query(index, vector, top_k=len(missing), filter=where):
-            known.setdefault(result.id, result)
+    ids, documents = lexical.ids, lexical.documents
+    wanted = {ids[row]: documents[row] for row in rows if ids[row] not in known}
+    if wanted:
+        known.update(await _fetch(store, index, vector, lexical, wanted, spec))
     return [known[lexical.ids[row]] for row in rows if lexical.ids[row] in known]
+
+
+async def _fetch(
+    store: VectorStore,
+    index: str,
+    vector: np.ndarray,
+    lexical: Lexical,
+    wanted: dict[str, Any],
+    spec: dict[str, Any] | None,
+) -> dict[str, QueryResult]:
+    """The chunks ``wanted`` (id -> document id) that pass ``spec``, by one query for the
+    chunks of their documents: an ``$in`` on the document id is one value-index lookup in
+    the stores, where a clause per chunk costs a pass over every row each. ``k`` starts at
+    the chunks the lexical index counts for those documents and doubles while a full answer
+    may have left a wanted chunk out (the store changed since the index was built)."""
+    documents = sorted(set(wanted.values()), key=repr)
+    where: dict[str, Any] = {"document_id": {"$in": documents}}
+    if spec is not None:
+        where = {"$and": [spec, where]}
+    k = max(sum(lexical.chunk_counts[d] for d in documents), 1)
+    while True:
+        answer = await store.query(index, vector, top_k=k, filter=where)
+        found = {r.id: r for r in answer if r.id in wanted}
+        if len(answer) < k or len(found) == len(wanted):
+            return found
+        k *= 2
 
 
 # -- reranking ------------------------------------------------------------------------------
