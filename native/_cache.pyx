@@ -94,6 +94,7 @@ cdef extern from "mastra_cache.h":
 mc_clock_init()
 
 cdef object _MARKER = object()
+cdef object _PROBE = object()  # a call's key is the probe (Memoised)
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
 cdef uint64_t _MOST_COUNTED = 1 << 31  # a larger maxsize gives no hint of the node count
 cdef object _SECOND = timedelta(seconds=1)
@@ -955,7 +956,8 @@ cdef class Memoised:
         self._cache = cache
         self._key = key
         self._args_are_key = args_are_key
-        self._core = cache if isinstance(cache, CacheCore) and type(cache).get is CacheCore.get else None
+        ours = isinstance(cache, CacheCore) and type(cache).get is CacheCore.get
+        self._core = cache if ours else None
 
     def __call__(self, *args, **kwargs):
         return PyObject_Call(self, args, kwargs)  # the vectorcall entry (tp_call is it too)
@@ -968,14 +970,15 @@ cdef class Memoised:
         return self._cache.get(key, _MARKER)
 
     cdef bint _probe_ready(self, PyObject **args, Py_ssize_t nargs) except -1:
-        """Whether a lookup of these positional arguments can use the probe (made ready): the
-        cache is ours, holds plain keys only and reads no timer through Python, the arguments
-        are plain, and nobody else holds the probe."""
+        """Whether a lookup of these positional arguments (two or more) can use the probe,
+        made ready: the cache is ours, holds plain keys only and reads no timer through Python,
+        the arguments are plain, and nobody else holds the probe."""
         cdef CacheCore core = self._core
-        if (core is None or not core._plain_keys or (core._timed and not core._fast_clock)
-                or not mc_plain_args(args, nargs)):
+        if (nargs < 2 or core is None or not core._plain_keys
+                or (core._timed and not core._fast_clock) or not mc_plain_args(args, nargs)):
             return False
-        if self._probe is None or len(self._probe) != nargs or Py_REFCNT(<PyObject *>self._probe) != 1:
+        if (self._probe is None or len(self._probe) != nargs
+                or Py_REFCNT(<PyObject *>self._probe) != 1):
             self._probe = (None,) * nargs
         return True
 
@@ -1015,28 +1018,30 @@ cdef class Memoised:
 
 
 cdef object _memoised_vectorcall(object self, PyObject **args, size_t nargsf, PyObject *kwnames):
-    """Every call of a Memoised (installed as its type's vectorcall entry). With hashkey and
-    no keyword arguments the key is made here as hashkey would make it: one int or str
-    argument is its own key; plain arguments are looked up through the probe, and get a
-    tuple of their own only to be stored."""
+    """Every call of a Memoised (installed as its type's vectorcall entry)."""
     cdef Memoised memo = <Memoised>self
     cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
-    if not memo._args_are_key or (kwnames is not NULL and PyTuple_GET_SIZE(kwnames) != 0):
-        key = PyObject_Vectorcall(memo._key, args, nargsf, kwnames)
-    elif nargs == 1 and mc_plain_fast_type(Py_TYPE(args[0])):
-        key = <object>args[0]
-    elif memo._probe_ready(args, nargs):
-        value = memo._probed(args, nargs)
-        if value is not _MARKER:
-            return value
-        key = mc_args_tuple(args, nargs)
-        return memo._store(key, PyObject_Vectorcall(memo._function, args, nargsf, kwnames))
-    else:
-        key = mc_args_tuple(args, nargs)
-    value = memo._cached(key)
+    key = _call_key(memo, args, nargs, nargsf, kwnames)
+    value = memo._probed(args, nargs) if key is _PROBE else memo._cached(key)
     if value is not _MARKER:
         return value
+    if key is _PROBE:
+        key = mc_args_tuple(args, nargs)  # to be stored: a tuple of its own
     return memo._store(key, PyObject_Vectorcall(memo._function, args, nargsf, kwnames))
+
+
+cdef inline object _call_key(Memoised memo, PyObject **args, Py_ssize_t nargs, size_t nargsf,
+                             PyObject *kwnames):
+    """The key of a call, as the key function makes it. For hashkey without keyword arguments
+    it is made here: one int or str argument is its own key, else the tuple of the arguments,
+    for which the probe stands in (_PROBE) when it can."""
+    if not memo._args_are_key or (kwnames is not NULL and PyTuple_GET_SIZE(kwnames) != 0):
+        return PyObject_Vectorcall(memo._key, args, nargsf, kwnames)
+    if nargs == 1 and mc_plain_fast_type(Py_TYPE(args[0])):
+        return <object>args[0]
+    if memo._probe_ready(args, nargs):
+        return _PROBE
+    return mc_args_tuple(args, nargs)
 
 
 cdef Memoised _memo_probe = Memoised.__new__(Memoised)

@@ -594,7 +594,7 @@ static inline int mc_plain_args(PyObject *const *args, Py_ssize_t n) {
  * stay counted while the arguments stand in for them. Tuples cache their hash from 3.14 on: the
  * cache is reset at each change. */
 static inline void mc_probe_reset_hash(PyObject *probe) {
-#if PY_VERSION_HEX >= 0x030E0000
+#if PY_VERSION_HEX >= 0x030E00A7 /* 3.14.0a7 */
     ((PyTupleObject *)probe)->ob_hash = -1;
 #else
     (void)probe;
