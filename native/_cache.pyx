@@ -971,16 +971,16 @@ cdef class Memoised:
 
     cdef bint _probe_ready(self, PyObject **args, Py_ssize_t nargs) except -1:
         """Whether a lookup of these positional arguments (two or more) can use the probe,
-        made ready: the cache is ours, holds plain keys only and reads no timer through Python,
-        the arguments are plain, and nobody else holds the probe."""
+        made ready: the arguments are plain, nobody else holds the probe, and the cache is
+        ours, holds plain keys only and reads no timer through Python. The cache is checked
+        last: making a probe may run the GC, and so Python code that changes it."""
         cdef CacheCore core = self._core
-        if (nargs < 2 or core is None or not core._plain_keys
-                or (core._timed and not core._fast_clock) or not mc_plain_args(args, nargs)):
+        if nargs < 2 or core is None or not mc_plain_args(args, nargs):
             return False
         if (self._probe is None or len(self._probe) != nargs
                 or Py_REFCNT(<PyObject *>self._probe) != 1):
             self._probe = (None,) * nargs
-        return True
+        return core._plain_keys and (core._fast_clock or not core._timed)
 
     cdef object _probed(self, PyObject **args, Py_ssize_t nargs):
         """The cached value for these arguments, looked up through the probe (_probe_ready

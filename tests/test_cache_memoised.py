@@ -3,6 +3,7 @@ plain arguments looked up through a reusable probe tuple) against its general pa
 function called through Python), which must see the very same keys, hits, misses and
 eviction order."""
 
+import functools
 import gc
 import threading
 
@@ -29,11 +30,9 @@ def general_key(*args, **kwargs):
     return hashkey(*args, **kwargs)  # not hashkey itself: the wrapper calls it through Python
 
 
-ARGS = st.one_of(
-    st.integers(-3, 3),
-    st.sampled_from(["a", "b", "", 1.0, 2.5, True, False, None, (1,), ("a", 1), b"x"]),
-)
-PLAIN_ONLY = st.one_of(st.integers(-3, 3), st.sampled_from(["a", "b", ""]))
+PLAIN = [0, 1, 2, 300, "a", "bb"]  # few, so that calls repeat
+ARGS = st.sampled_from([*PLAIN, 1.0, 2.5, True, None, (1,), ("a", 1), b"x"])
+PLAIN_ONLY = st.sampled_from(PLAIN)
 CALLS = st.tuples(
     st.lists(ARGS, max_size=3), st.dictionaries(st.sampled_from(["k", "j"]), ARGS, max_size=1)
 )
@@ -65,17 +64,20 @@ def _assert_same(fast, general, calls):
     assert fast.cache.stats() == general.cache.stats()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     kind=st.sampled_from(sorted(MAKERS)),
-    script=st.lists(CALLS, max_size=25),
-    opaque_at=st.one_of(st.none(), st.integers(0, 24)),
+    pool=st.lists(CALLS, min_size=1, max_size=6),
+    picks=st.lists(st.integers(0, 5), max_size=30),
+    opaque_at=st.one_of(st.none(), st.integers(0, 29)),
 )
-def test_fast_paths_match_the_general_path(kind, script, opaque_at):
-    """Same keys, results, calls, hits/misses and eviction order, call by call; an opaque key
-    part way through turns the cache's plain-key shortcut (and so the probe) off."""
+def test_fast_paths_match_the_general_path(kind, pool, picks, opaque_at):
+    """Calls drawn from a small pool (so they repeat, hit and get evicted) give the same
+    keys, results, calls, hits/misses and eviction order, call by call; an opaque key part
+    way through turns the cache's plain-key shortcut (and so the probe) off."""
     fast, general, calls = _memoised_pair(MAKERS[kind])
-    for step, (args, kwargs) in enumerate(script):
+    for step, pick in enumerate(picks):
+        args, kwargs = pool[pick % len(pool)]
         if step == opaque_at:
             args = [Opaque(step), *args]
         assert fast(*args, **kwargs) == general(*args, **kwargs)
@@ -145,6 +147,23 @@ def test_probe_held_elsewhere_is_never_changed():
     assert [add(5, 6), add(5, 6), add(1, 2)] == [11, 11, 3]
     assert held == (None, None)
     assert add.cache.stats().hits == 3
+
+
+def test_recursive_calls_through_the_probe():
+    """A miss computes through calls of the same function (the probe is free again by then)."""
+
+    @cached(TTLCache(1000, 600))
+    def binomial(n, k):
+        return 1 if k in (0, n) else binomial(n - 1, k - 1) + binomial(n - 1, k)
+
+    @functools.cache
+    def reference(n, k):
+        return 1 if k in (0, n) else reference(n - 1, k - 1) + reference(n - 1, k)
+
+    assert binomial(30, 15) == reference(30, 15) == 155117520
+    info, stats = reference.cache_info(), binomial.cache.stats()
+    assert (stats.hits, stats.misses) == (info.hits, info.misses)
+    assert len(binomial.cache) == info.currsize
 
 
 def test_threads_share_a_memoised_function():
