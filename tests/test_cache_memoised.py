@@ -187,3 +187,22 @@ def test_threads_share_a_memoised_function():
     assert errors == []
     stats = area.cache.stats()
     assert stats.hits + stats.misses == 4 * 2000
+
+
+def test_every_way_of_calling_reaches_the_same_entries():
+    """Vectorcall, tp_call (``__call__``, ``*args``/``**kwargs``, partial, map) and calls as
+    a method all key the same way."""
+
+    @cached(LRUCache(10))
+    def add(a, b=0):
+        return a + b
+
+    class Box:
+        total = cached(LRUCache(10))(lambda self, k, j: (self.__class__.__name__, k + j))
+
+    assert add(1, 2) == add.__call__(1, 2) == add(*(1, 2)) == functools.partial(add, 1)(2) == 3
+    assert list(map(add, [5, 5], [6, 6])) == [11, 11] and add(a=1) == add(**{"a": 1}) == 1
+    assert add.cache.stats().misses == 3 and add.cache.stats().hits == 5
+    box = Box()
+    assert box.total(1, 2) == box.total(1, 2) == ("Box", 3)
+    assert Box.total.cache.stats().hits == 1
