@@ -19,7 +19,7 @@ seconds since the first reading the cache saw (its origin).
 
 cimport cython
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_Next, PyDict_SetItem
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.object cimport PyObject, PyObject_Call, PyTypeObject
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_XDECREF
 from libc.math cimport isnan
@@ -38,6 +38,11 @@ cdef extern from "Python.h":
     int Py_ReprEnter(object obj) except -1
     void Py_ReprLeave(object obj)
     void Py_INCREF(PyObject *obj)
+    PyTypeObject *Py_TYPE(PyObject *obj)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject *tuple)
+    Py_ssize_t Py_REFCNT(PyObject *obj)
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames)
 
 cdef extern from "mastra_cache.h":
     ctypedef struct mc_node:
@@ -74,7 +79,12 @@ cdef extern from "mastra_cache.h":
                         unsigned long long *misses) except? NULL
     int mc_install_gc(PyTypeObject *type, Py_ssize_t offset,
                       int (*clear_entries)(PyObject *) noexcept) except -1
-    void mc_install_call(PyTypeObject *type, object (*positional)(object, object))
+    bint mc_plain_fast_type(PyTypeObject *type)
+    void mc_install_vectorcall(PyTypeObject *type, Py_ssize_t offset)
+    object mc_args_tuple(PyObject **args, Py_ssize_t n)
+    bint mc_plain_args(PyObject **args, Py_ssize_t n)
+    void mc_probe_load(object probe, PyObject **args, Py_ssize_t n)
+    void mc_probe_unload(object probe, Py_ssize_t n)
     void mc_clock_init()
     double mc_monotonic()
     double mc_monotonic_resolution()
@@ -84,6 +94,7 @@ cdef extern from "mastra_cache.h":
 mc_clock_init()
 
 cdef object _MARKER = object()
+cdef object _PROBE = object()  # a call's key is the probe (Memoised)
 cdef Py_ssize_t _UNBOUNDED = <Py_ssize_t>((<size_t>-1) >> 1)
 cdef uint64_t _MOST_COUNTED = 1 << 31  # a larger maxsize gives no hint of the node count
 cdef object _SECOND = timedelta(seconds=1)
@@ -915,39 +926,76 @@ cdef str _described(object value):
 
 # -- memoised functions ------------------------------------------------------------------------
 
+ctypedef object (*_vectorcall_entry)(object, PyObject **, size_t, PyObject *)
+
+
 @cython.final
 cdef class Memoised:
     """A sync function memoised in a cache (what ``mastra.cache.cached`` returns for one).
     The key of a call is ``key(*args, **kwargs)``; with ``hashkey`` and no keyword arguments
-    that is the tuple of positional arguments, taken as it arrives. A cache of ours is read
-    without a Python call; any other mapping through its ``get``."""
+    it is made in C from the arguments as they arrive (one int or str argument is its own
+    key, as hashkey makes it). A cache of ours is read without a Python call; any other
+    mapping through its ``get``."""
 
+    cdef void *_vectorcall  # the type's calls go through this (tp_vectorcall_offset)
     cdef object _function
     cdef object _cache
     cdef object _key
     cdef CacheCore _core  # the cache, when its lookups are CacheCore's own
     cdef bint _args_are_key
+    cdef tuple _probe  # the key tuple of hits with plain arguments (mc_probe_load)
     cdef dict __dict__
     cdef object __weakref__
+
+    def __cinit__(self, *args, **kwargs):
+        cdef _vectorcall_entry entry = _memoised_vectorcall
+        self._vectorcall = <void *>entry
 
     def __init__(self, function, cache, key, args_are_key):
         self._function = function
         self._cache = cache
         self._key = key
         self._args_are_key = args_are_key
-        self._core = cache if isinstance(cache, CacheCore) and type(cache).get is CacheCore.get else None
+        ours = isinstance(cache, CacheCore) and type(cache).get is CacheCore.get
+        self._core = cache if ours else None
 
     def __call__(self, *args, **kwargs):
-        key = self._key(*args, **kwargs)
-        value = self._cached(key)
-        if value is not _MARKER:
-            return value
-        return self._store(key, self._function(*args, **kwargs))
+        return PyObject_Call(self, args, kwargs)  # the vectorcall entry (tp_call is it too)
 
     cdef inline object _cached(self, object key):
+        cdef PyObject *value
         if self._core is not None:
-            return self._core._get(key, _MARKER)
+            value = _value(self._core, key, False)
+            return _MARKER if value is NULL else <object>value
         return self._cache.get(key, _MARKER)
+
+    cdef bint _probe_ready(self, PyObject **args, Py_ssize_t nargs) except -1:
+        """Whether a lookup of these positional arguments (two or more) can use the probe,
+        made ready: the arguments are plain, nobody else holds the probe, and the cache is
+        ours, holds plain keys only and reads no timer through Python. The cache is checked
+        last: making a probe may run the GC, and so Python code that changes it."""
+        cdef CacheCore core = self._core
+        if nargs < 2 or core is None or not mc_plain_args(args, nargs):
+            return False
+        if (self._probe is None or len(self._probe) != nargs
+                or Py_REFCNT(<PyObject *>self._probe) != 1):
+            self._probe = (None,) * nargs
+        return core._plain_keys and (core._fast_clock or not core._timed)
+
+    cdef object _probed(self, PyObject **args, Py_ssize_t nargs):
+        """The cached value for these arguments, looked up through the probe (_probe_ready
+        said it can be), or _MARKER on a miss."""
+        cdef CacheCore core = self._core
+        cdef double now = _now(core) if core._timed else 0.0
+        cdef PyObject *value
+        probe = self._probe
+        mc_probe_load(probe, args, nargs)
+        try:
+            value = mc_lookup(&core._slab, <PyObject *>core._data, probe, core._timed, now,
+                              False, &core._hits, &core._misses)
+        finally:
+            mc_probe_unload(probe, nargs)
+        return _MARKER if value is NULL else <object>value
 
     cdef object _store(self, object key, object value):
         try:
@@ -969,14 +1017,34 @@ cdef class Memoised:
         return f"<cached {self._function!r}>"
 
 
-cdef object _memoised_positional(object self, object args):
-    """A call of a Memoised without keyword arguments (installed as its type's tp_call)."""
+cdef object _memoised_vectorcall(object self, PyObject **args, size_t nargsf, PyObject *kwnames):
+    """Every call of a Memoised (installed as its type's vectorcall entry)."""
     cdef Memoised memo = <Memoised>self
-    key = args if memo._args_are_key else memo._key(*args)
-    value = memo._cached(key)
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    key = _call_key(memo, args, nargs, nargsf, kwnames)
+    value = memo._probed(args, nargs) if key is _PROBE else memo._cached(key)
     if value is not _MARKER:
         return value
-    return memo._store(key, memo._function(*args))
+    if key is _PROBE:
+        key = mc_args_tuple(args, nargs)  # to be stored: a tuple of its own
+    return memo._store(key, PyObject_Vectorcall(memo._function, args, nargsf, kwnames))
 
 
-mc_install_call(<PyTypeObject *>Memoised, _memoised_positional)
+cdef inline object _call_key(Memoised memo, PyObject **args, Py_ssize_t nargs, size_t nargsf,
+                             PyObject *kwnames):
+    """The key of a call, as the key function makes it. For hashkey without keyword arguments
+    it is made here: one int or str argument is its own key, else the tuple of the arguments,
+    for which the probe stands in (_PROBE) when it can."""
+    if not memo._args_are_key or (kwnames is not NULL and PyTuple_GET_SIZE(kwnames) != 0):
+        return PyObject_Vectorcall(memo._key, args, nargsf, kwnames)
+    if nargs == 1 and mc_plain_fast_type(Py_TYPE(args[0])):
+        return <object>args[0]
+    if memo._probe_ready(args, nargs):
+        return _PROBE
+    return mc_args_tuple(args, nargs)
+
+
+cdef Memoised _memo_probe = Memoised.__new__(Memoised)
+mc_install_vectorcall(<PyTypeObject *>Memoised,
+                      <char *>&_memo_probe._vectorcall - <char *><PyObject *>_memo_probe)
+_memo_probe = None

@@ -433,10 +433,21 @@ static MC_NOINLINE int mc_plain_slow(PyObject *key, int depth) {
     return 1;
 }
 
+static inline int mc_plain_fast_type(PyTypeObject *t) {
+    return t == &PyUnicode_Type || t == &PyLong_Type;
+}
+
+/* A memoised call's key is often a short tuple of ints and strs: those are checked inline. */
 static inline int mc_plain(PyObject *key) {
     PyTypeObject *t = Py_TYPE(key);
-    if (t == &PyUnicode_Type || t == &PyLong_Type) return 1;
-    return mc_plain_slow(key, 2);
+    Py_ssize_t i, n;
+    if (mc_plain_fast_type(t)) return 1;
+    if (t != &PyTuple_Type) return mc_plain_slow(key, 2);
+    n = PyTuple_GET_SIZE(key);
+    for (i = 0; i < n; i++) {
+        if (!mc_plain_fast_type(Py_TYPE(PyTuple_GET_ITEM(key, i)))) return mc_plain_slow(key, 2);
+    }
+    return 1;
 }
 
 /* The live value of key (borrowed; made the most recent, counted as a hit), or NULL: a miss, or
@@ -546,20 +557,66 @@ static inline void mc_pause(void) {
 
 /* -- memoised calls ---------------------------------------------------------------------- */
 
-/* A memoised function's tp_call: calls without keywords take the positional path, which
- * needs no keyword dict; the others go to the type's own __call__. */
-static ternaryfunc mc_memo_keywords_call;
-static PyObject *(*mc_memo_positional_call)(PyObject *self, PyObject *args);
-
-static PyObject *mc_memo_call(PyObject *self, PyObject *args, PyObject *kwargs) {
-    if (kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0) return mc_memo_positional_call(self, args);
-    return mc_memo_keywords_call(self, args, kwargs);
+/* A memoised function is called through the vectorcall protocol: the interpreter hands over
+ * its argument array, so a hit builds no argument tuple (and, for one int or str argument, no
+ * key either). Each instance keeps its vectorcall function at `offset`; tp_call goes through
+ * it too. Called once at import, before any instance exists. */
+static void mc_install_vectorcall(PyTypeObject *type, Py_ssize_t offset) {
+    type->tp_vectorcall_offset = offset;
+    type->tp_call = PyVectorcall_Call;
+    type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
 }
 
-static void mc_install_call(PyTypeObject *type, PyObject *(*positional)(PyObject *, PyObject *)) {
-    mc_memo_keywords_call = type->tp_call;
-    mc_memo_positional_call = positional;
-    type->tp_call = mc_memo_call;
+/* The tuple of n arguments: the key of a positional call, as hashkey makes it. */
+static inline PyObject *mc_args_tuple(PyObject *const *args, Py_ssize_t n) {
+    Py_ssize_t i;
+    PyObject *tuple = PyTuple_New(n);
+    if (tuple == NULL) return NULL;
+    for (i = 0; i < n; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(tuple, i, args[i]);
+    }
+    return tuple;
+}
+
+/* Plain arguments (ints and strs: their hashing and comparison run no Python code). */
+static inline int mc_plain_args(PyObject *const *args, Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        if (!mc_plain_fast_type(Py_TYPE(args[i]))) return 0;
+    }
+    return 1;
+}
+
+/* A probe is a tuple of n Nones that only its memoised function holds; for one lookup it holds
+ * a call's arguments instead, saving the allocation of a key tuple on every hit. Nothing runs
+ * Python code (or allocates) while it is loaded, so nobody sees it changed. Its Nones' references
+ * stay counted while the arguments stand in for them. Tuples cache their hash from 3.14 on: the
+ * cache is reset at each change. */
+static inline void mc_probe_reset_hash(PyObject *probe) {
+#if PY_VERSION_HEX >= 0x030E00A7 /* 3.14.0a7 */
+    ((PyTupleObject *)probe)->ob_hash = -1;
+#else
+    (void)probe;
+#endif
+}
+
+static inline void mc_probe_load(PyObject *probe, PyObject *const *args, Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(probe, i, args[i]);
+    }
+    mc_probe_reset_hash(probe);
+}
+
+static inline void mc_probe_unload(PyObject *probe, Py_ssize_t n) {
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        Py_DECREF(PyTuple_GET_ITEM(probe, i));
+        PyTuple_SET_ITEM(probe, i, Py_None);
+    }
+    mc_probe_reset_hash(probe);
 }
 
 #endif /* MASTRA_CACHE_H */

@@ -112,10 +112,17 @@ class TTLCache(CacheCore[K, V], _StatsMixin, MutableMapping[K, V]):
 _KWARGS_MARK = object()
 
 
-def hashkey(*args: Hashable, **kwargs: Hashable) -> tuple[Hashable, ...]:
-    """The cache key of a call: its positional arguments, then its keyword arguments sorted
-    by name (like ``cachetools.keys.hashkey``)."""
+_SELF_KEYED = (int, str)
+
+
+def hashkey(*args: Hashable, **kwargs: Hashable) -> Hashable:
+    """The cache key of a call: the tuple of its positional arguments, then its keyword
+    arguments sorted by name (like ``cachetools.keys.hashkey``). A single positional argument
+    whose type is exactly ``int`` or ``str`` is its own key (as in ``functools.lru_cache``):
+    ``hashkey(3) == 3`` but ``hashkey(3.0) == (3.0,)``."""
     if not kwargs:
+        if len(args) == 1 and type(args[0]) in _SELF_KEYED:
+            return args[0]
         return args
     return (*args, _KWARGS_MARK, *sorted(kwargs.items()))
 
