@@ -23,13 +23,15 @@ def brain(request: ModelRequest) -> str:
 
 async def main() -> None:
     path = Path(tempfile.mkdtemp()) / "memory.db"
-    memory = Memory(SQLiteStorage(path), SQLiteVector(path), options=MemoryOptions(
-        semantic_recall=SemanticRecall(top_k=1, message_range=0)))
+    memory = Memory(
+        SQLiteStorage(path),
+        SQLiteVector(path),
+        options=MemoryOptions(semantic_recall=SemanticRecall(top_k=1, message_range=0)),
+    )
     agent = Agent("assistant", "Be brief.", FunctionModel(brain), memory=memory)
     await agent.generate("My cat is called Whiskers.", thread_id="monday", resource_id="ada")
     await agent.generate("I bake bread on Sundays.", thread_id="tuesday", resource_id="ada")
-    answer = await agent.generate("What is my cat called?", thread_id="friday",
-                                  resource_id="ada")
+    answer = await agent.generate("What is my cat called?", thread_id="friday", resource_id="ada")
     print("recalled:", answer.text)
     await memory.storage.close()
 

@@ -36,8 +36,13 @@ class Conversion(msgspec.Struct):
 
 
 model = os.environ.get("MASTRA_MODEL") or TestModel()
-agent = Agent("fx", "Convert money using the tools; never guess rates.", model,
-              tools=[exchange_rate, multiply], output=Conversion)
+agent = Agent(
+    "fx",
+    "Convert money using the tools; never guess rates.",
+    model,
+    tools=[exchange_rate, multiply],
+    output=Conversion,
+)
 result = agent.generate_sync("How many USD is 250 EUR?")
 print("object:", result.object)
 print("tool calls:", [(c.name, c.arguments) for c in result.tool_calls])
