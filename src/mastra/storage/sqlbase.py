@@ -213,10 +213,8 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         fence: tuple[str, str] | None = None,
     ) -> None:
         if steps:
-            run = WorkflowRun(workflow_id=workflow_id, run_id=run_id, status="")
-            await self._fenced(
-                [(self._q(sql.UPSERT_STEP), sql.step_params(run, steps), True)], fence
-            )
+            rows = sql.step_rows(workflow_id, run_id, steps)
+            await self._fenced([(self._q(sql.UPSERT_STEP), rows, True)], fence)
 
     async def _fenced(self, statements: list[Statement], fence: tuple[str, str] | None) -> None:
         guard = (self._q(sql.HOLD_LEASE), fence) if fence is not None else None
