@@ -22,7 +22,9 @@ __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
 T = TypeVar("T")
 _STOP = object()
-_CHUNK = 128  # rows per GIL hand-off on the worker thread
+_CHUNK = 32  # rows between the worker's checks whether the event loop is due a turn
+_TURN = 0.0003  # seconds of worker time between turns handed to the waiting event loop
+_TURN_WAIT = 0.005  # the longest the worker waits for that turn (a busy or blocked loop)
 _AUTOCHECKPOINT = 1000  # SQLite's default: checkpoint the WAL past this many pages
 _HERE_EVERY = 64  # run_here sends one call in this many to the worker (its checkpoints)
 _HERE_BYTES = 16 * 1024  # the most text a write run on the event loop's thread may carry
@@ -82,11 +84,13 @@ class SQLiteWorker:
             fn, loop, future = job
             result, error = None, None
             with self._lock:
+                _turns.loop, _turns.since = loop, time.perf_counter()
                 try:
                     self._set_up(connection, here=False)
                     result = fn(connection)
                 except BaseException as exc:  # handed to the awaiting coroutine
                     error = exc
+                _turns.loop = None
             with self._counting:
                 self._pending -= 1  # before the caller resumes: its next write may run here
             loop.call_soon_threadsafe(_settle, future, result, error)
@@ -157,14 +161,42 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+class _Turns(threading.local):
+    """On the worker's thread, the event loop waiting on the job it runs (and since when
+    the worker has had the GIL); None on any other thread."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+    since = 0.0
+
+
+_turns = _Turns()
+
+
+def let_loop_run() -> None:
+    """On the worker's thread, once it has worked _TURN seconds: wait until the event loop
+    waiting on this job has run what was ready (at most _TURN_WAIT). Only letting go of the
+    GIL is not enough: the worker takes it straight back, and the loop's thread, woken by
+    a timer, waits for a whole switch interval (5 ms) before Python forces a hand-over."""
+    loop = _turns.loop
+    if loop is None or time.perf_counter() - _turns.since < _TURN:
+        return
+    turn = threading.Event()
+    try:
+        loop.call_soon_threadsafe(turn.set)
+    except RuntimeError:  # the loop has closed: nobody to wait for
+        return
+    turn.wait(_TURN_WAIT)
+    _turns.since = time.perf_counter()
+
+
 def yielding_map(fn: Callable[[Any], T], items: Iterable[Any], every: int = _CHUNK) -> list[T]:
-    """``[fn(x) for x in items]`` on the worker thread, letting go of the GIL every ``every``
-    items so the event loop's thread is never kept waiting a whole switch interval (5 ms)."""
+    """``[fn(x) for x in items]`` on the worker thread, handing the event loop its turns
+    (:func:`let_loop_run`) as it goes."""
     out: list[T] = []
     for count, item in enumerate(items, 1):
         out.append(fn(item))
         if count % every == 0:
-            time.sleep(0)
+            let_loop_run()
     return out
 
 
@@ -184,7 +216,7 @@ def transaction(
                 continue
             for start in range(0, len(params), _CHUNK):
                 if start:
-                    time.sleep(0)  # let the event loop's thread have the GIL between chunks
+                    let_loop_run()
                 connection.executemany(query, params[start : start + _CHUNK])
     except BaseException:
         connection.execute("ROLLBACK")
