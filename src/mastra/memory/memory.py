@@ -32,7 +32,7 @@ __all__ = ["Memory"]
 
 INDEX = "mastra_memory"
 _PAGE = 10_000
-_BUILD_CHUNK = 200  # messages made between yields to the event loop (well under 1 ms)
+_BUILD_CHUNK = 100  # messages made between yields to the event loop (about 0.2 ms)
 
 
 class _WorkingMemoryText(msgspec.Struct, forbid_unknown_fields=True):

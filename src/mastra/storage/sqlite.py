@@ -22,20 +22,37 @@ __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
 T = TypeVar("T")
 _STOP = object()
-_CHUNK = 128  # rows per GIL hand-off on the worker thread
+_CHUNK = 32  # rows between the worker's checks whether the event loop is due a turn
+_TURN = 0.0003  # seconds of worker time between turns handed to the waiting event loop
+_TURN_WAIT = 0.005  # the longest the worker waits for that turn (a busy or blocked loop)
+_AUTOCHECKPOINT = 1000  # SQLite's default: checkpoint the WAL past this many pages
+_HERE_EVERY = 64  # run_here sends one call in this many to the worker (its checkpoints)
+_HERE_BYTES = 16 * 1024  # the most text a write run on the event loop's thread may carry
 
 
 class SQLiteWorker:
-    """A thread with one SQLite connection that runs submitted functions in order."""
+    """A thread with one SQLite connection that runs submitted functions in order.
+
+    :meth:`run_here` lets a small write skip the thread hop: when nothing is queued it runs
+    on the caller's thread, holding the connection (the worker takes the same lock for each
+    job) with a zero busy timeout and no auto-checkpoint, so the caller never waits on
+    another connection's lock or on a checkpoint's fsyncs; otherwise it goes to the queue.
+    """
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = path
+        self._busy_timeout_ms = int(busy_timeout_ms)
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._connected = threading.Event()
         self._error: BaseException | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # held by whoever uses the connection
+        self._counting = threading.Lock()
+        self._pending = 0  # jobs queued or running (under _counting)
+        self._here = False  # the connection is set up for run_here (under _lock)
+        self._here_streak = 0
         self._thread = threading.Thread(
             target=self._loop,
-            args=(busy_timeout_ms,),
             name=f"mastra-sqlite:{Path(path).name}",
             daemon=True,
         )
@@ -44,10 +61,10 @@ class SQLiteWorker:
         if self._error is not None:
             raise StorageError(f"cannot open SQLite database {path}: {self._error}")
 
-    def _loop(self, busy_timeout_ms: int) -> None:
+    def _loop(self) -> None:
         try:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
@@ -55,27 +72,79 @@ class SQLiteWorker:
             self._error = exc
             self._connected.set()
             return
+        self._connection = connection
         self._connected.set()
         while True:
             job = self._jobs.get()
             if job is _STOP:
-                connection.close()
+                with self._lock:
+                    self._connection = None
+                    connection.close()
                 return
             fn, loop, future = job
-            try:
-                result = fn(connection)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+            result, error = None, None
+            with self._lock:
+                _turns.loop, _turns.since = loop, time.perf_counter()
+                try:
+                    self._set_up(connection, here=False)
+                    result = fn(connection)
+                except BaseException as exc:  # handed to the awaiting coroutine
+                    error = exc
+                _turns.loop = None
+            with self._counting:
+                self._pending -= 1  # before the caller resumes: its next write may run here
+            loop.call_soon_threadsafe(_settle, future, result, error)
+            del job, fn, result, error
+
+    def _set_up(self, connection: sqlite3.Connection, *, here: bool) -> None:
+        """Switch the connection between the worker's settings (the busy timeout, SQLite's
+        auto-checkpoint) and run_here's (neither), when it is not already so."""
+        if self._here != here:
+            busy, checkpoint = (0, 0) if here else (self._busy_timeout_ms, _AUTOCHECKPOINT)
+            connection.execute(f"PRAGMA busy_timeout = {busy}")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {checkpoint}")
+            self._here = here
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if not self._thread.is_alive():
             raise StorageError(f"SQLite database {self.path} is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        with self._counting:
+            self._pending += 1
         self._jobs.put((fn, loop, future))
         return await future
+
+    async def run_here(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``run(fn)`` for a short write, run on this thread when the worker is idle and no
+        other connection holds the write lock, else queued. Every _HERE_EVERY-th call is
+        queued anyway: that commit lets SQLite checkpoint the WAL, on the worker's thread."""
+        self._here_streak = (self._here_streak + 1) % _HERE_EVERY
+        if self._here_streak and self._pending == 0 and self._lock.acquire(blocking=False):
+            try:
+                done, result = self._try_here(fn)
+            finally:
+                self._lock.release()
+            if done:
+                await asyncio.sleep(0)  # the loop's other tasks (heartbeats, cancels) run
+                return result  # type: ignore[return-value]
+        return await self.run(fn)
+
+    def _try_here(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """(True, fn's result), or (False, None) when it must be queued: a job came in
+        meanwhile, or another connection holds the lock (fn rolled back what it began)."""
+        connection = self._connection
+        if connection is None or self._pending:
+            return False, None
+        self._set_up(connection, here=True)
+        try:
+            return True, fn(connection)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            return False, None
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -92,14 +161,42 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+class _Turns(threading.local):
+    """On the worker's thread, the event loop waiting on the job it runs (and since when
+    the worker has had the GIL); None on any other thread."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+    since = 0.0
+
+
+_turns = _Turns()
+
+
+def let_loop_run() -> None:
+    """On the worker's thread, once it has worked _TURN seconds: wait until the event loop
+    waiting on this job has run what was ready (at most _TURN_WAIT). Only letting go of the
+    GIL is not enough: the worker takes it straight back, and the loop's thread, woken by
+    a timer, waits for a whole switch interval (5 ms) before Python forces a hand-over."""
+    loop = _turns.loop
+    if loop is None or time.perf_counter() - _turns.since < _TURN:
+        return
+    turn = threading.Event()
+    try:
+        loop.call_soon_threadsafe(turn.set)
+    except RuntimeError:  # the loop has closed: nobody to wait for
+        return
+    turn.wait(_TURN_WAIT)
+    _turns.since = time.perf_counter()
+
+
 def yielding_map(fn: Callable[[Any], T], items: Iterable[Any], every: int = _CHUNK) -> list[T]:
-    """``[fn(x) for x in items]`` on the worker thread, letting go of the GIL every ``every``
-    items so the event loop's thread is never kept waiting a whole switch interval (5 ms)."""
+    """``[fn(x) for x in items]`` on the worker thread, handing the event loop its turns
+    (:func:`let_loop_run`) as it goes."""
     out: list[T] = []
     for count, item in enumerate(items, 1):
         out.append(fn(item))
         if count % every == 0:
-            time.sleep(0)
+            let_loop_run()
     return out
 
 
@@ -118,8 +215,9 @@ def transaction(
                 connection.execute(query, params)
                 continue
             for start in range(0, len(params), _CHUNK):
+                if start:
+                    let_loop_run()
                 connection.executemany(query, params[start : start + _CHUNK])
-                time.sleep(0)  # let the event loop's thread have the GIL between chunks
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -158,6 +256,16 @@ def migrate(connection: sqlite3.Connection) -> int:
         connection.execute("ROLLBACK")
         raise
     return len(sql.MIGRATIONS)
+
+
+def _small(statements: list[Statement]) -> bool:
+    """Whether a write is short enough to run on the event loop's thread: its text values
+    add up to at most _HERE_BYTES."""
+    size = 0
+    for _, params, many in statements:
+        for row in params if many else (params,):
+            size += sum(len(value) for value in row if isinstance(value, str | bytes))
+    return size <= _HERE_BYTES
 
 
 def _locked_or_failed(text: str) -> MastraError:
@@ -225,6 +333,13 @@ class SQLiteStorage(SqlStorage):
         worker = await self._ready()
         with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
             return await worker.run(lambda c: transaction(c, build(), guard))
+
+    async def _write_now(self, statements: list[Statement], guard: Guard | None) -> bool:
+        worker = await self._ready()
+        with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
+            if _small(statements):
+                return await worker.run_here(lambda c: transaction(c, statements, guard))
+            return await worker.run(lambda c: transaction(c, statements, guard))
 
     async def _transact(self, program: Callable[[], Program[T]]) -> T:
         worker = await self._ready()

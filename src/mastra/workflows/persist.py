@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from mastra.storage import Storage, WorkflowRun
 from mastra.storage.types import RunQueue
@@ -50,8 +50,8 @@ class RunStore:
         self.owner = owner or uuid.uuid4().hex
         self._heartbeat: asyncio.Task[None] | None = None
         self._writer: asyncio.Future[None] | None = None
-        self._row: Callable[[], WorkflowRun] | None = None
-        self._row_due = False  # a status change waits to be written
+        self._row: Callable[[], WorkflowRun] | None = None  # a status change to write
+        self._steps: Callable[[], dict[str, Any]] | None = None  # step records to write
         self._released = False
 
     @property
@@ -110,12 +110,13 @@ class RunStore:
     async def save(self, row: Callable[[], WorkflowRun], *, final: bool) -> None:
         """Write the run's row (``row()`` gives it, with the step records changed since the
         last call) as the durability mode says; a final save also gives the lease up."""
-        self._row, self._row_due = row, True
+        self._row = row
         await self._request(final)
 
-    async def checkpoint(self, row: Callable[[], WorkflowRun]) -> None:
-        """Write the step records changed since the last write (not the run's row)."""
-        self._row = row
+    async def checkpoint(self, steps: Callable[[], dict[str, Any]]) -> None:
+        """Write the step records changed since the last write (``steps()`` gives them), not
+        the run's row."""
+        self._steps = steps
         await self._request(final=False)
 
     async def _request(self, final: bool) -> None:
@@ -138,21 +139,21 @@ class RunStore:
             await writer
 
     async def _drain(self) -> None:
-        while self._row is not None:
-            row, self._row = self._row, None
-            await self._write(False, row)
+        while self._row is not None or self._steps is not None:
+            await self._write(False)
 
-    async def _write(self, final: bool, row: Callable[[], WorkflowRun] | None = None) -> None:
-        make = row or self._row
-        if make is None:
-            return
-        self._row = None
-        run, fence = make(), (self.key, self.owner)
-        if self._row_due or final:
-            self._row_due = False
-            await self.storage.save_workflow_run(run, fence=fence, release=final)
+    async def _write(self, final: bool) -> None:
+        """Write what is due: the run's row (its changed step records with it) when its
+        status changed, else only the changed step records."""
+        row, steps = self._row, self._steps
+        self._row = self._steps = None
+        fence = (self.key, self.owner)
+        if row is not None:
+            await self.storage.save_workflow_run(row(), fence=fence, release=final)
             self._released = final
-        elif run.steps:
-            await self.storage.save_workflow_steps(
-                self.workflow_id, self.run_id, run.steps, fence=fence
-            )
+        elif steps is not None:
+            records = steps()
+            if records:
+                await self.storage.save_workflow_steps(
+                    self.workflow_id, self.run_id, records, fence=fence
+                )

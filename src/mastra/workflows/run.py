@@ -303,6 +303,8 @@ class Run:
             ) from None
 
     def _emit(self, type: str, step: str | None = None, payload: Any = None) -> None:
+        if not self._watchers:
+            return
         event = WorkflowEvent(type, self.run_id, step, payload)
         for queue in self._watchers:
             queue.put_nowait(event)
@@ -443,17 +445,23 @@ class Run:
     async def _checkpoint(self) -> None:
         """Record what changed (a step's record) as the durability mode says."""
         if self._store is not None:
-            await self._store.checkpoint(self._record)
+            await self._store.checkpoint(self._changed_steps)
 
-    def _record(self) -> WorkflowRun:
-        """The run's row as written now: its state without outputs (the data it carries is
-        a reference when it is a step's output), and the step records changed since the
-        last write."""
+    def _changed_steps(self) -> dict[str, Any]:
+        """The step records changed since the last write (and the input until it is
+        stored), as they are written."""
         steps = {key: msgspec.to_builtins(self.results[key]) for key in self._dirty}
         self._dirty.clear()
         if not self._input_stored:
             steps["$input"] = msgspec.to_builtins(self.input)
             self._input_stored = True
+        return steps
+
+    def _record(self) -> WorkflowRun:
+        """The run's row as written now: its state without outputs (the data it carries is
+        a reference when it is a step's output), and the step records changed since the
+        last write."""
+        steps = self._changed_steps()
         snapshot: dict[str, Any] = {
             "position": self.position,
             "suspended": self.suspended,
@@ -616,9 +624,13 @@ class Run:
         with self._tracer.span("workflow.step", step=key) as span:
             for attempt in range(step.retries + 1):
                 ctx = self.context(key, step, attempt)
+                limit = asyncio.timeout(step.timeout) if step.timeout is not None else None
                 try:
-                    async with asyncio.timeout(step.timeout) as limit:
+                    if limit is None:  # no timeout to keep: spare the timer's bookkeeping
                         output = await step.call(ctx, data)
+                    else:
+                        async with limit:
+                            output = await step.call(ctx, data)
                 except Suspend as signal:
                     self._resume.pop(key, None)
                     await self._settle(
@@ -636,7 +648,7 @@ class Run:
                 except (asyncio.CancelledError, Suspended, StepFailed, Parked):
                     raise
                 except Exception as exc:  # recorded on the step, then retried or reported
-                    if isinstance(exc, TimeoutError) and limit.expired():
+                    if isinstance(exc, TimeoutError) and limit is not None and limit.expired():
                         error = f"timed out after {step.timeout} s"
                     else:
                         error = f"{type(exc).__name__}: {exc}"
@@ -654,7 +666,8 @@ class Run:
                             attempts=attempt + 1,
                         ),
                     )
-                    self._emit("step-finish", key, msgspec.to_builtins(output))
+                    if self._watchers:  # the payload is converted only when watched
+                        self._emit("step-finish", key, msgspec.to_builtins(output))
                     return output
                 if attempt < step.retries:
                     await asyncio.sleep(step.backoff * 2**attempt)
