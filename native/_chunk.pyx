@@ -5,11 +5,13 @@
 The rules are LangChain's RecursiveCharacterTextSplitter with its defaults (separators kept at
 the start of the piece they open, chunks stripped of whitespace), computed on spans of the
 text: pieces are (start, end) pairs, a merged chunk is the span from its first piece's start
-to its last piece's end. Separators are searched on the string's own storage
-(native/include/mastra_textscan.h), the spans collect in a C buffer, and only the final
-chunks become Python objects, built here in one loop."""
+to its last piece's end. Separators are located on the string's own storage, one bitmap pass
+per range and separator (native/include/mastra_textscan.h), the spans collect in a C buffer,
+and only the final chunks become Python objects, built here in one loop."""
 
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
 from cpython.unicode cimport Py_UNICODE_ISSPACE
 from cpython.dict cimport PyDict_Copy
 
@@ -20,38 +22,87 @@ cdef extern from "Python.h":
     # CPython's own slice (an ASCII text's slices skip the widest-character scan)
     str PyUnicode_Substring(str text, Py_ssize_t start, Py_ssize_t end)
 
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    bint PyUnicode_IS_ASCII(object)
 
-cdef struct Spans:
-    Py_ssize_t *at   # pairs: at[2 * i] = start, at[2 * i + 1] = end
+cdef extern from "mastra_cpu.h":
+    int mastra_simd_level() nogil
+    const char *mastra_simd_name(int level) nogil
+    int mastra_simd_from_name(const char *name) nogil
+    int mastra_simd_detected() nogil
+
+cdef extern from "mastra_textscan.h":
+    # The positions p in [a, b) of c0 followed (second = 1) by c1, each at least m after the
+    # one kept before, into out (room places); returns how many, stop = b when all were seen,
+    # else where to go on from.
+    ctypedef Py_ssize_t (*mastra_findall_fn)(
+        int kind, const void *data, Py_ssize_t a, Py_ssize_t b, uint32_t c0, uint32_t c1,
+        int second, Py_ssize_t m, Py_ssize_t *out, Py_ssize_t room,
+        Py_ssize_t *stop) noexcept nogil
+    mastra_findall_fn mastra_findall_for(int level) nogil
+    const char *mastra_findall_name(int level) nogil
+    uint32_t mastra_or_ucs1(const void *s, Py_ssize_t n) nogil
+    uint32_t mastra_or_ucs2(const void *s, Py_ssize_t n) nogil
+    void mastra_narrow_ucs2(const void *s, Py_ssize_t n, void *out) nogil
+
+# The separator scan and the SIMD level it was chosen for (set_scan_level changes both).
+cdef mastra_findall_fn findall = mastra_findall_for(mastra_simd_level())
+cdef int findall_level = mastra_simd_level()
+# Ranges at least this long are scanned with the GIL released.
+DEF NOGIL_CHARS = 1 << 16
+
+
+def scan_level():
+    """The variant of the separator scan in use: "avx2" or "scalar"."""
+    return mastra_findall_name(findall_level).decode()
+
+
+def set_scan_level(str name):
+    """Use the scan for SIMD level ``name`` (at most what this CPU has); returns the variant
+    used before. For tests that run every variant in one process."""
+    global findall, findall_level
+    cdef int level = mastra_simd_from_name(name.encode())
+    if level < 0 or level > mastra_simd_detected():
+        raise ValueError(f"SIMD level {name!r} is unknown or not supported by this CPU")
+    before = scan_level()
+    findall, findall_level = mastra_findall_for(level), level
+    return before
+
+
+cdef struct Offsets:
+    Py_ssize_t *at
     Py_ssize_t count
     Py_ssize_t capacity
 
 
-cdef int spans_push(Spans *s, Py_ssize_t a, Py_ssize_t b) except -1:
+cdef Py_ssize_t *offsets_reserve(Offsets *o, Py_ssize_t more) except NULL:
+    """Room for ``more`` offsets after the ones held; the free room's start."""
     cdef Py_ssize_t capacity
     cdef Py_ssize_t *grown
-    if s.count == s.capacity:
-        capacity = s.capacity * 2 if s.capacity else 64
-        grown = <Py_ssize_t *>realloc(s.at, 2 * capacity * sizeof(Py_ssize_t))
+    if o.count + more > o.capacity:
+        capacity = max(2 * o.capacity, o.count + more, 64)
+        grown = <Py_ssize_t *>realloc(o.at, capacity * sizeof(Py_ssize_t))
         if grown == NULL:
             raise MemoryError()
-        s.at, s.capacity = grown, capacity
-    s.at[2 * s.count] = a
-    s.at[2 * s.count + 1] = b
-    s.count += 1
+        o.at, o.capacity = grown, capacity
+    return o.at + o.count
+
+
+cdef int offsets_push2(Offsets *o, Py_ssize_t a, Py_ssize_t b) except -1:
+    cdef Py_ssize_t *room = offsets_reserve(o, 2)
+    room[0], room[1] = a, b
+    o.count += 2
     return 0
-
-
-cdef extern from "mastra_textscan.h":
-    # The first i >= start where sep occurs inside text[start:end], or -1 (str.find's answer;
-    # m >= 1 characters); kind and data are the str's storage.
-    Py_ssize_t mastra_find(int kind, const void *data, Py_ssize_t start, Py_ssize_t end,
-                           const Py_UCS4 *sep, Py_ssize_t m) nogil
 
 
 cdef struct Separator:
     Py_UCS4 *chars
     Py_ssize_t length
+
+
+cdef struct Level:
+    Offsets cuts   # the occurrences of the separator tried last at this depth, then the cuts
 
 
 cdef class _Split:
@@ -62,7 +113,8 @@ cdef class _Split:
     cdef int kind
     cdef const void *data
     cdef Separator *seps
-    cdef Spans out
+    cdef Level *levels   # one per recursion depth (at most nseps deep)
+    cdef Offsets out     # chunk spans: start, end, start, end ...
 
     def __cinit__(self, str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
         cdef Py_ssize_t i, j, total = 0
@@ -76,7 +128,8 @@ cdef class _Split:
         # One block: the Separator table, then every separator's characters.
         self.seps = <Separator *>malloc(
             self.nseps * sizeof(Separator) + (total + 1) * sizeof(Py_UCS4))
-        if self.seps == NULL:
+        self.levels = <Level *>calloc(self.nseps + 1, sizeof(Level))
+        if self.seps == NULL or self.levels == NULL:
             raise MemoryError()
         cdef Py_UCS4 *chars = <Py_UCS4 *>(self.seps + self.nseps)
         for i in range(self.nseps):
@@ -87,85 +140,136 @@ cdef class _Split:
             chars += len(separator)
 
     def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.levels != NULL:
+            for i in range(self.nseps + 1):
+                free(self.levels[i].cuts.at)
+            free(self.levels)
         free(self.out.at)
         free(self.seps)
 
-    cdef Py_ssize_t choose(self, Py_ssize_t a, Py_ssize_t b, Py_ssize_t first,
-                           Py_ssize_t *rest, Py_ssize_t *found) noexcept:
+    cdef Py_ssize_t find_all(self, Level *level, const Separator *sep, Py_ssize_t a,
+                             Py_ssize_t b) except -1:
+        """The occurrences of ``sep`` (length >= 1) inside text[a:b], left to right and not
+        overlapping, at level.cuts.at[1:n + 1] (the place before is kept for ``cut``);
+        returns n."""
+        cdef Offsets *cuts = &level.cuts
+        cdef uint32_t c0 = sep.chars[0], c1 = sep.chars[1 if sep.length > 1 else 0]
+        cdef int second = sep.length > 1
+        # longer separators are checked below, before overlaps are decided
+        cdef Py_ssize_t m = sep.length if sep.length <= 2 else 1
+        cdef Py_ssize_t n = 0, got, start = a, stop = a
+        cdef Py_ssize_t room = (b - a) // 32 + 128  # texts have fewer; more when needed
+        cdef Py_ssize_t *out
+        cuts.count = 0
+        while True:
+            out = offsets_reserve(cuts, room + 2) + 1
+            if b - start >= NOGIL_CHARS:
+                with nogil:
+                    got = findall(self.kind, self.data, start, b, c0, c1, second, m,
+                                  out + n, room - n, &stop)
+            else:
+                got = findall(self.kind, self.data, start, b, c0, c1, second, m, out + n,
+                              room - n, &stop)
+            n += got
+            if stop >= b:
+                break
+            start, room = stop, 4 * room
+        return self.checked(out, n, sep, b) if sep.length > 2 else n
+
+    cdef Py_ssize_t checked(self, Py_ssize_t *at, Py_ssize_t n, const Separator *sep,
+                            Py_ssize_t b) noexcept:
+        """Keep the places in at[:n] where all of ``sep`` (3+ characters) occurs within b,
+        each at least its length after the one kept before; returns how many."""
+        cdef Py_ssize_t i, j, kept = 0, after = 0, p
+        for i in range(n):
+            p = at[i]
+            if p < after or p + sep.length > b:
+                continue
+            j = 2
+            while j < sep.length and PyUnicode_READ(self.kind, self.data, p + j) == sep.chars[j]:
+                j += 1
+            if j == sep.length:
+                at[kept] = p
+                kept += 1
+                after = p + sep.length
+        return kept
+
+    cdef Py_ssize_t choose(self, Py_ssize_t a, Py_ssize_t b, Py_ssize_t first, Level *level,
+                           Py_ssize_t *rest, Py_ssize_t *found) except -2:
         """The index of the first separator from ``first`` on found in text[a:b] ("" always
         matches); ``rest`` gets the index the next level starts from (nseps: none left) and
-        ``found`` where the chosen separator first occurs (-1: nowhere, or "")."""
-        cdef Py_ssize_t i, at
-        found[0] = -1
+        ``found`` how many times the chosen one occurs there (found by ``find_all``, kept in
+        the level; 0 for "" and when none occurs)."""
+        cdef Py_ssize_t i
+        found[0] = 0
         for i in range(first, self.nseps):
             if self.seps[i].length == 0:
                 rest[0] = self.nseps
                 return i
-            at = mastra_find(self.kind, self.data, a, b, self.seps[i].chars, self.seps[i].length)
-            if at >= 0:
-                rest[0], found[0] = i + 1, at
+            found[0] = self.find_all(level, &self.seps[i], a, b)
+            if found[0] > 0:
+                rest[0] = i + 1
                 return i
         rest[0] = self.nseps
         return self.nseps - 1
 
-    cdef int pieces(self, Py_ssize_t a, Py_ssize_t b, const Separator *sep, Py_ssize_t at,
-                    Spans *into) except -1:
-        """text[a:b] cut before each occurrence of ``sep`` (the first one at ``at``), empty
-        pieces dropped; "" cuts between characters."""
-        cdef Py_ssize_t step = sep.length, start = a, i
-        if step == 0:
-            for i in range(a, b):
-                spans_push(into, i, i + 1)
-            return 0
-        while at >= 0:
-            if at > start:
-                spans_push(into, start, at)
-            start = at
-            at = mastra_find(self.kind, self.data, at + step, b, sep.chars, step)
-        if b > start:
-            spans_push(into, start, b)
+    cdef Py_ssize_t *cut(self, Py_ssize_t a, Py_ssize_t b, const Separator *sep, Py_ssize_t n,
+                         Level *level, Py_ssize_t *count) except NULL:
+        """Where the pieces of text[a:b] start, then b: cut before each of the ``n``
+        occurrences ``choose`` found, empty pieces dropped; "" cuts between characters.
+        ``count`` gets the number of offsets."""
+        cdef Py_ssize_t i
+        cdef Py_ssize_t *at
+        if sep.length == 0:
+            n = b - a - 1
+            at = offsets_reserve(&level.cuts, n + 2)
+            for i in range(1, n + 1):
+                at[i] = a + i
+        else:
+            at = level.cuts.at  # the occurrences are at[1:n + 1]
+        at[0] = a
+        if n > 0 and at[1] == a:  # a separator right at the start: no empty first piece
+            at += 1
+            n -= 1
+        at[n + 1] = b
+        count[0] = n + 2
+        return at
+
+    cdef int split(self, Py_ssize_t a, Py_ssize_t b, Py_ssize_t first,
+                   Py_ssize_t depth) except -1:
+        cdef Py_ssize_t rest, found, count, i, good = 0
+        cdef Level *level = &self.levels[depth]
+        cdef Py_ssize_t chosen = self.choose(a, b, first, level, &rest, &found)
+        cdef Py_ssize_t *at = self.cut(a, b, &self.seps[chosen], found, level, &count)
+        for i in range(count - 1):  # piece i is text[at[i]:at[i + 1]]
+            if at[i + 1] - at[i] < self.size:
+                continue  # a good piece: merged with its neighbours below
+            if i > good:
+                self.merge(at, good, i)
+            good = i + 1
+            if rest < self.nseps:
+                self.split(at[i], at[i + 1], rest, depth + 1)
+            else:
+                offsets_push2(&self.out, at[i], at[i + 1])  # too long, nothing to split by
+        if count - 1 > good:
+            self.merge(at, good, count - 1)
         return 0
 
-    cdef int split(self, Py_ssize_t a, Py_ssize_t b, Py_ssize_t first) except -1:
-        cdef Py_ssize_t rest, found
-        cdef Py_ssize_t chosen = self.choose(a, b, first, &rest, &found)
-        cdef Py_ssize_t i, x, y, good = 0
-        cdef Spans pieces
-        pieces.at, pieces.count, pieces.capacity = NULL, 0, 0
-        try:
-            self.pieces(a, b, &self.seps[chosen], found, &pieces)
-            for i in range(pieces.count):
-                x, y = pieces.at[2 * i], pieces.at[2 * i + 1]
-                if y - x < self.size:
-                    continue  # a good piece: merged with its neighbours below
-                if i > good:
-                    self.merge(&pieces, good, i)
-                good = i + 1
-                if rest < self.nseps:
-                    self.split(x, y, rest)
-                else:
-                    spans_push(&self.out, x, y)  # too long, nothing left to split by
-            if pieces.count > good:
-                self.merge(&pieces, good, pieces.count)
-        finally:
-            free(pieces.at)
-        return 0
-
-    cdef int merge(self, Spans *pieces, Py_ssize_t lo, Py_ssize_t hi) except -1:
-        """Pack pieces[lo:hi] (consecutive, so their lengths add up to spans) into chunks of
-        at most ``size``, carrying up to ``overlap`` into the next."""
-        cdef Py_ssize_t *at = pieces.at
+    cdef int merge(self, const Py_ssize_t *at, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        """Pack pieces lo .. hi - 1 (text[at[i]:at[i + 1]]) into chunks of at most ``size``,
+        carrying up to ``overlap`` into the next."""
         cdef Py_ssize_t first = lo, total = 0, i, n
         for i in range(lo, hi):
-            n = at[2 * i + 1] - at[2 * i]
+            n = at[i + 1] - at[i]
             if total + n > self.size and i > first:
-                self.emit(at[2 * first], at[2 * i - 1])
+                self.emit(at[first], at[i])
                 while total > self.overlap or (total + n > self.size and total > 0):
-                    total -= at[2 * first + 1] - at[2 * first]
+                    total -= at[first + 1] - at[first]
                     first += 1
             total += n
         if first < hi:
-            self.emit(at[2 * first], at[2 * hi - 1])
+            self.emit(at[first], at[hi])
         return 0
 
     cdef int emit(self, Py_ssize_t a, Py_ssize_t b) except -1:
@@ -174,7 +278,7 @@ cdef class _Split:
         while b > a and Py_UNICODE_ISSPACE(PyUnicode_READ(self.kind, self.data, b - 1)):
             b -= 1
         if a < b:
-            spans_push(&self.out, a, b)
+            offsets_push2(&self.out, a, b)
         return 0
 
 
@@ -185,8 +289,32 @@ cdef _Split split_text(str text, Py_ssize_t size, Py_ssize_t overlap, list separ
         if not isinstance(separator, str):
             raise TypeError("separators must be str")
     cdef _Split state = _Split(text, size, overlap, separators)
-    state.split(0, len(text), 0)
+    state.split(0, len(text), 0, 0)
     return state
+
+
+cdef str slice_of(str text, Py_ssize_t a, Py_ssize_t b):
+    """text[a:b] (0 <= a < b <= len(text)), copied without CPython's per-character loops."""
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const char *data = <const char *>PyUnicode_DATA(text)
+    cdef Py_ssize_t n = b - a
+    cdef uint32_t bits
+    cdef str out
+    if kind == 1:
+        bits = 0 if PyUnicode_IS_ASCII(text) else mastra_or_ucs1(data + a, n)
+        out = PyUnicode_New(n, 127 if bits < 128 else 255)
+        memcpy(PyUnicode_DATA(out), data + a, n)
+    elif kind == 2:
+        bits = mastra_or_ucs2(data + 2 * a, n)
+        if bits >= 256:
+            out = PyUnicode_New(n, 0xFFFF)
+            memcpy(PyUnicode_DATA(out), data + 2 * a, 2 * n)
+        else:
+            out = PyUnicode_New(n, 127 if bits < 128 else 255)
+            mastra_narrow_ucs2(data + 2 * a, n, PyUnicode_DATA(out))
+    else:
+        out = PyUnicode_Substring(text, a, b)
+    return out
 
 
 cdef object make_chunk(str text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t position,
@@ -205,7 +333,15 @@ def recursive_spans(str text, Py_ssize_t size, Py_ssize_t overlap, list separato
     non-empty list of str separators)."""
     cdef _Split state = split_text(text, size, overlap, separators)
     cdef Py_ssize_t i
-    return [(state.out.at[2 * i], state.out.at[2 * i + 1]) for i in range(state.out.count)]
+    return [(state.out.at[2 * i], state.out.at[2 * i + 1]) for i in range(state.out.count // 2)]
+
+
+def recursive_texts(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
+    """The text of each chunk of ``text`` (``recursive_spans``'s slices)."""
+    cdef _Split state = split_text(text, size, overlap, separators)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t *at = state.out.at
+    return [slice_of(text, at[2 * i], at[2 * i + 1]) for i in range(state.out.count // 2)]
 
 
 def recursive_chunks(str text, Py_ssize_t size, Py_ssize_t overlap, list separators,
@@ -216,7 +352,7 @@ def recursive_chunks(str text, Py_ssize_t size, Py_ssize_t overlap, list separat
     cdef Py_ssize_t i
     cdef Py_ssize_t *at = state.out.at
     return [make_chunk(text, at[2 * i], at[2 * i + 1], i, template, chunk_type)
-            for i in range(state.out.count)]
+            for i in range(state.out.count // 2)]
 
 
 def chunks_at(str text, list spans, dict template, object chunk_type):
@@ -230,3 +366,8 @@ def chunks_at(str text, list spans, dict template, object chunk_type):
             raise ValueError(f"span ({a}, {b}) is not within a text of {n} characters")
         out.append(make_chunk(text, a, b, i, template, chunk_type))
     return out
+
+
+def _kernel_count(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
+    cdef _Split state = split_text(text, size, overlap, separators)
+    return state.out.count // 2
