@@ -9,7 +9,7 @@ to its last piece's end. Separators are located on the string's own storage, one
 per range and separator (native/include/mastra_textscan.h), the spans collect in a C buffer,
 and only the final chunks become Python objects, built here in one loop."""
 
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
 from cpython.unicode cimport Py_UNICODE_ISSPACE
@@ -238,45 +238,62 @@ cdef class _Split:
 
     cdef int split(self, Py_ssize_t a, Py_ssize_t b, Py_ssize_t first,
                    Py_ssize_t depth) except -1:
-        cdef Py_ssize_t rest, found, count, i, good = 0
+        cdef Py_ssize_t rest, found, count, i = 0
         cdef Level *level = &self.levels[depth]
         cdef Py_ssize_t chosen = self.choose(a, b, first, level, &rest, &found)
         cdef Py_ssize_t *at = self.cut(a, b, &self.seps[chosen], found, level, &count)
-        for i in range(count - 1):  # piece i is text[at[i]:at[i + 1]]
+        while i < count - 1:  # piece i is text[at[i]:at[i + 1]]
             if at[i + 1] - at[i] < self.size:
-                continue  # a good piece: merged with its neighbours below
-            if i > good:
-                self.merge(at, good, i)
-            good = i + 1
-            if rest < self.nseps:
+                i = self.merge(at, i, count - 1)  # a run of pieces that fit
+            elif rest < self.nseps:
                 self.split(at[i], at[i + 1], rest, depth + 1)
+                i += 1
             else:
                 offsets_push2(&self.out, at[i], at[i + 1])  # too long, nothing to split by
-        if count - 1 > good:
-            self.merge(at, good, count - 1)
+                i += 1
         return 0
 
-    cdef int merge(self, const Py_ssize_t *at, Py_ssize_t lo, Py_ssize_t hi) except -1:
-        """Pack pieces lo .. hi - 1 (text[at[i]:at[i + 1]]) into chunks of at most ``size``,
-        carrying up to ``overlap`` into the next."""
-        cdef Py_ssize_t first = lo, total = 0, i, n
-        for i in range(lo, hi):
-            n = at[i + 1] - at[i]
-            if total + n > self.size and i > first:
-                self.emit(at[first], at[i])
-                while total > self.overlap or (total + n > self.size and total > 0):
-                    total -= at[first + 1] - at[first]
-                    first += 1
-            total += n
-        if first < hi:
-            self.emit(at[first], at[hi])
-        return 0
+    cdef Py_ssize_t merge(self, const Py_ssize_t *at, Py_ssize_t i, Py_ssize_t last) except -1:
+        """Pack the pieces from i on (text[at[i]:at[i + 1]] ..., piece i shorter than
+        ``size``) into chunks of at most ``size``, carrying up to ``overlap`` into the next,
+        until a piece too long or the end (at[last]); returns where the pieces stopped.
+
+        A chunk runs from its first piece to the last cut within ``size``; the next one
+        starts at the first cut that leaves at most ``overlap`` behind and lets the piece
+        after the chunk fit: LangChain's piece-by-piece loop, taken a chunk at a time."""
+        cdef Py_ssize_t j = i, limit, keep
+        while True:
+            limit = at[i] + self.size
+            while j < last and at[j + 1] <= limit:
+                j += 1
+            self.emit(at[i], at[j])
+            if j == last or at[j + 1] - at[j] >= self.size:
+                return j
+            keep = max(at[j] - self.overlap, at[j + 1] - self.size)
+            while at[i] < keep:
+                i += 1
 
     cdef int emit(self, Py_ssize_t a, Py_ssize_t b) except -1:
-        while a < b and Py_UNICODE_ISSPACE(PyUnicode_READ(self.kind, self.data, a)):
-            a += 1
-        while b > a and Py_UNICODE_ISSPACE(PyUnicode_READ(self.kind, self.data, b - 1)):
-            b -= 1
+        """Record text[a:b] stripped of whitespace, if anything is left."""
+        cdef const uint8_t *s1
+        cdef const uint16_t *s2
+        if self.kind == 1:  # one loop per width: no width test per character
+            s1 = <const uint8_t *>self.data
+            while a < b and Py_UNICODE_ISSPACE(s1[a]):
+                a += 1
+            while b > a and Py_UNICODE_ISSPACE(s1[b - 1]):
+                b -= 1
+        elif self.kind == 2:
+            s2 = <const uint16_t *>self.data
+            while a < b and Py_UNICODE_ISSPACE(s2[a]):
+                a += 1
+            while b > a and Py_UNICODE_ISSPACE(s2[b - 1]):
+                b -= 1
+        else:
+            while a < b and Py_UNICODE_ISSPACE(PyUnicode_READ(4, self.data, a)):
+                a += 1
+            while b > a and Py_UNICODE_ISSPACE(PyUnicode_READ(4, self.data, b - 1)):
+                b -= 1
         if a < b:
             offsets_push2(&self.out, a, b)
         return 0
@@ -321,11 +338,12 @@ cdef object make_chunk(str text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t position
                        dict template, object chunk_type):
     """chunk_type(text[a:b], metadata, a, b), the metadata a copy of ``template`` (whose keys
     already hold "position", "start" and "end", so the copy keeps its key order)."""
+    cdef object start = a, end = b  # one int object each, shared by metadata and chunk
     cdef dict metadata = PyDict_Copy(template)
     metadata["position"] = position
-    metadata["start"] = a
-    metadata["end"] = b
-    return chunk_type(PyUnicode_Substring(text, a, b), metadata, a, b)
+    metadata["start"] = start
+    metadata["end"] = end
+    return chunk_type(slice_of(text, a, b), metadata, start, end)
 
 
 def recursive_spans(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):

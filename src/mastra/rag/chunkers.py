@@ -163,6 +163,14 @@ class RecursiveChunker(Chunker):
         count = None if self._tokenizer is None else self._tokenizer.count
         return recursive_spans(text, self.size, self.overlap, self.separators, count)
 
+    def split_text(self, text: str) -> list[str]:
+        """The chunks' texts alone (LangChain's ``split_text``): no offsets, no metadata."""
+        if not isinstance(text, str):
+            raise ValidationError(f"split_text() takes a str, got {type(text).__name__}")
+        if self._tokenizer is not None:
+            return [text[a:b] for a, b in self.spans(text)]
+        return _chunk.recursive_texts(text, self.size, self.overlap, self.separators)
+
     def __repr__(self) -> str:
         tokens = "" if self._tokenizer is None else f", tokens={self._tokenizer.name!r}"
         return (
