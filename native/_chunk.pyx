@@ -156,8 +156,9 @@ cdef class _Split:
         cdef Offsets *cuts = &level.cuts
         cdef uint32_t c0 = sep.chars[0], c1 = sep.chars[1 if sep.length > 1 else 0]
         cdef int second = sep.length > 1
-        # longer separators are checked below, before overlaps are decided
-        cdef Py_ssize_t m = sep.length if sep.length <= 2 else 1
+        # Only a doubled character can overlap itself among the first two characters; longer
+        # separators are checked below, before overlaps are decided.
+        cdef Py_ssize_t m = 2 if sep.length == 2 and c0 == c1 else 1
         cdef Py_ssize_t n = 0, got, start = a, stop = a
         cdef Py_ssize_t room = (b - a) // 32 + 128  # texts have fewer; more when needed
         cdef Py_ssize_t *out
@@ -389,3 +390,8 @@ def chunks_at(str text, list spans, dict template, object chunk_type):
 def _kernel_count(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
     cdef _Split state = split_text(text, size, overlap, separators)
     return state.out.count // 2
+
+
+def _findall_count(str text, str sep):
+    cdef _Split state = _Split(text, 10, 0, [sep])
+    return state.find_all(&state.levels[0], &state.seps[0], 0, len(text))

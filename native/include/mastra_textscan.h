@@ -24,38 +24,65 @@ static inline int mastra_ctz64(uint64_t x) {
     _BitScanForward64(&i, x);
     return (int)i;
 }
+static inline int mastra_high64(uint64_t x) {
+    unsigned long i;
+    _BitScanReverse64(&i, x);
+    return (int)i;
+}
 #else
+/* The lowest and the highest set bit of x (x != 0). */
 static inline int mastra_ctz64(uint64_t x) { return __builtin_ctzll(x); }
+static inline int mastra_high64(uint64_t x) { return 63 - __builtin_clzll(x); }
 #endif
 
 /* mastra_findall_fn(kind, data, a, b, c0, c1, second, m, out, room, &stop): the positions p
  * in [a, b) where s[p] == c0 and s[p + second] == c1 (p + second < b; second is 0 or 1), left
- * to right, each at least m after the one kept before it (so that "\n\n" occurs once in
- * "\n\n\n"; m = 1 keeps all), written to out. Returns how many; stop is b when the whole range
+ * to right, written to out; m = 2 (for c0 == c1 and second = 1 only) keeps each at least 2
+ * after the one kept before it (so that "\n\n" occurs once in "\n\n\n"), m = 1 keeps all. Returns how many; stop is b when the whole range
  * was seen, else the place to go on from after the caller made room (out had room places). */
 typedef ptrdiff_t (*mastra_findall_fn)(int kind, const void *data, ptrdiff_t a, ptrdiff_t b,
                                        uint32_t c0, uint32_t c1, int second, ptrdiff_t m,
                                        ptrdiff_t *out, ptrdiff_t room, ptrdiff_t *stop);
 
 /* The set bits k of word as positions base + k appended to out[n], those closer than m to the
- * last kept one (*next) skipped. Four bits at a time without branches (most words hold one to
- * four): a branch per position would be mispredicted about once per piece. Writes at most 65
- * places; returns the new n. */
-static inline ptrdiff_t mastra_take(uint64_t word, ptrdiff_t base, ptrdiff_t m, ptrdiff_t *next,
-                                    ptrdiff_t *out, ptrdiff_t n) {
-    ptrdiff_t after = *next;
-    while (word) {
-        for (int k = 0; k < 4; k++) {
-            /* an empty word reads as bit 63 and is not kept */
-            const ptrdiff_t p = base + mastra_ctz64(word | (uint64_t)1 << 63);
-            const ptrdiff_t keep = (word != 0) & (p >= after);
-            out[n] = p;
-            n += keep;
-            after = keep ? p + m : after;
-            word &= word - 1;
+ * last kept one (*next) skipped, one at a time: the rare word where a separator's occurrences
+ * overlap ("\n\n" in "\n\n\n"). */
+static ptrdiff_t mastra_take_overlapping(uint64_t word, ptrdiff_t base, ptrdiff_t m,
+                                         ptrdiff_t *next, ptrdiff_t *out, ptrdiff_t n) {
+    for (; word; word &= word - 1) {
+        const ptrdiff_t p = base + mastra_ctz64(word);
+        if (p >= *next) {
+            out[n++] = p;
+            *next = p + m;
         }
     }
-    *next = after;
+    return n;
+}
+
+/* The set bits k of word as positions base + k appended to out[n]; returns the new n. m is 1
+ * for separators whose occurrences cannot overlap (one character, or two different ones:
+ * every bit is kept), 2 for a doubled character such as "\n\n", whose occurrences are each at
+ * least 2 after the last one kept (*next). Two bits are taken without a branch, then any
+ * more (most words hold none, one or two): a branch per bit, or a chain through *next, would
+ * cost more than the scan itself on sparse separators. Writes at most 65 places. */
+static inline ptrdiff_t mastra_take(uint64_t word, ptrdiff_t base, ptrdiff_t m, ptrdiff_t *next,
+                                    ptrdiff_t *out, ptrdiff_t n) {
+    if (m > 1) {
+        /* bit 0 goes when the last one kept was at base - 1 (it reaches base) */
+        word &= ~(uint64_t)(*next > base);
+        if (word & (word >> 1))
+            return mastra_take_overlapping(word, base, m, next, out, n);
+        const ptrdiff_t after = base + mastra_high64(word | 1) + m;
+        *next = word ? after : *next;
+    }
+    for (int k = 0; k < 2; k++) {
+        /* an empty word reads as bit 63 and is not kept */
+        out[n] = base + mastra_ctz64(word | (uint64_t)1 << 63);
+        n += word != 0;
+        word &= word - 1;
+    }
+    for (; word; word &= word - 1)
+        out[n++] = base + mastra_ctz64(word);
     return n;
 }
 
@@ -135,31 +162,49 @@ mastra_match32_ucs2(const uint16_t *p, int second, __m256i v0, __m256i v1) {
     return (uint32_t)_mm256_movemask_epi8(packed);
 }
 
-/* Whole steps of 64 while every read (up to i + 63 + second) stays below b, then plain C. */
-#define MASTRA_FINDALL_AVX2_LOOP(T, MATCH)                                                    \
-    for (; i + 64 + second <= b; i += 64) {                                                   \
-        if (n + 65 > room) {                                                                  \
+/* Blocks of up to 64 words of 64 positions while every read (up to i + 63 + second of a word)
+ * stays below b: the words are compared first, with a bit per word that has a match, then only
+ * those words are taken; a test of each word would be mispredicted at every word with a match
+ * when the separator is sparse ("\n\n"). Then plain C. */
+#define MASTRA_FINDALL_AVX2_BLOCKS(T, MATCH)                                                  \
+    for (;;) {                                                                                \
+        ptrdiff_t count = (b - second - i) / 64;                                              \
+        if (count <= 0)                                                                       \
+            break;                                                                            \
+        count = count < 64 ? count : 64;                                                      \
+        uint64_t any = 0;                                                                     \
+        ptrdiff_t found = 0;                                                                  \
+        for (ptrdiff_t w = 0; w < count; w++) {                                               \
+            const T *p = (const T *)data + i + 64 * w;                                        \
+            const uint64_t word = (uint64_t)MATCH(p, second, v0, v1) |                       \
+                                  (uint64_t)MATCH(p + 32, second, v0, v1) << 32;              \
+            words[w] = word;                                                                  \
+            any |= (uint64_t)(word != 0) << w;                                                \
+            found += (ptrdiff_t)_mm_popcnt_u64(word);                                         \
+        }                                                                                     \
+        if (n + found + 2 > room) {                                                           \
             *stop = i > next ? i : next;                                                      \
             return n;                                                                         \
         }                                                                                     \
-        const T *p = (const T *)data + i;                                                     \
-        uint64_t word = (uint64_t)MATCH(p, second, v0, v1) |                                 \
-                        (uint64_t)MATCH(p + 32, second, v0, v1) << 32;                        \
-        if (word)                                                                             \
-            n = mastra_take(word, i, m, &next, out, n);                                       \
+        for (; any; any &= any - 1) {                                                         \
+            const ptrdiff_t w = mastra_ctz64(any);                                            \
+            n = mastra_take(words[w], i + 64 * w, m, &next, out, n);                          \
+        }                                                                                     \
+        i += 64 * count;                                                                      \
     }
 
-__attribute__((target("avx2"))) static ptrdiff_t
+__attribute__((target("avx2,popcnt"))) static ptrdiff_t
 mastra_findall_avx2(int kind, const void *data, ptrdiff_t a, ptrdiff_t b, uint32_t c0,
                     uint32_t c1, int second, ptrdiff_t m, ptrdiff_t *out, ptrdiff_t room,
                     ptrdiff_t *stop) {
     ptrdiff_t i = a, n = 0, next = a;
+    uint64_t words[64];
     if (kind == 1 && c0 <= 0xFFu && c1 <= 0xFFu) {
         const __m256i v0 = _mm256_set1_epi8((char)c0), v1 = _mm256_set1_epi8((char)c1);
-        MASTRA_FINDALL_AVX2_LOOP(uint8_t, mastra_match32_ucs1)
+        MASTRA_FINDALL_AVX2_BLOCKS(uint8_t, mastra_match32_ucs1)
     } else if (kind == 2 && c0 <= 0xFFFFu && c1 <= 0xFFFFu) {
         const __m256i v0 = _mm256_set1_epi16((short)c0), v1 = _mm256_set1_epi16((short)c1);
-        MASTRA_FINDALL_AVX2_LOOP(uint16_t, mastra_match32_ucs2)
+        MASTRA_FINDALL_AVX2_BLOCKS(uint16_t, mastra_match32_ucs2)
     }
     return mastra_findall_from(kind, data, i, b, c0, c1, second, m, out, room, n, next, stop);
 }
