@@ -42,12 +42,17 @@ cdef extern from "mastra_textscan.h":
         Py_ssize_t *stop) noexcept nogil
     mastra_findall_fn mastra_findall_for(int level) nogil
     const char *mastra_findall_name(int level) nogil
-    uint32_t mastra_or_ucs1(const void *s, Py_ssize_t n) nogil
-    uint32_t mastra_or_ucs2(const void *s, Py_ssize_t n) nogil
-    void mastra_narrow_ucs2(const void *s, Py_ssize_t n, void *out) nogil
+    # The loops that copy a chunk out (the OR of its characters, two bytes narrowed to one).
+    ctypedef struct mastra_copy_ops:
+        uint32_t (*or_ucs1)(const uint8_t *s, Py_ssize_t n) noexcept nogil
+        uint32_t (*or_ucs2)(const uint16_t *s, Py_ssize_t n) noexcept nogil
+        void (*narrow_ucs2)(const uint16_t *s, Py_ssize_t n, uint8_t *out) noexcept nogil
+    mastra_copy_ops mastra_copy_for(int level) nogil
 
-# The separator scan and the SIMD level it was chosen for (set_scan_level changes both).
+# The separator scan and copy loops and the SIMD level they were chosen for (set_scan_level
+# changes them).
 cdef mastra_findall_fn findall = mastra_findall_for(mastra_simd_level())
+cdef mastra_copy_ops copy_ops = mastra_copy_for(mastra_simd_level())
 cdef int findall_level = mastra_simd_level()
 # Ranges at least this long are scanned with the GIL released.
 DEF NOGIL_CHARS = 1 << 16
@@ -61,12 +66,12 @@ def scan_level():
 def set_scan_level(str name):
     """Use the scan for SIMD level ``name`` (at most what this CPU has); returns the variant
     used before. For tests that run every variant in one process."""
-    global findall, findall_level
+    global findall, copy_ops, findall_level
     cdef int level = mastra_simd_from_name(name.encode())
     if level < 0 or level > mastra_simd_detected():
         raise ValueError(f"SIMD level {name!r} is unknown or not supported by this CPU")
     before = scan_level()
-    findall, findall_level = mastra_findall_for(level), level
+    findall, copy_ops, findall_level = mastra_findall_for(level), mastra_copy_for(level), level
     return before
 
 
@@ -314,22 +319,25 @@ cdef _Split split_text(str text, Py_ssize_t size, Py_ssize_t overlap, list separ
 cdef str slice_of(str text, Py_ssize_t a, Py_ssize_t b):
     """text[a:b] (0 <= a < b <= len(text)), copied without CPython's per-character loops."""
     cdef int kind = PyUnicode_KIND(text)
-    cdef const char *data = <const char *>PyUnicode_DATA(text)
+    cdef const uint8_t *s1
+    cdef const uint16_t *s2
     cdef Py_ssize_t n = b - a
     cdef uint32_t bits
     cdef str out
     if kind == 1:
-        bits = 0 if PyUnicode_IS_ASCII(text) else mastra_or_ucs1(data + a, n)
+        s1 = <const uint8_t *>PyUnicode_DATA(text) + a
+        bits = 0 if PyUnicode_IS_ASCII(text) else copy_ops.or_ucs1(s1, n)
         out = PyUnicode_New(n, 127 if bits < 128 else 255)
-        memcpy(PyUnicode_DATA(out), data + a, n)
+        memcpy(PyUnicode_DATA(out), s1, n)
     elif kind == 2:
-        bits = mastra_or_ucs2(data + 2 * a, n)
+        s2 = <const uint16_t *>PyUnicode_DATA(text) + a
+        bits = copy_ops.or_ucs2(s2, n)
         if bits >= 256:
             out = PyUnicode_New(n, 0xFFFF)
-            memcpy(PyUnicode_DATA(out), data + 2 * a, 2 * n)
+            memcpy(PyUnicode_DATA(out), s2, 2 * n)
         else:
             out = PyUnicode_New(n, 127 if bits < 128 else 255)
-            mastra_narrow_ucs2(data + 2 * a, n, PyUnicode_DATA(out))
+            copy_ops.narrow_ucs2(s2, n, <uint8_t *>PyUnicode_DATA(out))
     else:
         out = PyUnicode_Substring(text, a, b)
     return out

@@ -227,25 +227,45 @@ static const char *mastra_findall_name(int level) {
 /* Copying a chunk out of the text as a new str: the widest character decides the copy's width
  * (CPython's strs are always as narrow as their characters allow), and the OR of all the
  * characters tells whether it is below 128 or 256 just as well as their maximum does. Plain
- * loops the compiler vectorizes at the baseline of every target. */
-static uint32_t mastra_or_ucs1(const uint8_t *s, ptrdiff_t n) {
-    uint8_t bits = 0;
-    for (ptrdiff_t i = 0; i < n; i++)
-        bits |= s[i];
-    return bits;
-}
+ * loops the compiler vectorizes, once for the baseline and once for AVX2 (twice as wide). */
+typedef struct {
+    uint32_t (*or_ucs1)(const uint8_t *s, ptrdiff_t n);
+    uint32_t (*or_ucs2)(const uint16_t *s, ptrdiff_t n);
+    /* two-byte characters all below 256 into one byte each */
+    void (*narrow_ucs2)(const uint16_t *s, ptrdiff_t n, uint8_t *out);
+} mastra_copy_ops;
 
-static uint32_t mastra_or_ucs2(const uint16_t *s, ptrdiff_t n) {
-    uint16_t bits = 0;
-    for (ptrdiff_t i = 0; i < n; i++)
-        bits |= s[i];
-    return bits;
-}
+#define MASTRA_DEFINE_COPY_OPS(NAME, ATTR)                                                    \
+    ATTR static uint32_t NAME##_or_ucs1(const uint8_t *s, ptrdiff_t n) {                      \
+        uint8_t bits = 0;                                                                     \
+        for (ptrdiff_t i = 0; i < n; i++)                                                     \
+            bits |= s[i];                                                                     \
+        return bits;                                                                          \
+    }                                                                                         \
+    ATTR static uint32_t NAME##_or_ucs2(const uint16_t *s, ptrdiff_t n) {                     \
+        uint16_t bits = 0;                                                                    \
+        for (ptrdiff_t i = 0; i < n; i++)                                                     \
+            bits |= s[i];                                                                     \
+        return bits;                                                                          \
+    }                                                                                         \
+    ATTR static void NAME##_narrow_ucs2(const uint16_t *s, ptrdiff_t n, uint8_t *out) {       \
+        for (ptrdiff_t i = 0; i < n; i++)                                                     \
+            out[i] = (uint8_t)s[i];                                                           \
+    }                                                                                         \
+    static const mastra_copy_ops NAME = {NAME##_or_ucs1, NAME##_or_ucs2, NAME##_narrow_ucs2};
 
-/* Two-byte characters all below 256 into one byte each. */
-static void mastra_narrow_ucs2(const uint16_t *s, ptrdiff_t n, uint8_t *out) {
-    for (ptrdiff_t i = 0; i < n; i++)
-        out[i] = (uint8_t)s[i];
+MASTRA_DEFINE_COPY_OPS(mastra_copy_scalar, )
+#if defined(MASTRA_HAVE_FINDALL_AVX2)
+MASTRA_DEFINE_COPY_OPS(mastra_copy_avx2, __attribute__((target("avx2"))))
+#endif
+
+/* The copy loops for a SIMD level, as mastra_findall_for picks the scan. */
+static mastra_copy_ops mastra_copy_for(int level) {
+#if defined(MASTRA_HAVE_FINDALL_AVX2)
+    if (level >= MASTRA_SIMD_AVX2)
+        return mastra_copy_avx2;
+#endif
+    return mastra_copy_scalar;
 }
 
 #endif
