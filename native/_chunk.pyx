@@ -110,26 +110,37 @@ cdef struct Level:
     Offsets cuts   # the occurrences of the separator tried last at this depth, then the cuts
 
 
-cdef class _Split:
-    """One text's split: the text, its settings and the chunk spans found so far."""
+# Work buffers larger than this (offsets) are given back after a text instead of kept.
+DEF KEEP_OFFSETS = 1 << 18
 
-    cdef str text
-    cdef Py_ssize_t size, overlap, nseps
-    cdef int kind
-    cdef const void *data
+
+cdef class Splitter:
+    """The compiled recursive split for one setting: the separator table and work buffers,
+    reused from one text to the next (a thread that finds them in use gets its own)."""
+
+    cdef readonly Py_ssize_t size, overlap
+    cdef readonly list separators
+    cdef Py_ssize_t nseps
     cdef Separator *seps
     cdef Level *levels   # one per recursion depth (at most nseps deep)
     cdef Offsets out     # chunk spans: start, end, start, end ...
+    cdef bint busy       # a text's split or its output is under way
+    # The text being split.
+    cdef str text
+    cdef int kind
+    cdef const void *data
 
-    def __cinit__(self, str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
+    def __cinit__(self, Py_ssize_t size, Py_ssize_t overlap, list separators):
         cdef Py_ssize_t i, j, total = 0
         cdef str separator
-        self.text, self.size, self.overlap = text, size, overlap
-        self.kind = PyUnicode_KIND(text)
-        self.data = PyUnicode_DATA(text)
+        if size <= 0 or overlap < 0 or overlap >= size or not separators:
+            raise ValueError("recursive splitting needs size > overlap >= 0 and separators")
+        for item in separators:
+            if not isinstance(item, str):
+                raise TypeError("separators must be str")
+            total += len(item)
+        self.size, self.overlap, self.separators = size, overlap, list(separators)
         self.nseps = len(separators)
-        for separator in separators:
-            total += len(separator)
         # One block: the Separator table, then every separator's characters.
         self.seps = <Separator *>malloc(
             self.nseps * sizeof(Separator) + (total + 1) * sizeof(Py_UCS4))
@@ -152,6 +163,70 @@ cdef class _Split:
             free(self.levels)
         free(self.out.at)
         free(self.seps)
+
+    def __reduce__(self):
+        return Splitter, (self.size, self.overlap, self.separators)
+
+    def spans(self, str text):
+        """(start, end) of each chunk of ``text``."""
+        cdef Splitter state = self.start(text)
+        cdef Py_ssize_t i
+        try:
+            return [(state.out.at[2 * i], state.out.at[2 * i + 1])
+                    for i in range(state.out.count // 2)]
+        finally:
+            state.finish()
+
+    def texts(self, str text):
+        """The text of each chunk of ``text`` (the spans' slices)."""
+        cdef Splitter state = self.start(text)
+        cdef Py_ssize_t i
+        try:
+            return [slice_of(text, state.out.at[2 * i], state.out.at[2 * i + 1])
+                    for i in range(state.out.count // 2)]
+        finally:
+            state.finish()
+
+    def chunks(self, str text, dict template, object chunk_type):
+        """The chunks of ``text`` as ``chunk_type(text, metadata, start, end)`` objects; each
+        metadata is a copy of ``template`` with its position, start and end filled in."""
+        cdef Splitter state = self.start(text)
+        cdef Py_ssize_t i
+        try:
+            return [make_chunk(text, state.out.at[2 * i], state.out.at[2 * i + 1], i, template,
+                               chunk_type) for i in range(state.out.count // 2)]
+        finally:
+            state.finish()
+
+    cdef Splitter start(self, str text):
+        """Split ``text``: here, or in a new Splitter when another thread is using this one
+        (building the output can run other threads: a collection's finalizers); the spans
+        are in the returned one's ``out`` until its ``finish``."""
+        cdef Splitter state = self
+        if self.busy:
+            state = Splitter(self.size, self.overlap, self.separators)
+        state.busy = True
+        state.text, state.kind, state.data = text, PyUnicode_KIND(text), PyUnicode_DATA(text)
+        state.out.count = 0
+        try:
+            state.split(0, len(text), 0, 0)
+        except BaseException:
+            state.finish()
+            raise
+        return state
+
+    cdef void finish(self) noexcept:
+        """The text is done with: let go of it and of buffers grown large."""
+        cdef Py_ssize_t i
+        self.text, self.data = None, NULL
+        for i in range(self.nseps + 1):
+            if self.levels[i].cuts.capacity > KEEP_OFFSETS:
+                free(self.levels[i].cuts.at)
+                self.levels[i].cuts.at, self.levels[i].cuts.capacity = NULL, 0
+        if self.out.capacity > KEEP_OFFSETS:
+            free(self.out.at)
+            self.out.at, self.out.capacity = NULL, 0
+        self.busy = False
 
     cdef Py_ssize_t find_all(self, Level *level, const Separator *sep, Py_ssize_t a,
                              Py_ssize_t b) except -1:
@@ -305,17 +380,6 @@ cdef class _Split:
         return 0
 
 
-cdef _Split split_text(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
-    if size <= 0 or overlap < 0 or overlap >= size or not separators:
-        raise ValueError("recursive splitting needs size > overlap >= 0 and separators")
-    for separator in separators:
-        if not isinstance(separator, str):
-            raise TypeError("separators must be str")
-    cdef _Split state = _Split(text, size, overlap, separators)
-    state.split(0, len(text), 0, 0)
-    return state
-
-
 cdef str slice_of(str text, Py_ssize_t a, Py_ssize_t b):
     """text[a:b] (0 <= a < b <= len(text)), copied without CPython's per-character loops."""
     cdef int kind = PyUnicode_KIND(text)
@@ -358,28 +422,18 @@ cdef object make_chunk(str text, Py_ssize_t a, Py_ssize_t b, Py_ssize_t position
 def recursive_spans(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
     """(start, end) of each chunk of ``text`` (checked arguments: size > overlap >= 0, a
     non-empty list of str separators)."""
-    cdef _Split state = split_text(text, size, overlap, separators)
-    cdef Py_ssize_t i
-    return [(state.out.at[2 * i], state.out.at[2 * i + 1]) for i in range(state.out.count // 2)]
+    return Splitter(size, overlap, separators).spans(text)
 
 
 def recursive_texts(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
     """The text of each chunk of ``text`` (``recursive_spans``'s slices)."""
-    cdef _Split state = split_text(text, size, overlap, separators)
-    cdef Py_ssize_t i
-    cdef Py_ssize_t *at = state.out.at
-    return [slice_of(text, at[2 * i], at[2 * i + 1]) for i in range(state.out.count // 2)]
+    return Splitter(size, overlap, separators).texts(text)
 
 
 def recursive_chunks(str text, Py_ssize_t size, Py_ssize_t overlap, list separators,
                      dict template, object chunk_type):
-    """The chunks of ``text`` as ``chunk_type(text, metadata, start, end)`` objects; each
-    metadata is a copy of ``template`` with its position, start and end filled in."""
-    cdef _Split state = split_text(text, size, overlap, separators)
-    cdef Py_ssize_t i
-    cdef Py_ssize_t *at = state.out.at
-    return [make_chunk(text, at[2 * i], at[2 * i + 1], i, template, chunk_type)
-            for i in range(state.out.count // 2)]
+    """``Splitter(size, overlap, separators).chunks(text, template, chunk_type)``."""
+    return Splitter(size, overlap, separators).chunks(text, template, chunk_type)
 
 
 def chunks_at(str text, list spans, dict template, object chunk_type):
@@ -393,13 +447,3 @@ def chunks_at(str text, list spans, dict template, object chunk_type):
             raise ValueError(f"span ({a}, {b}) is not within a text of {n} characters")
         out.append(make_chunk(text, a, b, i, template, chunk_type))
     return out
-
-
-def _kernel_count(str text, Py_ssize_t size, Py_ssize_t overlap, list separators):
-    cdef _Split state = split_text(text, size, overlap, separators)
-    return state.out.count // 2
-
-
-def _findall_count(str text, str sep):
-    cdef _Split state = _Split(text, 10, 0, [sep])
-    return state.find_all(&state.levels[0], &state.seps[0], 0, len(text))
