@@ -9,6 +9,7 @@ to its last piece's end. Separators are located on the string's own storage, one
 per range and separator (native/include/mastra_textscan.h), the spans collect in a C buffer,
 and only the final chunks become Python objects, built here in one loop."""
 
+cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
@@ -114,6 +115,7 @@ cdef struct Level:
 DEF KEEP_OFFSETS = 1 << 18
 
 
+@cython.final  # direct calls between its methods, no virtual table
 cdef class Splitter:
     """The compiled recursive split for one setting: the separator table and work buffers,
     reused from one text to the next (a thread that finds them in use gets its own)."""
