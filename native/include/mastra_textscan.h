@@ -69,7 +69,8 @@ static inline ptrdiff_t mastra_take(uint64_t word, ptrdiff_t base, ptrdiff_t m, 
                                     ptrdiff_t *out, ptrdiff_t n) {
     if (m > 1) {
         /* bit 0 goes when the last one kept was at base - 1 (it reaches base) */
-        word &= ~(uint64_t)(*next > base);
+        const uint64_t reached = *next > base ? 1u : 0u;
+        word &= ~reached;
         if (word & (word >> 1))
             return mastra_take_overlapping(word, base, m, next, out, n);
         const ptrdiff_t after = base + mastra_high64(word | 1) + m;
