@@ -5,9 +5,10 @@
 The rules are LangChain's RecursiveCharacterTextSplitter with its defaults (separators kept at
 the start of the piece they open, chunks stripped of whitespace), computed on spans of the
 text: pieces are (start, end) pairs, a merged chunk is the span from its first piece's start
-to its last piece's end. Separators are located on the string's own storage, one bitmap pass
-per range and separator (native/include/mastra_textscan.h), the spans collect in a C buffer,
-and only the final chunks become Python objects, built here in one loop."""
+to its last piece's end. Separators are located on the string's own storage, one SIMD pass
+per range and separator listing every occurrence (native/include/mastra_textscan.h); pieces
+are merged a chunk at a time; the spans collect in a C buffer, and only the final chunks
+become Python objects. A Splitter keeps its separator table and buffers from text to text."""
 
 cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
@@ -22,14 +23,11 @@ cdef extern from "Python.h":
     Py_UCS4 PyUnicode_READ(int kind, const void *data, Py_ssize_t index) nogil
     # CPython's own slice (an ASCII text's slices skip the widest-character scan)
     str PyUnicode_Substring(str text, Py_ssize_t start, Py_ssize_t end)
-
-cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     bint PyUnicode_IS_ASCII(object)
 
 cdef extern from "mastra_cpu.h":
     int mastra_simd_level() nogil
-    const char *mastra_simd_name(int level) nogil
     int mastra_simd_from_name(const char *name) nogil
     int mastra_simd_detected() nogil
 
