@@ -2,6 +2,10 @@
 Python implementation in mastra.rag.recursive (the same rules, on str.find) and against
 LangChain's splitter, on texts of every str width, separators at the edges, size 1 ..."""
 
+import contextlib
+import pickle
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -129,3 +133,128 @@ def test_chunks_at_refuses_spans_outside_the_text():
         _chunk.chunks_at("abcd", [(0, 2), (3, 5)], {}, Chunk)
     with pytest.raises(ValueError, match="not within"):
         _chunk.chunks_at("abcd", [(3, 2)], {}, Chunk)
+
+
+# -- the separator scan's variants, long texts, the reusable Splitter, split_text -------------
+
+LEVELS = ["scalar"] + (["avx2"] if _chunk.scan_level() == "avx2" else [])
+# Texts past the AVX2 scan's blocks (64 words of 64 characters) and the first room for cuts
+# (one per 32 characters): a drawn text repeated, so that dense separators fill the room.
+LONG_TEXT = st.tuples(TEXT, st.integers(1, 200)).map(lambda t: t[0] * t[1])
+
+
+@contextlib.contextmanager
+def at_level(level):
+    """The separator scan of ``level`` in use for a while (its names are SIMD level names)."""
+    before = _chunk.set_scan_level(level)
+    try:
+        yield
+    finally:
+        _chunk.set_scan_level(before)
+
+
+@pytest.fixture(params=LEVELS)
+def scan_level(request):
+    with at_level(request.param):
+        yield request.param
+
+
+def test_scan_levels_are_named_and_checked():
+    assert _chunk.scan_level() in ("scalar", "avx2")
+    with pytest.raises(ValueError, match="'sse9' is unknown"):
+        _chunk.set_scan_level("sse9")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@settings(max_examples=60, deadline=None)
+@given(text=LONG_TEXT, size=st.integers(1, 300), data=st.data(), separators=SEPARATORS)
+def test_every_scan_level_splits_long_texts_like_the_python_implementation(
+    level, text, size, data, separators
+):
+    overlap = data.draw(st.integers(0, size - 1))
+    expected = python_spans(text, size, overlap, separators)
+    splitter = _chunk.Splitter(size, overlap, separators)
+    with at_level(level):
+        assert splitter.spans(text) == expected
+        assert splitter.texts(text) == [text[a:b] for a, b in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a " * 5000,  # a separator every other character: the cut list grows several times
+        "\n" * 7001,  # a doubled separator overlapping itself everywhere
+        "é\n" * 3000 + "x",
+        "😀 " * 3000,
+        "\n\n\n" * 999 + "ab" * 4000,
+        # "\n\n\n" at every place in the scan's 64-character words: its two overlapping
+        # "\n\n" candidates across a word boundary, the second one not an occurrence
+        "".join("a" * k + "\n\n\n" for k in range(1, 300)),
+        ("word\n" * 30 + "\n") * 3000,  # past the GIL-free scan's length (65536)
+    ],
+)
+@pytest.mark.parametrize(
+    "separators",
+    [[" "], ["\n\n"], ["\n\n", "\n", " ", ""], ["ab", "b"], ["\n\n\n", "\n"], ["xyzx"]],
+)
+def test_dense_and_long_texts_at_every_scan_level(scan_level, text, separators):
+    for size, overlap in [(1, 0), (7, 3), (1000, 200)]:
+        native = _chunk.recursive_spans(text, size, overlap, separators)
+        assert native == python_spans(text, size, overlap, separators)
+
+
+@settings(max_examples=60, deadline=None)
+@given(TEXT, st.integers(1, 40), st.data(), SEPARATORS)
+def test_split_text_equals_langchain(text, size, data, separators):
+    overlap = data.draw(st.integers(0, size - 1))
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=size, chunk_overlap=overlap, separators=separators
+    )
+    assert RecursiveChunker(size, overlap, separators).split_text(text) == splitter.split_text(text)
+
+
+def test_split_text_copies_are_as_narrow_as_their_characters():
+    # chunks of a two-byte text that hold only ASCII (or Latin-1) characters must be the same
+    # strs as Python's slices (equal, and of the same width, which equality relies on)
+    text = "plain words\n\n" * 50 + "ж" + "\n\ncafé au lait " * 50 + "\n\n😀 end"
+    for chunker in (RecursiveChunker(60, 10), RecursiveChunker(7, 0)):
+        texts = chunker.split_text(text)
+        assert texts == [text[a:b] for a, b in chunker.spans(text)]
+        assert {t.isascii() for t in texts} == {True, False}
+        assert {max(t) for t in texts if not t.isascii()} >= {"é", "😀"}
+
+
+def test_split_text_refuses_what_is_not_a_str():
+    with pytest.raises(ValidationError, match="split_text\\(\\) takes a str, got bytes"):
+        RecursiveChunker(10, 2).split_text(b"bytes")
+
+
+def test_a_splitter_reused_gives_each_text_its_own_chunks():
+    splitter = _chunk.Splitter(30, 5, ["\n\n", "\n", " ", ""])
+    texts = ["long " * 400, "short", "", "\n\n".join("para " * 9 for _ in range(30))]
+    for text in texts * 2:
+        assert splitter.spans(text) == python_spans(text, 30, 5, ["\n\n", "\n", " ", ""])
+
+
+def test_a_splitter_shared_by_threads_keeps_their_texts_apart():
+    chunker = RecursiveChunker(100, 20)
+    texts = [f"thread {i} " * 20_000 for i in range(4)]  # long: the scan runs without the GIL
+    expected = [chunker.split_text(text) for text in texts]
+    results: dict[int, bool] = {}
+
+    def run(i):
+        results[i] = all(chunker.split_text(texts[i]) == expected[i] for _ in range(5))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {0: True, 1: True, 2: True, 3: True}
+
+
+def test_a_recursive_chunker_survives_pickling():
+    chunker = pickle.loads(pickle.dumps(RecursiveChunker(50, 5, ["\n", " "])))
+    assert chunker.split_text("one two three " * 20) == RecursiveChunker(
+        50, 5, ["\n", " "]
+    ).split_text("one two three " * 20)

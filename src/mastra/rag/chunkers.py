@@ -145,23 +145,28 @@ class RecursiveChunker(Chunker):
             raise ValidationError(f"length must be 'chars' or 'tokens', got {length!r}")
         self.length = length
         self._tokenizer: Tokenizer | None = get_tokenizer(encoding) if length == "tokens" else None
+        # characters: the compiled splitter, its separator table and buffers made once
+        self._splitter = _chunk.Splitter(self.size, self.overlap, seps)
 
     def chunk(self, document: Document) -> list[Chunk]:
         if self._tokenizer is not None:
             return super().chunk(document)
         document = _check_document(document)  # characters: split and built in one native call
-        return _chunk.recursive_chunks(
-            document.text,
-            self.size,
-            self.overlap,
-            self.separators,
-            chunk_template(document),
-            Chunk,
-        )
+        return self._splitter.chunks(document.text, chunk_template(document), Chunk)
 
     def spans(self, text: str) -> list[Span]:
-        count = None if self._tokenizer is None else self._tokenizer.count
-        return recursive_spans(text, self.size, self.overlap, self.separators, count)
+        tokenizer = self._tokenizer
+        if tokenizer is None:
+            return self._splitter.spans(text)
+        return recursive_spans(text, self.size, self.overlap, self.separators, tokenizer.count)
+
+    def split_text(self, text: str) -> list[str]:
+        """The chunks' texts alone (LangChain's ``split_text``): no offsets, no metadata."""
+        if not isinstance(text, str):
+            raise ValidationError(f"split_text() takes a str, got {type(text).__name__}")
+        if self._tokenizer is None:
+            return self._splitter.texts(text)
+        return [text[a:b] for a, b in self.spans(text)]
 
     def __repr__(self) -> str:
         tokens = "" if self._tokenizer is None else f", tokens={self._tokenizer.name!r}"
