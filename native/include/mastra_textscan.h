@@ -213,6 +213,7 @@ mastra_findall_avx2(int kind, const void *data, ptrdiff_t a, ptrdiff_t b, uint32
 
 /* The scan for a SIMD level (mastra_cpu.h): AVX2 where built and allowed, else plain C. */
 static mastra_findall_fn mastra_findall_for(int level) {
+    (void)level; /* one variant only, where AVX2 is not built */
 #if defined(MASTRA_HAVE_FINDALL_AVX2)
     if (level >= MASTRA_SIMD_AVX2)
         return mastra_findall_avx2;
@@ -262,6 +263,7 @@ MASTRA_DEFINE_COPY_OPS(mastra_copy_avx2, __attribute__((target("avx2"))))
 
 /* The copy loops for a SIMD level, as mastra_findall_for picks the scan. */
 static mastra_copy_ops mastra_copy_for(int level) {
+    (void)level;
 #if defined(MASTRA_HAVE_FINDALL_AVX2)
     if (level >= MASTRA_SIMD_AVX2)
         return mastra_copy_avx2;
