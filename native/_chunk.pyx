@@ -62,6 +62,11 @@ def scan_level():
     return mastra_findall_name(findall_level).decode()
 
 
+def kernels():
+    """Kernel name -> the variant it runs here (for mastra.native_info)."""
+    return {"chunk.separator_scan": scan_level()}
+
+
 def set_scan_level(str name):
     """Use the scan for SIMD level ``name`` (at most what this CPU has); returns the variant
     used before. For tests that run every variant in one process."""

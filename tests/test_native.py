@@ -59,7 +59,9 @@ def test_probe_agrees_with_the_operating_system():
 
 def test_simd_override_lowers_but_never_raises_the_level():
     detected = _cpu.detected_level()
-    assert run_info({"MASTRA_SIMD": "scalar"})["simd_level"] == "scalar"
+    scalar = run_info({"MASTRA_SIMD": "scalar"})
+    assert scalar["simd_level"] == "scalar"
+    assert set(scalar["kernels"].values()) == {"scalar"}  # every kernel, the chunk scan too
     assert run_info({"MASTRA_SIMD": "avx512"})["simd_level"] == detected
     info = run_info({"MASTRA_SIMD": "avx2"})
     assert info["simd_override"] == "avx2"

@@ -11,7 +11,7 @@ from typing import Any
 from mastra.errors import ConfigError
 
 # Compiled modules that hold SIMD kernels; each has kernels() -> {kernel name: level}.
-KERNEL_MODULES: tuple[str, ...] = ("_vector",)
+KERNEL_MODULES: tuple[str, ...] = ("_vector", "_chunk")
 
 
 def check_simd_override() -> str | None:
