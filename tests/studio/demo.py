@@ -1,8 +1,9 @@
 """The registry the Studio is tested, measured and photographed against: agents on scripted
 models whose streams yield word by word with small delays (one calls a tool, one raises), a
-workflow that suspends for approval and one with loops, memory with working memory and two
-stored threads, a vector store, telemetry kept in storage. ``ServerThread`` serves it on
-127.0.0.1 (a free port) from a background thread with its own event loop."""
+workflow that suspends for approval, one with loops and one whose maps wait or fail, memory
+with working memory and two stored threads, a vector store, telemetry kept in storage.
+``ServerThread`` serves it on 127.0.0.1 (a free port) from a background thread with its own
+event loop."""
 
 from __future__ import annotations
 
@@ -163,6 +164,28 @@ def upto(n: int) -> list[int]:
     return list(range(n))
 
 
+# The reshape workflow's first map waits until a test sets this (at most 10 s), so the test
+# can see it running.
+RELEASE_MAP = threading.Event()
+
+
+async def held(order: Order) -> dict:
+    await asyncio.to_thread(RELEASE_MAP.wait, 10)
+    return {"customer": order.customer, "amount": order.amount}
+
+
+def within_limit(order: dict) -> dict:
+    if order["amount"] > 1000:
+        raise ValueError(f"amount {order['amount']} is over the 1000 limit")
+    return order
+
+
+@step
+def label(ctx: StepContext, order: dict) -> str:
+    """Names the order."""
+    return f"{order['customer']}: {order['amount']}"
+
+
 def approval_workflow() -> Workflow:
     return (
         Workflow("approval", input=Order, description="price an order; large ones need a person")
@@ -182,6 +205,16 @@ def batch_workflow() -> Workflow:
         .dountil(refine, lambda n: n >= 3)
         .map(upto)
         .foreach(square, concurrency=2)
+        .commit()
+    )
+
+
+def reshape_workflow() -> Workflow:
+    return (
+        Workflow("reshape", input=Order, description="two maps: one waits, one checks a limit")
+        .map(held)
+        .map(within_limit)
+        .then(label)
         .commit()
     )
 
@@ -213,7 +246,7 @@ def make_mastra(*, delay: float = 0.03, long_words: int = 2000) -> Mastra:
     docs = InMemoryVector()
     return Mastra(
         agents=[weather, fragile, chatty],
-        workflows=[approval_workflow(), batch_workflow()],
+        workflows=[approval_workflow(), batch_workflow(), reshape_workflow()],
         storage=storage,
         vectors={"docs": docs},
         telemetry=Telemetry(enabled=True),

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from mastra.server import ApiKeyAuth
-from tests.studio.demo import ServerThread
+from tests.studio.demo import RELEASE_MAP, ServerThread
 
 CHROMIUM = os.environ.get("MASTRA_CHROMIUM", "/usr/bin/chromium")
 ANSWER = (
@@ -147,6 +147,43 @@ def test_a_workflow_suspends_is_resumed_from_its_form_and_completes(page: Page, 
     expect(graph.locator(".gnode[data-step=review]")).to_have_class(re.compile("success"))
     expect(graph.locator(".gnode[data-step=receipt]")).to_have_class(re.compile("success"))
     expect(page.locator("#runs tbody tr.on .st")).to_have_text("success")
+
+
+def test_map_nodes_show_running_finished_and_failed_like_steps(page: Page, server: str):
+    RELEASE_MAP.clear()
+    page.goto(f"{server}/#/workflows/reshape")
+    graph = page.locator("#graph")
+    held, limit = (
+        graph.locator(".gnode[data-step=mapping_0]"),
+        graph.locator(".gnode[data-step=mapping_1]"),
+    )
+    expect(held).to_contain_text("fn held")
+    expect(limit).to_contain_text("fn within_limit")
+    page.fill("#workflow-input", '{"customer": "ada", "amount": 120}')
+    page.click("#start-run")
+    expect(held).to_have_class(re.compile("running"))
+    expect(held.locator(".state")).to_have_text("running")
+    expect(limit.locator(".state")).to_have_text("")
+    RELEASE_MAP.set()
+    expect(page.locator("#run-status")).to_have_text("success", timeout=10_000)
+    for node in (held, limit, graph.locator(".gnode[data-step=label]")):
+        expect(node).to_have_class(re.compile("success"))
+    expect(page.locator("#run")).to_contain_text("ada: 120")
+    rows = page.locator("#run-steps tr td:first-child")
+    expect(rows).to_have_text(["mapping_0", "mapping_1", "label"])  # as they ran
+    expect(page.locator(".side .list li.on")).to_contain_text("3 steps")
+    limit.click()
+    expect(page.locator("#step-detail")).to_contain_text('"amount":120')
+
+    page.fill("#workflow-input", '{"customer": "bob", "amount": 5000}')
+    page.click("#start-run")
+    expect(page.locator("#run-status")).to_have_text("failed", timeout=10_000)
+    expect(held).to_have_class(re.compile("success"))
+    expect(limit).to_have_class(re.compile("failed"))
+    expect(limit.locator(".state")).to_have_text("failed")
+    expect(graph.locator(".gnode[data-step=label]")).not_to_have_class(re.compile("success"))
+    expect(page.locator("#run .error-box")).to_contain_text("amount 5000 is over the 1000 limit")
+    expect(page.locator("#run-steps")).to_contain_text("mapping_1")
 
 
 def test_switching_threads_shows_their_history(page: Page, server: str):

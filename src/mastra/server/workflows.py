@@ -67,6 +67,23 @@ def _step_info(step: Step) -> dict[str, Any]:
     }
 
 
+def _map_info(node: Map) -> dict[str, Any]:
+    """A map as Mastra lists its mapping steps: any data in and out."""
+    anything = _schema(None)
+    return {
+        "id": node.id,
+        "description": f"map {_fn_name(node)}",
+        "inputSchema": anything,
+        "outputSchema": anything,
+        "resumeSchema": anything,
+        "suspendSchema": anything,
+    }
+
+
+def _fn_name(node: Map) -> str:
+    return getattr(node.fn, "__name__", "")
+
+
 def _target(target: Step | Workflow) -> dict[str, Any]:
     if isinstance(target, Step):
         return {"type": "step", "step": {"id": target.id, "description": target.description}}
@@ -94,7 +111,7 @@ def _graph(node: Node) -> dict[str, Any]:
     if isinstance(node, Map):
         return {
             "type": "step",
-            "step": {"id": "map", "mapConfig": getattr(node.fn, "__name__", "")},
+            "step": {"id": node.id, "mapConfig": _fn_name(node)},
         }
     if isinstance(node, Sleep):
         if node.until is None:
@@ -108,6 +125,8 @@ def _steps(workflow: Workflow, prefix: str = "") -> dict[str, dict[str, Any]]:
     """Every step, nested workflows' under ``<workflow id>.<step id>``."""
     found: dict[str, dict[str, Any]] = {}
     for node in workflow.nodes:
+        if isinstance(node, Map):
+            found[prefix + node.id] = {**_map_info(node), "isWorkflow": False}
         for target in node.targets():
             if isinstance(target, Step):
                 found[prefix + target.id] = {**_step_info(target), "isWorkflow": False}

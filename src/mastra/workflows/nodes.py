@@ -90,6 +90,10 @@ class Executor(Protocol):
 
     def context(self, key: str) -> StepContext: ...
 
+    async def mapped(self, node: Map, data: Any, key: str) -> Any:
+        """Run a map under ``key``, recorded and reported like a step (never retried)."""
+        ...
+
     async def sleep_until(self, key: str, wake: Callable[[], float]) -> None:
         """Wait until the time ``wake()`` gives (epoch seconds; asked once, then recorded
         under ``key`` so a restart keeps the same deadline)."""
@@ -241,18 +245,29 @@ class ForEach(Node):
 
 
 class Map(Node):
+    """Reshapes the data with ``fn(data)`` or ``fn(data, ctx)``, sync or async. The run
+    records and reports it like a step under ``id`` (``mapping_<position>``: the same in
+    every process that builds the same workflow)."""
+
     kind = "map"
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
+    def __init__(self, fn: Callable[..., Any], id: str) -> None:
+        self.fn, self.id = fn, id
         self.arity = len(inspect.signature(fn).parameters)
+
+    def ids(self) -> list[str]:
+        return [self.id]
 
     def passes_type(self, previous: Any) -> Any:
         return None  # whatever fn returns
 
-    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
-        value = self.fn(data, run.context(prefix + "map")) if self.arity >= 2 else self.fn(data)
+    async def apply(self, data: Any, context: Callable[[], StepContext]) -> Any:
+        """``fn`` on ``data`` (``context()`` is asked for only when ``fn`` takes one)."""
+        value = self.fn(data, context()) if self.arity >= 2 else self.fn(data)
         return await value if inspect.isawaitable(value) else value
+
+    async def run(self, run: Executor, data: Any, prefix: str) -> Any:
+        return await run.mapped(self, data, prefix + self.id)
 
 
 class Sleep(Node):

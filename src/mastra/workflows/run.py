@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
@@ -16,7 +16,7 @@ from mastra.loops import run_sync
 from mastra.storage import WorkflowRun
 from mastra.storage.types import TERMINAL_STATUSES
 from mastra.telemetry import Tracer
-from mastra.workflows.nodes import Parked, StepFailed, Suspended
+from mastra.workflows.nodes import Map, Parked, StepFailed, Suspended
 from mastra.workflows.persist import RunStore
 from mastra.workflows.step import Step, StepContext, StepResult, Suspend, conform
 
@@ -71,6 +71,14 @@ def _moment(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
+def _shown(output: Any) -> Any:
+    """An output as an event carries it: JSON builtins, or its repr when it is not JSON."""
+    try:
+        return msgspec.to_builtins(output)
+    except TypeError:
+        return repr(output)
+
+
 # Checks a transition against the stored run (None: not stored, or no storage) and prepares
 # the run's state for it; raises to refuse. Runs while the run's lease is held.
 Entry = Callable[[WorkflowRun | None], None]
@@ -103,6 +111,7 @@ class Run:
         self._dirty: set[str] = set()
         self._input_stored = False
         self._produced: dict[int, str] = {}
+        self._mapped: set[str] = set()  # records of maps (their outputs need not be JSON)
         # Deadlines of event waits, by the wait's key (epoch seconds; None: no timeout).
         self._waits: dict[str, float | None] = {}
         self._store: RunStore | None = None
@@ -123,7 +132,9 @@ class Run:
         self.input = steps.pop("$input", snap.get("input"))
         self._input_stored = True
         recorded = {**snap.get("results", {}), **steps}  # inline in snapshots before v4
-        self.results = {k: msgspec.convert(v, StepResult) for k, v in recorded.items()}
+        records = [(k, msgspec.convert(v, StepResult)) for k, v in recorded.items()]
+        # in the order they started, whatever order the storage keeps them in
+        self.results = dict(sorted(records, key=lambda record: record[1].started_at))
         self._produced = {id(r.output): k for k, r in self.results.items()}
         self.data = self._resolve(snap["data_ref"]) if "data_ref" in snap else snap.get("data")
         # The step records say which steps still wait for a resume (a resumed step's record
@@ -450,12 +461,22 @@ class Run:
     def _changed_steps(self) -> dict[str, Any]:
         """The step records changed since the last write (and the input until it is
         stored), as they are written."""
-        steps = {key: msgspec.to_builtins(self.results[key]) for key in self._dirty}
+        steps = {k: r for k in self._dirty if (r := self._stored(k)) is not None}
         self._dirty.clear()
         if not self._input_stored:
             steps["$input"] = msgspec.to_builtins(self.input)
             self._input_stored = True
         return steps
+
+    def _stored(self, key: str) -> Any:
+        """A step record as it is written; None for a map whose output is not JSON: it is
+        kept in memory only (a map is a pure function: a restart maps again)."""
+        try:
+            return msgspec.to_builtins(self.results[key])
+        except TypeError:
+            if key not in self._mapped:
+                raise
+            return None
 
     def _record(self) -> WorkflowRun:
         """The run's row as written now: its state without outputs (the data it carries is
@@ -518,14 +539,14 @@ class Run:
         return {k: output(key) for k, key in reference["steps"].items()}
 
     def snapshot(self) -> WorkflowRun:
-        """The run's whole state (input, data, every step record) as one record, with the
-        stored run's times when it was loaded from storage."""
+        """The run's whole state (input, data, every step record as it is stored) as one
+        record, with the stored run's times when it was loaded from storage."""
         row = self._row(
             {
                 "position": self.position,
                 "data": msgspec.to_builtins(self.data),
                 "input": msgspec.to_builtins(self.input),
-                "results": msgspec.to_builtins(self.results),
+                "results": {k: r for k in self.results if (r := self._stored(k)) is not None},
                 "suspended": self.suspended,
                 "resume": msgspec.to_builtins(self._resume),
                 "error": self.error,
@@ -666,12 +687,19 @@ class Run:
                             attempts=attempt + 1,
                         ),
                     )
-                    if self._watchers:  # the payload is converted only when watched
-                        self._emit("step-finish", key, msgspec.to_builtins(output))
+                    self._finished(key, output)
                     return output
                 if attempt < step.retries:
                     await asyncio.sleep(step.backoff * 2**attempt)
             span.set_status("error", error)
+        await self._fail(key, error, started, step.retries + 1)
+
+    def _finished(self, key: str, output: Any) -> None:
+        if self._watchers:  # the payload is converted only when watched
+            self._emit("step-finish", key, _shown(output))
+
+    async def _fail(self, key: str, error: str, started: float, attempts: int) -> NoReturn:
+        """Record ``key`` as failed for good and stop the run there."""
         await self._settle(
             key,
             StepResult(
@@ -679,8 +707,30 @@ class Run:
                 error=error,
                 started_at=started,
                 ended_at=time.time(),
-                attempts=step.retries + 1,
+                attempts=attempts,
             ),
         )
         self._emit("step-error", key, error)
         raise StepFailed(key, error)
+
+    async def mapped(self, node: Map, data: Any, key: str) -> Any:
+        done = self.results.get(key)
+        if done is not None and done.status == "success":
+            return done.output  # recorded before a suspend or restart
+        started = time.time()
+        self._emit("step-start", key)
+        try:
+            output = await node.apply(data, lambda: self.context(key))
+        except (asyncio.CancelledError, Suspended, StepFailed, Parked):
+            raise
+        except Exception as exc:  # the map's own failure: the run stops there
+            await self._fail(key, f"{type(exc).__name__}: {exc}", started, 1)
+        # Written with the next write (the next step's record, or the run's row), not on
+        # its own: a crash before that maps again, which a pure function allows.
+        self.results[key] = StepResult(
+            status="success", output=output, started_at=started, ended_at=time.time(), attempts=1
+        )
+        self._dirty.add(key)
+        self._mapped.add(key)
+        self._finished(key, output)
+        return output

@@ -176,8 +176,9 @@ class Workflow:
         return self._add(ForEach(_as_step(item), concurrency))
 
     def map(self, fn: Callable[..., Any]) -> Workflow:
-        """Reshape the data: ``fn(data)`` or ``fn(data, ctx)``, sync or async."""
-        return self._add(Map(fn))
+        """Reshape the data: ``fn(data)`` or ``fn(data, ctx)``, sync or async. Runs record
+        and report it like a step, as ``mapping_<position>``."""
+        return self._add(Map(fn, f"mapping_{len(self.nodes)}"))
 
     def sleep(self, seconds: float) -> Workflow:
         """Wait ``seconds`` before the next node: a durable timer (a restart keeps its
