@@ -93,3 +93,25 @@ async def test_a_failing_map_streams_a_failed_step_result(client):
     state = await (await api.get("/api/workflows/shop/runs/m2")).json()
     assert state["status"] == "failed" and state["steps"]["mapping_1"]["status"] == "failed"
     assert "tax" not in state["steps"]
+
+
+class Basket:
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+
+    def __repr__(self) -> str:
+        return f"Basket({self.items})"
+
+
+async def test_a_map_output_that_is_not_json_is_shown_by_its_repr(client):
+    # a map may hand the next node any object; the wire shows what it cannot encode by repr
+    flow = Workflow("basket", input=str).map(lambda text: Basket(text.split())).commit()
+    api = await client(Mastra(workflows=[flow]))
+    run_id = (await (await api.post("/api/workflows/basket/create-run")).json())["runId"]
+    answer = await api.post(
+        f"/api/workflows/basket/start-async?runId={run_id}", json={"inputData": "egg ham"}
+    )
+    assert answer.status == 200, await answer.text()
+    body = await answer.json()
+    assert body["status"] == "success" and body["result"] == "Basket(['egg', 'ham'])"
+    assert body["steps"]["mapping_0"]["output"] == "Basket(['egg', 'ham'])"

@@ -26,6 +26,7 @@ from mastra.messages import (
 )
 from mastra.storage import StoredMessage, Thread, WorkflowRun
 from mastra.workflows import StepResult, WorkflowResult
+from mastra.workflows.run import as_shown
 
 __all__ = [
     "agent_result",
@@ -303,7 +304,7 @@ def stored_messages_in(
 def step_result(value: StepResult) -> dict[str, Any]:
     out: dict[str, Any] = {"status": value.status, "startedAt": millis(value.started_at)}
     if value.status == "success":
-        out["output"] = msgspec.to_builtins(value.output)
+        out["output"] = as_shown(value.output)
     if value.error is not None:
         out["error"] = value.error
     if value.status == "suspended":
@@ -322,7 +323,7 @@ def workflow_result(result: WorkflowResult, input: Any = None) -> dict[str, Any]
         "input": msgspec.to_builtins(input),
     }
     if result.status == "success":
-        out["result"] = msgspec.to_builtins(result.result)
+        out["result"] = as_shown(result.result)
     if result.error is not None:
         out["error"] = {"message": result.error}
     if result.suspended:

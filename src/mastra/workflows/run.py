@@ -71,8 +71,9 @@ def _moment(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
-def _shown(output: Any) -> Any:
-    """An output as an event carries it: JSON builtins, or its repr when it is not JSON."""
+def as_shown(output: Any) -> Any:
+    """An output as events and the server carry it: JSON builtins, or its repr when it is not
+    JSON."""
     try:
         return msgspec.to_builtins(output)
     except TypeError:
@@ -696,7 +697,7 @@ class Run:
 
     def _finished(self, key: str, output: Any) -> None:
         if self._watchers:  # the payload is converted only when watched
-            self._emit("step-finish", key, _shown(output))
+            self._emit("step-finish", key, as_shown(output))
 
     async def _fail(self, key: str, error: str, started: float, attempts: int) -> NoReturn:
         """Record ``key`` as failed for good and stop the run there."""
