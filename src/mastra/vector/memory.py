@@ -141,21 +141,20 @@ class _Index:
     def upsert(
         self, vectors: npt.NDArray[np.float32], metadata: list[dict[str, Any]], ids: list[str]
     ) -> None:
-        new = [i for i, id_ in enumerate(ids) if id_ not in self.positions]
+        known = [self.positions.get(id_, -1) for id_ in ids]
+        new = [i for i, row in enumerate(known) if row < 0]
         self._reserve(self.count + len(new))
-        positions = np.empty(len(ids), dtype=np.int64)
-        for i, id_ in enumerate(ids):
-            positions[i] = self.positions.get(id_, -1)
+        positions = np.array(known, dtype=np.int64)
         positions[new] = np.arange(self.count, self.count + len(new))
         self._write(positions, vectors)
-        for i, id_ in enumerate(ids):
-            row = int(positions[i])
-            if row < self.count:
+        for i, row in enumerate(known):
+            if row >= 0:
                 self.meta.replace(row, metadata[i])
-            else:
-                self.ids.append(id_)
-                self.positions[id_] = row
-                self.meta.append(metadata[i])
+        # the new ids take the next rows, in their order
+        fresh = ids if len(new) == len(ids) else [ids[i] for i in new]
+        self.ids += fresh
+        self.positions.update(zip(fresh, range(self.count, self.count + len(new)), strict=True))
+        self.meta.extend(metadata if len(new) == len(ids) else [metadata[i] for i in new])
         self.count += len(new)
 
     def update(

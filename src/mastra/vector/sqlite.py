@@ -55,6 +55,12 @@ def _table(name: str) -> str:
     return f'"mastra_vec_{check_index_name(name)}"'  # a validated identifier, quoted
 
 
+def _row_blobs(rows: npt.NDArray[np.float32]) -> list[bytes]:
+    """Each row's float32 bytes, cut from one copy of the matrix."""
+    data, width = rows.tobytes(), rows.shape[1] * rows.itemsize
+    return [data[at : at + width] for at in range(0, len(data), width)]
+
+
 def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
     """The generation and every index with its rows: (name, dim, metric, dtype, rows)."""
     connection.execute(_REGISTRY)
@@ -170,10 +176,8 @@ class SQLiteVector(BaseVectorStore):
     async def _upsert(self, index: str, batch: Batch) -> None:
         async with self._writing() as memory:
             await memory._upsert(index, batch)
-            params = [
-                (id_, row.tobytes(), orjson.dumps(meta).decode())
-                for id_, row, meta in zip(batch.ids, batch.rows, batch.metadata, strict=True)
-            ]
+            texts = map(bytes.decode, batch.encoded)
+            params = list(zip(batch.ids, _row_blobs(batch.rows), texts, strict=True))
             upsert = f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
                 metadata = excluded.metadata"""
