@@ -90,8 +90,13 @@ def _nests(value: object) -> bool:
 def flat_view(metadata: dict[str, Any]) -> dict[str, Any]:
     """``flatten(metadata)``, or ``metadata`` itself when that would be an equal copy: str
     keys and no nested object. The caller must not change what it gets."""
-    for key, value in metadata.items():
-        if type(key) is not str or _nests(value):
+    for key, value in metadata.items():  # _nests inlined: this runs for every stored row
+        kind = type(value)
+        if (
+            type(key) is not str
+            or kind is dict
+            or (kind not in _LEAVES and isinstance(value, Mapping))
+        ):
             return flatten(metadata)
     return metadata
 
