@@ -78,8 +78,13 @@ def _metadata_batch(
     """The copies and the JSON of an upsert's metadata (empty objects when there is none)."""
     if metadata is None:
         return [{} for _ in range(count)], [b"{}"] * count
-    pairs = [metadata_copy(f"metadata[{i}]", m) for i, m in enumerate(metadata)]
-    return [copy for copy, _ in pairs], [encoded for _, encoded in pairs]
+    copies: list[dict[str, Any]] = []
+    encoded: list[bytes] = []
+    for i, value in enumerate(metadata):  # no list of pairs: 1024 GC-tracked tuples fewer
+        copy, json = metadata_copy(f"metadata[{i}]", value)
+        copies.append(copy)
+        encoded.append(json)
+    return copies, encoded
 
 
 class BaseVectorStore(AsyncCloseable, ABC):
