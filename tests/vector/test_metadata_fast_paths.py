@@ -255,3 +255,25 @@ async def test_upsert_mixing_new_and_known_ids_keeps_each_row_with_its_id():
         found = await store.query("docs", [1, 1, 1, 1], 100, include_vector=True)
     assert {r.id: (r.vector, r.metadata["r"]) for r in found} == expected
     assert all(r.metadata["id"] == r.id for r in found)
+
+
+@pytest.mark.parametrize("sizes", [[1], [63, 64, 65], [130, 7, 200], [0, 128, 1]])
+async def test_sqlite_writes_every_row_of_batches_of_any_size(tmp_path, sizes):
+    """Upserts go to the file as INSERTs of several rows each (and one for the rest): every
+    row arrives, in order, and a later batch overwrites the ids it repeats."""
+    rng = np.random.default_rng(len(sizes))
+    expected = {}
+    async with SQLiteVector(tmp_path / "v.db") as store:
+        await store.create_index("docs", 3)
+        for round_, size in enumerate(sizes):
+            ids = [f"d{i}" for i in rng.choice(300, size=size, replace=False)]
+            rows = rng.standard_normal((size, 3)).astype(np.float32)
+            if size:
+                await store.upsert("docs", rows, [{"r": round_, "id": i} for i in ids], ids)
+            expected.update({i: (row.tolist(), round_) for i, row in zip(ids, rows, strict=True)})
+    async with SQLiteVector(tmp_path / "v.db") as reopened:
+        count = (await reopened.describe_index("docs")).count
+        found = await reopened.query("docs", [1, 0, 0], max(count, 1), include_vector=True)
+    assert count == len(expected)
+    assert {r.id: (r.vector, r.metadata["r"]) for r in found} == expected
+    assert all(r.metadata["id"] == r.id for r in found)
