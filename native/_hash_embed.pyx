@@ -138,6 +138,51 @@ cdef inline Py_ssize_t put_utf8(uint8_t *out, uint32_t ch) noexcept nogil:
     return 4
 
 
+# For ASCII texts: each byte lower-cased when it is a word character (a-z 0-9 _), else 0.
+cdef uint8_t ASCII_WORD[256]
+
+
+cdef void fill_ascii_word() noexcept:
+    cdef uint32_t ch
+    for ch in range(256):
+        ASCII_WORD[ch] = 0
+        if ch < 128 and is_word(ch):
+            ASCII_WORD[ch] = <uint8_t>(ch + 32 if 65 <= ch <= 90 else ch)
+
+
+fill_ascii_word()
+
+
+cdef bint add_word(Scratch *s, Py_ssize_t start, Py_ssize_t chars) noexcept nogil:
+    """Record the word ``s.bytes[start:s.nbytes]`` of ``chars`` characters."""
+    if not reserve(<void **>&s.words, &s.words_cap, s.nwords + 1, sizeof(Word)):
+        return False
+    s.words[s.nwords] = Word(start, s.nbytes - start, chars, 0, 0, 0)
+    s.nwords += 1
+    return True
+
+
+cdef bint tokenize_ascii(const uint8_t *text, Py_ssize_t n, Scratch *s) noexcept nogil:
+    """``tokenize`` for an ASCII text: one table look-up a byte."""
+    cdef Py_ssize_t i = 0, start
+    cdef uint8_t ch
+    while i < n:
+        if ASCII_WORD[text[i]] == 0:
+            i += 1
+            continue
+        start = s.nbytes
+        while i < n:
+            ch = ASCII_WORD[text[i]]
+            if ch == 0:
+                break
+            s.bytes[s.nbytes] = ch
+            s.nbytes += 1
+            i += 1
+        if not add_word(s, start, s.nbytes - start):
+            return False
+    return True
+
+
 cdef bint tokenize(const Text *text, Scratch *s) noexcept nogil:
     """The text's words, lower-cased, into ``s`` (False: out of memory)."""
     cdef Py_ssize_t i = 0, n = text.length, start, chars
@@ -146,6 +191,8 @@ cdef bint tokenize(const Text *text, Scratch *s) noexcept nogil:
     # UTF-8 takes at most 4 bytes a character (1 for ASCII)
     if not reserve(<void **>&s.bytes, &s.bytes_cap, n * (1 if text.ascii else 4), 1):
         return False
+    if text.ascii:
+        return tokenize_ascii(<const uint8_t *>text.data, n, s)
     while i < n:
         ch = PyUnicode_READ(text.kind, text.data, i)
         if not is_word(ch):
@@ -153,8 +200,6 @@ cdef bint tokenize(const Text *text, Scratch *s) noexcept nogil:
             continue
         start, chars = s.nbytes, 0
         while True:
-            if text.ascii and ch >= 65 and ch <= 90:
-                ch += 32
             s.nbytes += put_utf8(s.bytes + s.nbytes, ch)
             chars += 1
             i += 1
@@ -163,10 +208,8 @@ cdef bint tokenize(const Text *text, Scratch *s) noexcept nogil:
             ch = PyUnicode_READ(text.kind, text.data, i)
             if not is_word(ch):
                 break
-        if not reserve(<void **>&s.words, &s.words_cap, s.nwords + 1, sizeof(Word)):
+        if not add_word(s, start, chars):
             return False
-        s.words[s.nwords] = Word(start, s.nbytes - start, chars, 0, 0, 0)
-        s.nwords += 1
     return True
 
 
@@ -174,14 +217,19 @@ cdef inline int32_t code_of(const Columns *c, uint32_t state) noexcept nogil:
     """The feature whose CRC register is ``state``: its column + 1, negative for -1."""
     cdef uint32_t crc = mastra_crc32_final(state)
     cdef uint32_t column = crc & (c.dimension - 1) if c.power_of_two else crc % c.dimension
-    return <int32_t>column + 1 if crc & 0x80000000u else -(<int32_t>column + 1)
+    # the top bit set: +1, else -1 (by arithmetic: a branch here would be a coin toss too)
+    return (<int32_t>column + 1) * (<int32_t>(crc >> 31) * 2 - 1)
+
+
+# A feature's sign is a coin toss that a branch would mispredict half the time: it is looked
+# up instead (x + -1.0 is x - 1.0 exactly, so the counts do not change).
+cdef float SIGN[2]
+SIGN[0], SIGN[1] = 1.0, -1.0
 
 
 cdef inline void apply(const Columns *c, int32_t code) noexcept nogil:
-    if code > 0:
-        c.row[code - 1] += 1.0
-    else:
-        c.row[-code - 1] -= 1.0
+    cdef bint negative = code < 0
+    c.row[(-code if negative else code) - 1] += SIGN[negative]
 
 
 cdef bint mark(Scratch *s, const Word *w) noexcept nogil:

@@ -239,7 +239,9 @@ class _Run:
     async def _write(self, group: _Group) -> None:
         documents, ids = group.documents, group.ids
         journal = await self.manifest.begin(
-            msgspec.structs.replace(p.entry, chunks=max(p.old_chunks, p.entry.chunks))
+            p.entry
+            if p.old_chunks <= p.entry.chunks
+            else msgspec.structs.replace(p.entry, chunks=p.old_chunks)
             for p in documents
         )
         for start in range(0, len(ids), self.batch_size):

@@ -130,8 +130,7 @@ class Manifest:
         for seq, page, entries in sorted(listed, key=lambda p: (p[0], p[1])):
             self.pages[page] = _Page(seq, set())
             self.seq = max(self.seq, seq)
-            for entry in entries:
-                stale.update(self._place(entry, page))
+            stale.update(self._place(entries, page))
         await self._rewrite(stale)
         for row_id, docs in journals:
             self._replay(row_id, docs)
@@ -172,25 +171,31 @@ class Manifest:
             await delete_quietly(self.store, self.name, journal)
         self.journals = []
 
-    def _place(self, entry: Entry, page: str) -> set[str]:
-        """Record ``entry`` as listed on ``page``; returns the page it left, if any."""
-        before = self.entries.get(entry.id)
-        if (
-            before is not None
-            and before.text_hash != entry.text_hash
-            and self.by_text.get(before.text_hash) == entry.id
-        ):
-            del self.by_text[before.text_hash]
-        self.entries[entry.id] = entry
-        if entry.state == "done":
-            self.by_text.setdefault(entry.text_hash, entry.id)
-        self.pages[page].ids.add(entry.id)
-        left = self.page_of.get(entry.id)
-        self.page_of[entry.id] = page
-        if left is None or left == page:
-            return set()
-        self.pages[left].ids.discard(entry.id)
-        return {left}
+    def _place(self, entries: list[Entry], page: str) -> set[str]:
+        """Record ``entries`` as listed on ``page``; returns the pages they left. (One call a
+        page, its lookups hoisted: ingest places every document it writes.)"""
+        known, by_text, page_of, listed = self.entries, self.by_text, self.page_of, self.pages
+        on_page = listed[page].ids
+        left: set[str] = set()
+        for entry in entries:
+            id_ = entry.id
+            before = known.get(id_)
+            if (
+                before is not None
+                and before.text_hash != entry.text_hash
+                and by_text.get(before.text_hash) == id_
+            ):
+                del by_text[before.text_hash]
+            known[id_] = entry
+            if entry.state == "done":
+                by_text.setdefault(entry.text_hash, id_)
+            on_page.add(id_)
+            was = page_of.get(id_)
+            page_of[id_] = page
+            if was is not None and was != page:
+                listed[was].ids.discard(id_)
+                left.add(was)
+        return left
 
     async def _rewrite(self, pages: Iterable[str]) -> None:
         """Write these pages again as memory has them now (emptied ones are deleted)."""
@@ -219,10 +224,7 @@ class Manifest:
             page = page or f"{_PAGE}{uuid.uuid4().hex}"
             await self._write_page(page, self.seq, [f for e in batch for f in e.fields()])
             self.pages[page] = _Page(self.seq, set())
-            left: set[str] = set()
-            for entry in batch:
-                left.update(self._place(entry, page))
-            await self._rewrite(left)
+            await self._rewrite(self._place(batch, page))
 
     async def remove(self, document_ids: Iterable[str]) -> None:
         """Forget these documents (each page that listed one is written once)."""

@@ -20,10 +20,13 @@ __all__ = [
     "check_index_name",
     "check_open",
     "json_bytes",
+    "metadata_copy",
     "metadata_json",
 ]
 
 _INDEX_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# Values whose JSON decodes to an equal value of the same type (floats: finite ones).
+_PLAIN_VALUES = frozenset({str, int, bool, type(None)})
 
 
 def check_index_name(name: object) -> str:
@@ -59,6 +62,33 @@ def metadata_json(where: str, value: object) -> bytes:
     if not isinstance(value, dict):
         raise ValidationError(f"{where} must be an object (dict), got {type(value).__name__}")
     return json_bytes(where, value)
+
+
+def metadata_copy(where: str, value: object) -> tuple[dict[str, Any], bytes]:
+    """A metadata object's JSON bytes (checked as by :func:`metadata_json`) and a deep copy
+    equal to decoding them, which later caller mutations cannot reach. A flat dict of plain
+    values (str, int, bool, None, finite float under str keys) is copied with ``dict``: its
+    values are immutable and decode to themselves, so the decode is skipped."""
+    if type(value) is dict and _is_plain(value):
+        try:
+            return dict(value), orjson.dumps(value)
+        except TypeError:
+            pass  # an int beyond 64 bits, a lone surrogate: the general path says so
+    encoded = metadata_json(where, value)
+    copied: dict[str, Any] = orjson.loads(encoded)
+    return copied, encoded
+
+
+def _is_plain(value: dict[Any, Any]) -> bool:
+    """Exact type checks only: subclasses (which JSON would turn into their base type), nested
+    objects and NaN or infinity are left to the general path."""
+    for key, item in value.items():
+        kind = type(item)
+        if type(key) is not str or (
+            kind not in _PLAIN_VALUES and (kind is not float or not math.isfinite(item))
+        ):
+            return False
+    return True
 
 
 def _reject_non_finite(path: str, value: object) -> None:

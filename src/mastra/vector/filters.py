@@ -73,9 +73,32 @@ def flatten(metadata: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in metadata.items():
         path = f"{prefix}{key}"
         flat[path] = value
-        if isinstance(value, Mapping):
+        if _nests(value):
             flat.update(flatten(value, path + "."))
     return flat
+
+
+# Types that are never a Mapping: checked by identity before the (slower) ABC isinstance.
+_LEAVES = frozenset({str, int, float, bool, type(None), list})
+
+
+def _nests(value: object) -> bool:
+    kind = type(value)
+    return kind is dict or (kind not in _LEAVES and isinstance(value, Mapping))
+
+
+def flat_view(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``flatten(metadata)``, or ``metadata`` itself when that would be an equal copy: str
+    keys and no nested object. The caller must not change what it gets."""
+    for key, value in metadata.items():  # _nests inlined: this runs for every stored row
+        kind = type(value)
+        if (
+            type(key) is not str
+            or kind is dict
+            or (kind not in _LEAVES and isinstance(value, Mapping))
+        ):
+            return flatten(metadata)
+    return metadata
 
 
 def _keys_of(value: Any) -> set[HKey]:
@@ -194,14 +217,21 @@ class MetadataTable:
         return len(self.rows)
 
     def append(self, metadata: dict[str, Any]) -> None:
-        self.rows.append(metadata)
-        self._flat.append(flatten(metadata))
-        self._index_row(len(self.rows) - 1, add=True)
+        self.extend([metadata])
+
+    def extend(self, metadata: list[dict[str, Any]]) -> None:
+        """Append rows (the table keeps these dicts; nobody may change them afterwards)."""
+        start = len(self.rows)
+        self.rows += metadata
+        self._flat += map(flat_view, metadata)
+        if self._indexes:
+            for row in range(start, len(self.rows)):
+                self._index_row(row, add=True)
 
     def replace(self, row: int, metadata: dict[str, Any]) -> None:
         self._index_row(row, add=False)
         self.rows[row] = metadata
-        self._flat[row] = flatten(metadata)
+        self._flat[row] = flat_view(metadata)
         self._index_row(row, add=True)
 
     def move_last_to(self, row: int) -> None:

@@ -141,22 +141,27 @@ class _Index:
     def upsert(
         self, vectors: npt.NDArray[np.float32], metadata: list[dict[str, Any]], ids: list[str]
     ) -> None:
-        new = [i for i, id_ in enumerate(ids) if id_ not in self.positions]
-        self._reserve(self.count + len(new))
-        positions = np.empty(len(ids), dtype=np.int64)
-        for i, id_ in enumerate(ids):
-            positions[i] = self.positions.get(id_, -1)
-        positions[new] = np.arange(self.count, self.count + len(new))
+        known = list(map(self.positions.get, ids))  # the row of each id, None when new
+        added = known.count(None)
+        self._reserve(self.count + added)
+        # the new ids take the next rows, in their order
+        rows = range(self.count, self.count + added)
+        if added == len(ids):
+            positions, fresh, fresh_metadata = np.arange(rows.start, rows.stop), ids, metadata
+        else:
+            new = [i for i, row in enumerate(known) if row is None]
+            positions = np.array([-1 if row is None else row for row in known], dtype=np.int64)
+            positions[new] = rows
+            fresh, fresh_metadata = [ids[i] for i in new], [metadata[i] for i in new]
         self._write(positions, vectors)
-        for i, id_ in enumerate(ids):
-            row = int(positions[i])
-            if row < self.count:
-                self.meta.replace(row, metadata[i])
-            else:
-                self.ids.append(id_)
-                self.positions[id_] = row
-                self.meta.append(metadata[i])
-        self.count += len(new)
+        if added < len(ids):
+            for row, meta in zip(known, metadata, strict=True):
+                if row is not None:
+                    self.meta.replace(row, meta)
+        self.ids += fresh
+        self.positions.update(zip(fresh, rows, strict=True))
+        self.meta.extend(fresh_metadata)
+        self.count += added
 
     def update(
         self, row: int, vector: npt.NDArray[np.float32] | None, metadata: dict[str, Any] | None

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,41 @@ def _write(connection: sqlite3.Connection, statements: list[tuple[str, Any, bool
 
 def _table(name: str) -> str:
     return f'"mastra_vec_{check_index_name(name)}"'  # a validated identifier, quoted
+
+
+# Rows one INSERT statement writes. The sqlite3 module lets go of the GIL around every
+# statement it runs; one statement a row made the connection's thread wait for the GIL again
+# after each row while the event loop's thread was busy (three parameters a row: far below
+# SQLite's limit on parameters).
+_ROWS_PER_INSERT = 64
+
+
+def _upsert_statements(
+    table: str, rows: list[tuple[str, bytes, str]]
+) -> list[tuple[str, Any, bool]]:
+    """The rows as INSERTs of ``_ROWS_PER_INSERT`` rows each, in their order, the last one
+    shorter; an id already stored is overwritten."""
+    statements: list[tuple[str, Any, bool]] = []
+    whole = len(rows) - len(rows) % _ROWS_PER_INSERT
+    for start, stop, size in ((0, whole, _ROWS_PER_INSERT), (whole, len(rows), len(rows) - whole)):
+        if stop > start:
+            groups = [
+                tuple(chain.from_iterable(rows[at : at + size])) for at in range(start, stop, size)
+            ]
+            statements.append((_upsert_sql(table, size), groups, True))
+    return statements
+
+
+def _upsert_sql(table: str, rows: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * rows)
+    return f"""INSERT INTO {table} (id, vector, metadata) VALUES {values}
+        ON CONFLICT (id) DO UPDATE SET vector = excluded.vector, metadata = excluded.metadata"""
+
+
+def _row_blobs(rows: npt.NDArray[np.float32]) -> list[bytes]:
+    """Each row's float32 bytes, cut from one copy of the matrix."""
+    data, width = rows.tobytes(), rows.shape[1] * rows.itemsize
+    return [data[at : at + width] for at in range(0, len(data), width)]
 
 
 def _load(connection: sqlite3.Connection) -> tuple[int, list[tuple[Any, ...]]]:
@@ -170,14 +206,9 @@ class SQLiteVector(BaseVectorStore):
     async def _upsert(self, index: str, batch: Batch) -> None:
         async with self._writing() as memory:
             await memory._upsert(index, batch)
-            params = [
-                (id_, row.tobytes(), orjson.dumps(meta).decode())
-                for id_, row, meta in zip(batch.ids, batch.rows, batch.metadata, strict=True)
-            ]
-            upsert = f"""INSERT INTO {_table(index)} (id, vector, metadata) VALUES (?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET vector = excluded.vector,
-                metadata = excluded.metadata"""
-            await self._persist([(upsert, params, True)])
+            texts = map(bytes.decode, batch.encoded)
+            rows = list(zip(batch.ids, _row_blobs(batch.rows), texts, strict=True))
+            await self._persist(_upsert_statements(_table(index), rows))
 
     async def _query(self, index: str, search: Search) -> list[QueryResult]:
         async with self._reading() as memory:

@@ -11,11 +11,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from mastra.closeable import AsyncCloseable
 from mastra.errors import NotFoundError, ValidationError
-from mastra.vector.base import IndexStats, QueryResult, check_index_name, check_open, metadata_json
+from mastra.vector.base import (
+    IndexStats,
+    QueryResult,
+    check_index_name,
+    check_open,
+    metadata_copy,
+)
 from mastra.vector.compressed import StorageDtype, check_dtype, check_float16_range
 from mastra.vector.filters import validate_filter
 from mastra.vector.kernels import Metric, check_k, check_metric, real_matrix
@@ -33,11 +38,13 @@ class IndexInfo(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """An upsert, checked: float32 rows, one JSON-safe metadata copy and one id per row."""
+    """An upsert, checked: float32 rows, one JSON-safe metadata copy and one id per row, and
+    each metadata object's JSON (made once by the check; backends that store JSON write it)."""
 
     rows: npt.NDArray[np.float32]
     metadata: list[dict[str, Any]]
     ids: list[str]
+    encoded: list[bytes]
 
 
 class Search(NamedTuple):
@@ -62,8 +69,22 @@ def unknown_vector(index: str, id: str) -> NotFoundError:
 def json_copy(where: str, value: Any) -> dict[str, Any]:
     """A deep, JSON-safe copy of a metadata object (so later caller mutations cannot reach
     the store), NaN and infinity refused."""
-    copied: dict[str, Any] = orjson.loads(metadata_json(where, value))
-    return copied
+    return metadata_copy(where, value)[0]
+
+
+def _metadata_batch(
+    metadata: Sequence[dict[str, Any]] | None, count: int
+) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The copies and the JSON of an upsert's metadata (empty objects when there is none)."""
+    if metadata is None:
+        return [{} for _ in range(count)], [b"{}"] * count
+    copies: list[dict[str, Any]] = []
+    encoded: list[bytes] = []
+    for i, value in enumerate(metadata):  # no list of pairs: 1024 GC-tracked tuples fewer
+        copy, json = metadata_copy(f"metadata[{i}]", value)
+        copies.append(copy)
+        encoded.append(json)
+    return copies, encoded
 
 
 class BaseVectorStore(AsyncCloseable, ABC):
@@ -177,15 +198,11 @@ class BaseVectorStore(AsyncCloseable, ABC):
                 raise ValidationError(f"got {len(ids)} ids for {count} vectors")
             if count == 0:
                 return []
-            metas = (
-                [json_copy(f"metadata[{i}]", m) for i, m in enumerate(metadata)]
-                if metadata is not None
-                else [{} for _ in range(count)]
-            )
+            metas, encoded = _metadata_batch(metadata, count)
             id_list = (
                 _check_ids(ids) if ids is not None else [uuid.uuid4().hex for _ in range(count)]
             )
-            await self._upsert(index, Batch(rows, metas, id_list))
+            await self._upsert(index, Batch(rows, metas, id_list, encoded))
             return id_list
 
     async def query(
