@@ -160,6 +160,33 @@ async def test_a_selective_filter_on_a_large_index_stays_on_the_event_loop(monke
         assert len(offloaded) == 1
 
 
+async def test_a_query_for_many_results_builds_them_off_the_event_loop(monkeypatch):
+    """A small index read whole (``k`` = its count, as the BM25 build reads it) is cheap to
+    scan but costs ~3 us a result to build: at a million rows that was seconds on the loop."""
+    offloaded = []
+    real_to_thread = asyncio.to_thread
+
+    async def to_thread(fn, *args):
+        offloaded.append(fn)
+        return await real_to_thread(fn, *args)
+
+    monkeypatch.setattr(memory.asyncio, "to_thread", to_thread)
+    n, d = 3000, 8  # n * d far below the offload threshold
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    async with InMemoryVector() as store:
+        await store.create_index("small", d, "dot")
+        await store.upsert("small", X, [{"row": i} for i in range(n)], [f"r{i}" for i in range(n)])
+        few = await store.query("small", X[1], 10)
+        assert offloaded == []
+        every = await store.query("small", X[1], n)
+        assert len(offloaded) == 1
+        order = np.argsort(-(X @ X[1]), kind="stable")
+        assert [h.id for h in every] == [f"r{i}" for i in order]
+        assert [h.metadata["row"] for h in every] == order.tolist()
+        assert [h.id for h in few] == [h.id for h in every[:10]]
+
+
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
 def test_compressed_scans_take_lists_too(int8_variant, dtype):
     rng = np.random.default_rng(5)
