@@ -1,9 +1,7 @@
 """retrieve (vector + BM25 by RRF), BM25 against a plain reference, rerank, the agent tool."""
 
-import asyncio
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
@@ -27,6 +25,7 @@ from mastra.rag import (
 from mastra.rag.lexical import tokenize
 from mastra.rag.manifest import read_all
 from mastra.vector import InMemoryVector, QueryResult
+from tests.loop_gaps import loop_gaps
 from tests.servers import json_reply
 
 DOCS = [
@@ -280,22 +279,9 @@ async def test_the_first_hybrid_query_builds_bm25_off_the_event_loop():
         await store.upsert("big", rng.standard_normal((len(texts), 8)), meta)
         embedder = HashingEmbedder(8)
         await embedder.embed(["warm"])  # its first call loads what it needs, on the loop
-        gaps, running = [], True
-
-        async def ticker():
-            last = time.perf_counter()
-            while running:
-                await asyncio.sleep(0.001)
-                now = time.perf_counter()
-                gaps.append(now - last)
-                last = now
-
-        ticking = asyncio.create_task(ticker())
-        began = time.perf_counter()
-        found = await retrieve("w7 w11", store, "big", embedder, top_k=3)
-        took = time.perf_counter() - began
-        running = False
-        await ticking
+        found, gaps, took = await loop_gaps(
+            retrieve("w7 w11", store, "big", embedder, top_k=3), pause=0.001
+        )
     assert len(found) == 3
     # the build takes most of `took`; the loop kept running other tasks through it
     assert max(gaps) < took / 3, (max(gaps), took)

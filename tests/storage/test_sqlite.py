@@ -15,6 +15,7 @@ from mastra.errors import StorageError
 from mastra.messages import TextPart
 from mastra.storage import SQLiteStorage, StoredMessage, Thread
 from mastra.storage.sql import MIGRATIONS
+from tests.loop_gaps import loop_gaps
 
 WRITER = textwrap.dedent("""
     import asyncio, sys
@@ -98,22 +99,12 @@ async def test_the_event_loop_keeps_running_during_big_writes(tmp_path):
         StoredMessage(id=f"m{i}", thread_id="t", role="user", parts=[TextPart("y" * 300)])
         for i in range(20_000)
     ]
-    gaps = []
 
-    async def ticker():
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0)
-            moment = time.perf_counter()
-            gaps.append(moment - last)
-            last = moment
+    async def work():
+        await store.save_messages(messages)
+        await store.list_messages("t", last=5000)
 
-    tick = asyncio.create_task(ticker())
-    started = time.perf_counter()
-    await store.save_messages(messages)
-    await store.list_messages("t", last=5000)
-    elapsed = time.perf_counter() - started
-    tick.cancel()
+    _, gaps, elapsed = await loop_gaps(work())
     # encoding, SQL and decoding all happen on the worker thread: the loop keeps ticking all
     # along (had the work run on the loop, one gap would span all of it). Relative, because
     # a loaded machine stretches every gap.

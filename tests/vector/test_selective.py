@@ -132,18 +132,24 @@ def test_other_filters_are_left_to_the_mask():
         assert table.matching_rows(validate_filter(spec)) is None
 
 
-async def test_a_selective_filter_on_a_large_index_stays_on_the_event_loop(monkeypatch):
-    """The query used to go to a worker thread whenever the index was large, even when its
-    filter left a few rows to score, and the hand-off cost more than the scan (the filtered
-    benchmark spent most of its time waiting for the thread)."""
-    offloaded = []
+@pytest.fixture
+def offloaded(monkeypatch):
+    """The functions InMemoryVector hands to a worker thread, in order."""
+    handed = []
     real_to_thread = asyncio.to_thread
 
     async def to_thread(fn, *args):
-        offloaded.append(fn)
+        handed.append(fn)
         return await real_to_thread(fn, *args)
 
     monkeypatch.setattr(memory.asyncio, "to_thread", to_thread)
+    return handed
+
+
+async def test_a_selective_filter_on_a_large_index_stays_on_the_event_loop(offloaded):
+    """The query used to go to a worker thread whenever the index was large, even when its
+    filter left a few rows to score, and the hand-off cost more than the scan (the filtered
+    benchmark spent most of its time waiting for the thread)."""
     n, d = 4000, 384  # n * d above the offload threshold
     rng = np.random.default_rng(3)
     X = rng.standard_normal((n, d)).astype(np.float32)
@@ -160,17 +166,9 @@ async def test_a_selective_filter_on_a_large_index_stays_on_the_event_loop(monke
         assert len(offloaded) == 1
 
 
-async def test_a_query_for_many_results_builds_them_off_the_event_loop(monkeypatch):
+async def test_a_query_for_many_results_builds_them_off_the_event_loop(offloaded):
     """A small index read whole (``k`` = its count, as the BM25 build reads it) is cheap to
     scan but costs ~3 us a result to build: at a million rows that was seconds on the loop."""
-    offloaded = []
-    real_to_thread = asyncio.to_thread
-
-    async def to_thread(fn, *args):
-        offloaded.append(fn)
-        return await real_to_thread(fn, *args)
-
-    monkeypatch.setattr(memory.asyncio, "to_thread", to_thread)
     n, d = 3000, 8  # n * d far below the offload threshold
     rng = np.random.default_rng(4)
     X = rng.standard_normal((n, d)).astype(np.float32)
