@@ -147,9 +147,9 @@ class PgVector(BaseVectorStore):
         self._indexes[name] = (info, index_type)
 
     async def _upsert(self, index: str, batch: Batch) -> None:
-        params = [
-            (id_, _text(row), orjson.dumps(meta).decode())
-            for id_, row, meta in zip(batch.ids, batch.rows, batch.metadata, strict=True)
+        params = [  # the metadata as the store's check already encoded it
+            (id_, _text(row), json.decode())
+            for id_, row, json in zip(batch.ids, batch.rows, batch.encoded, strict=True)
         ]
         async with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
             await cur.executemany(
