@@ -645,10 +645,10 @@ class Agent(AsyncCloseable):
             passed: list[AgentEvent] = []
             for item in events:
                 out = await processor.process_output_stream(item, ctx)
-                if isinstance(out, (list, tuple)):
+                if isinstance(out, Sequence):  # events are Structs, never sequences
                     passed.extend(out)
                 elif out is not None:
-                    passed.append(out)  # type: ignore[arg-type]
+                    passed.append(out)
             events = passed
         return events
 

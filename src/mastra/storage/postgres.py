@@ -135,7 +135,7 @@ class PostgresStorage(SqlStorage):
             return
         check_id("workflow", run.workflow_id)
         check_id("run", run.run_id)
-        steps = sql.step_params(run, run.steps)
+        steps = sql.step_rows(run.workflow_id, run.run_id, run.steps)
         query = sql.fenced_run_write(len(steps), release=release)
         params = [*fence, *sql.run_params(run), *(value for step in steps for value in step)]
         await self._guarded(query, params, fence)
@@ -152,7 +152,7 @@ class PostgresStorage(SqlStorage):
             await super().save_workflow_steps(workflow_id, run_id, steps, fence=fence)
             return
         run = WorkflowRun(workflow_id=workflow_id, run_id=run_id, status="")
-        rows = sql.step_params(run, steps)
+        rows = sql.step_rows(run.workflow_id, run.run_id, steps)
         query = sql.fenced_run_write(len(rows), run=False)
         await self._guarded(query, [*fence, *(value for row in rows for value in row)], fence)
 

@@ -315,10 +315,6 @@ def run_of(row: Sequence[Any]) -> WorkflowRun:
     )
 
 
-def step_params(run: WorkflowRun, steps: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    return step_rows(run.workflow_id, run.run_id, steps)
-
-
 def step_rows(workflow_id: str, run_id: str, steps: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The parameters of UPSERT_STEP for each of a run's step records."""
     return [(workflow_id, run_id, key, encode(v)) for key, v in steps.items()]

@@ -199,7 +199,13 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
         check_id("run", run.run_id)
         statements: list[Statement] = [(self._q(sql.UPSERT_RUN), sql.run_params(run), False)]
         if run.steps:
-            statements.append((self._q(sql.UPSERT_STEP), sql.step_params(run, run.steps), True))
+            statements.append(
+                (
+                    self._q(sql.UPSERT_STEP),
+                    sql.step_rows(run.workflow_id, run.run_id, run.steps),
+                    True,
+                )
+            )
         if release and fence is not None:
             statements.append((self._q(sql.RELEASE_LEASE), fence, False))
         await self._fenced(statements, fence)

@@ -30,6 +30,10 @@ _HERE_EVERY = 64  # run_here sends one call in this many to the worker (its chec
 _HERE_BYTES = 16 * 1024  # the most text a write run on the event loop's thread may carry
 
 
+class _Queue(Exception):
+    """run_here's write has to go to the worker's queue after all."""
+
+
 class SQLiteWorker:
     """A thread with one SQLite connection that runs submitted functions in order.
 
@@ -120,31 +124,37 @@ class SQLiteWorker:
         other connection holds the write lock, else queued. Every _HERE_EVERY-th call is
         queued anyway: that commit lets SQLite checkpoint the WAL, on the worker's thread."""
         self._here_streak = (self._here_streak + 1) % _HERE_EVERY
-        if self._here_streak and self._pending == 0 and self._lock.acquire(blocking=False):
+        if self._here_streak and self._pending == 0:
             try:
-                done, result = self._try_here(fn)
-            finally:
-                self._lock.release()
-            if done:
+                result = self._try_here(fn)
+            except _Queue:
+                pass
+            else:
                 await asyncio.sleep(0)  # the loop's other tasks (heartbeats, cancels) run
-                return result  # type: ignore[return-value]
+                return result
         return await self.run(fn)
 
-    def _try_here(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
-        """(True, fn's result), or (False, None) when it must be queued: a job came in
-        meanwhile, or another connection holds the lock (fn rolled back what it began)."""
-        connection = self._connection
-        if connection is None or self._pending:
-            return False, None
-        self._set_up(connection, here=True)
+    def _try_here(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """fn's result, run on this thread holding the connection; _Queue when it must be
+        queued: the worker has the connection or a job came in meanwhile, or another
+        connection holds the write lock (fn rolled back what it began)."""
+        if not self._lock.acquire(blocking=False):
+            raise _Queue
         try:
-            return True, fn(connection)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            return False, None
+            connection = self._connection
+            if connection is None or self._pending:
+                raise _Queue
+            self._set_up(connection, here=True)
+            try:
+                return fn(connection)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise _Queue from None
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         if self._thread.is_alive():

@@ -94,7 +94,7 @@ class SqlRunQueue(ABC):
             raise ValidationError("a queued run needs a queue")
         values = list(sql.run_params(run))
         values[8] = int(delay * 1e6)  # wake_at: the database's now + delay
-        steps = sql.step_params(run, run.steps)
+        steps = sql.step_rows(run.workflow_id, run.run_id, run.steps)
         if self.dialect.name == "postgres":  # the run and its steps in one statement
             params = [*values, *(value for step in steps for value in step)]
             inserted = await self._statement(self._q(sql.enqueue_with_steps(len(steps))), params)
