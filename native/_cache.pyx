@@ -2,9 +2,9 @@
 """The compiled core of mastra.cache.LRUCache / TTLCache and of cached() (private; use
 mastra.cache).
 
-A dict maps each key to a node in a slab (native/include/mastra_cache.h): a hit is one dict
-lookup and a few index-linked writes, and an entry costs the dict's slot plus a 40-byte node
-(56 with a time to live).
+The cache's own hash table maps each key to a node in a slab (native/include/mastra_cache.h): a
+hit is one probe of the table and a few index-linked writes, and an entry costs a 40-byte node
+(56 with a time to live) and 8 bytes for each of the table's slots (at most two thirds full).
 
 Thread safety: every public operation runs as one critical section. With the GIL held, only
 Python code that an operation calls out to (a key's __hash__/__eq__) can let another thread
@@ -18,12 +18,11 @@ seconds since the first reading the cache saw (its origin).
 """
 
 cimport cython
-from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_Next, PyDict_SetItem
 from cpython.object cimport PyObject, PyObject_Call, PyTypeObject
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_XDECREF
 from libc.math cimport isnan
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 import copy
 import math
@@ -50,12 +49,14 @@ cdef extern from "mastra_cache.h":
         PyObject *value
         uint32_t prev
         uint32_t next
+        uint32_t inext
         uint32_t tprev
         uint32_t tnext
         double expires
     ctypedef struct mc_slab:
         int sized
         uint32_t free
+        uint32_t count
     int mc_slab_init(mc_slab *s, int timed, int sized, uint64_t want) except -1
     void mc_slab_release(mc_slab *old)
     void mc_slab_zero(mc_slab *s)
@@ -63,18 +64,22 @@ cdef extern from "mastra_cache.h":
     mc_node *mc_root(const mc_slab *s)
     Py_ssize_t *mc_size_slot(const mc_slab *s, uint32_t i)
     Py_ssize_t mc_size(const mc_slab *s, uint32_t i)
-    uint32_t mc_index(const mc_slab *s, const mc_node *n)
     bint mc_empty(const mc_slab *s)
-    void mc_touch(const mc_slab *s, mc_node *n)
+    void mc_touch(const mc_slab *s, uint32_t i, mc_node *n)
     void mc_tunlink(const mc_slab *s, mc_node *n)
     void mc_tappend(const mc_slab *s, uint32_t i, mc_node *n)
     uint32_t mc_take(mc_slab *s) except 0
-    mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, PyObject *value, Py_ssize_t size,
-                     double expires, int timed)
+    mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, Py_hash_t hash, PyObject *value,
+                     Py_ssize_t size, double expires, int timed)
+    int mc_reserve(mc_slab *s) except -1
+    void mc_enter(mc_slab *s, uint32_t i, mc_node *n)
+    Py_hash_t mc_hash(object key) except -1
+    uint32_t mc_get(const mc_slab *s, object key) except? 0
+    int64_t mc_find(const mc_slab *s, object key, Py_hash_t hash) except -1
     void mc_retire(mc_slab *s, uint32_t i, mc_node *n, int timed)
     void mc_settle(mc_slab *s)
     bint mc_plain(PyObject *key)
-    PyObject *mc_lookup(const mc_slab *s, PyObject *data, object key, int timed, double now,
+    PyObject *mc_lookup(const mc_slab *s, object key, int timed, double now,
                         int touch_expired, unsigned long long *hits,
                         unsigned long long *misses) except? NULL
     int mc_install_gc(PyTypeObject *type, Py_ssize_t offset,
@@ -148,14 +153,6 @@ cdef class Timer:
         return getattr(self._function, name)
 
 
-cdef inline mc_node *_node(PyObject *found):
-    return <mc_node *>found
-
-
-cdef inline object _object(mc_node *node):
-    return <object><PyObject *>node
-
-
 cdef inline double _now(CacheCore cache) except? -1.0:
     """Now, as the cache counts time: the C clock when the timer is time.monotonic."""
     if cache._fast_clock and not cache._clock._nesting:
@@ -169,8 +166,8 @@ cdef inline PyObject *_value(CacheCore cache, object key, bint touch_expired) ex
     skip the section: their lookups run no Python code."""
     cdef double now = _now(cache) if cache._timed else 0.0
     if cache._plain_keys and mc_plain(<PyObject *>key):
-        return mc_lookup(&cache._slab, <PyObject *>cache._data, key, cache._timed, now,
-                         touch_expired, &cache._hits, &cache._misses)
+        return mc_lookup(&cache._slab, key, cache._timed, now, touch_expired, &cache._hits,
+                         &cache._misses)
     return cache._lookup(key, now, touch_expired)
 
 
@@ -183,8 +180,8 @@ def clock_resolution():
 cdef class CacheCore:
     """Least-recently-used cache with optional per-item time to live."""
 
-    cdef dict _data
     cdef mc_slab _slab
+    cdef size_t _version  # counts inserts and removals: iterators check it
     cdef uint64_t _counted  # most items when each counts 1 (the slab's hint), else 0
     cdef Py_ssize_t _maxsize
     cdef Py_ssize_t _currsize
@@ -214,14 +211,12 @@ cdef class CacheCore:
     __class_getitem__ = classmethod(GenericAlias)
 
     def __cinit__(self, *args, **kwargs):
-        self._data = {}
         mc_slab_init(&self._slab, 0, 0, 0)
         self._plain_keys = True
 
     def __dealloc__(self):
         cdef mc_slab old = self._slab
         mc_slab_zero(&self._slab)
-        self._data = None  # the dict's references to the nodes go first
         mc_slab_release(&old)
 
     def __init__(self, maxsize, getsizeof=None, *, ttl=None, timer=None):
@@ -238,7 +233,7 @@ cdef class CacheCore:
             ttl_seconds = ttl
         # Checked: from here on nothing fails halfway. Called again on a cache (as a subclass
         # may), __init__ starts it afresh, as cachetools does.
-        if self._data:
+        if self._slab.count:
             CacheCore.clear(self)
             self.reset_stats()
         self._configure(maxsize, getsizeof, ttl, ttl_seconds, timer)
@@ -341,12 +336,12 @@ cdef class CacheCore:
         return size
 
     cdef int _remove(self, uint32_t i, mc_node *node) except -1:
-        """Take node i out of the dict and the rings; its key and value wait in limbo until
+        """Take node i out of the table and the rings; its key and value wait in limbo until
         the section ends."""
-        PyDict_DelItem(self._data, <object>node.key)
         self._currsize -= mc_size(&self._slab, i)
         mc_retire(&self._slab, i, node, self._timed)
         self._removals += 1
+        self._version += 1
         return 0
 
     cdef int _expire(self, double now, list removed) except -1:
@@ -393,16 +388,16 @@ cdef class CacheCore:
 
     cdef int _make_room_with_popitem(self, object key, Py_ssize_t size) except -1:
         """Evict through an overridden popitem() (a subclass hook, so outside any section)."""
-        cdef PyObject *found
+        cdef uint32_t i
         cdef Py_ssize_t needed
         cdef unsigned long long removals
         while True:
             self._enter()
             try:
-                found = PyDict_GetItemWithError(self._data, key)
+                i = mc_get(&self._slab, key)
                 needed = size
-                if found is not NULL:
-                    needed -= mc_size(&self._slab, mc_index(&self._slab, _node(found)))
+                if i != 0:
+                    needed -= mc_size(&self._slab, i)
                 if self._currsize + needed <= self._maxsize or mc_empty(&self._slab):
                     return 0
                 removals = self._removals
@@ -419,21 +414,21 @@ cdef class CacheCore:
     cdef int _store(self, object key, object value, Py_ssize_t size, double now,
                     double deadline) except -1:
         cdef mc_slab *slab = &self._slab
-        cdef PyObject *found
         cdef PyObject *old_value = NULL
         cdef mc_node *node = NULL
         cdef mc_node *victim
         cdef uint32_t i = 0
         cdef uint32_t j
         cdef Py_ssize_t needed = size
+        cdef Py_hash_t hash
         self._enter()
         try:
             if self._timed:
                 self._expire(now, None)
-            found = PyDict_GetItemWithError(self._data, key)
-            if found is not NULL:
-                node = _node(found)
-                i = mc_index(slab, node)
+            hash = mc_hash(key)
+            i = <uint32_t>mc_find(slab, key, hash)
+            if i != 0:
+                node = mc_at(slab, i)
                 needed -= mc_size(slab, i)
             while self._currsize + needed > self._maxsize and not mc_empty(slab):
                 j = mc_root(slab).next
@@ -444,7 +439,7 @@ cdef class CacheCore:
                 self._remove(j, victim)
                 self._evictions += 1
             if node is NULL:
-                self._insert(key, value, size, deadline)
+                self._insert(key, hash, value, size, deadline)
                 return 0
             old_value = node.value  # released with the section's other leftovers, below
             Py_INCREF(<PyObject *>value)
@@ -452,7 +447,7 @@ cdef class CacheCore:
             self._currsize += needed
             if slab.sized:
                 mc_size_slot(slab, i)[0] = size
-            mc_touch(slab, node)
+            mc_touch(slab, i, node)
             if self._timed:
                 node.expires = deadline
                 mc_tunlink(slab, node)
@@ -462,20 +457,20 @@ cdef class CacheCore:
             Py_XDECREF(old_value)
         return 0
 
-    cdef int _insert(self, object key, object value, Py_ssize_t size,
+    cdef int _insert(self, object key, Py_hash_t hash, object value, Py_ssize_t size,
                      double deadline) except -1:
         """Store a key that is not in the cache (inside the section)."""
         cdef mc_slab *slab = &self._slab
-        cdef uint32_t i = mc_take(slab)
-        cdef mc_node *node = mc_fill(slab, i, <PyObject *>key, <PyObject *>value, size, deadline,
-                                     self._timed)
+        cdef uint32_t i
+        cdef mc_node *node
+        mc_reserve(slab)
+        i = mc_take(slab)
+        node = mc_fill(slab, i, <PyObject *>key, hash, <PyObject *>value, size, deadline,
+                       self._timed)
+        mc_enter(slab, i, node)
+        self._version += 1
         if not mc_plain(<PyObject *>key):
             self._plain_keys = False  # from now on every lookup takes the section
-        try:
-            PyDict_SetItem(self._data, key, _object(node))
-        except BaseException:
-            mc_retire(slab, i, node, False)  # not in the expiry ring yet
-            raise
         if self._timed:
             mc_tappend(slab, i, node)
         self._currsize += size
@@ -483,17 +478,17 @@ cdef class CacheCore:
 
     def __delitem__(self, key):
         cdef double now = _now(self) if self._timed else 0.0
-        cdef PyObject *found
+        cdef uint32_t i
         cdef mc_node *node
         cdef bint expired
         self._enter()
         try:
-            found = PyDict_GetItemWithError(self._data, key)
-            if found is NULL:
+            i = mc_get(&self._slab, key)
+            if i == 0:
                 raise KeyError(key)
-            node = _node(found)
+            node = mc_at(&self._slab, i)
             expired = self._timed and not (now < node.expires)
-            self._remove(mc_index(&self._slab, node), node)
+            self._remove(i, node)
         finally:
             self._exit()
         if expired:
@@ -501,29 +496,43 @@ cdef class CacheCore:
 
     def __contains__(self, key):
         cdef double now = _now(self) if self._timed else 0.0
-        cdef PyObject *found
+        cdef uint32_t i
         self._enter()
         try:
-            found = PyDict_GetItemWithError(self._data, key)
-            return found is not NULL and (not self._timed or now < _node(found).expires)
+            i = mc_get(&self._slab, key)
+            return i != 0 and (not self._timed or now < mc_at(&self._slab, i).expires)
         finally:
             self._exit()
 
     def __len__(self):
         if self._timed:
             self.expire()
-        return len(self._data)
+        return self._slab.count
 
     def __iter__(self):
+        """The keys in insertion order. Without a ttl, as a dict's: adding or removing a key
+        while iterating raises RuntimeError. With one, over a snapshot, skipping the keys
+        expired when reached."""
         if not self._timed:
-            return iter(self._data)
+            return _Keys(self)
         return self._live_keys()
 
     def _live_keys(self):
-        """A snapshot of the keys in insertion order, skipping those expired when reached."""
-        for key in list(self._data):
+        for key in self._keys():
             if key in self:
                 yield key
+
+    cdef list _keys(self):
+        """The keys in insertion order."""
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i = mc_root(slab).inext
+        cdef mc_node *node
+        keys = []
+        while i != 0:
+            node = mc_at(slab, i)
+            keys.append(<object>node.key)
+            i = node.inext
+        return keys
 
     def get(self, key, default=None):
         """The value for key, counted as a hit and made most recent; default on a miss
@@ -543,25 +552,25 @@ cdef class CacheCore:
         ``get`` does not)."""
         self._enter()
         try:
-            return mc_lookup(&self._slab, <PyObject *>self._data, key, self._timed, now, touch_expired,
-                             &self._hits, &self._misses)
+            return mc_lookup(&self._slab, key, self._timed, now, touch_expired, &self._hits,
+                             &self._misses)
         finally:
             self._exit()
 
     def pop(self, key, default=_MARKER):
         """Remove key and return its value; default (or KeyError) when absent or expired."""
         cdef double now = _now(self) if self._timed else 0.0
-        cdef PyObject *found
+        cdef uint32_t i
         cdef mc_node *node
         value = _MARKER
         self._enter()
         try:
-            found = PyDict_GetItemWithError(self._data, key)
-            if found is not NULL:
-                node = _node(found)
+            i = mc_get(&self._slab, key)
+            if i != 0:
+                node = mc_at(&self._slab, i)
                 if not self._timed or now < node.expires:
                     value = <object>node.value
-                    self._remove(mc_index(&self._slab, node), node)
+                    self._remove(i, node)
         finally:
             self._exit()
         if value is not _MARKER:
@@ -601,20 +610,17 @@ cdef class CacheCore:
     def clear(self):
         cdef mc_slab fresh
         cdef mc_slab old
-        cdef dict new_data = {}
         mc_slab_init(&fresh, self._timed, self._sizer is not None, self._counted)
         self._enter()
         try:
             old = self._slab
             self._slab = fresh
-            old_data = self._data
-            self._data = new_data
             self._currsize = 0
             self._removals += 1
+            self._version += 1
             self._plain_keys = True
         finally:
             self._exit()
-        old_data = None  # the old dict's references to the nodes go first
         mc_slab_release(&old)  # entries' destructors run here, outside the section
 
     def expire(self, time=None):
@@ -652,7 +658,7 @@ cdef class CacheCore:
 
     def _stats(self):
         """(hits, misses, evictions, expirations, size, maxsize)."""
-        return (self._hits, self._misses, self._evictions, self._expirations, len(self._data),
+        return (self._hits, self._misses, self._evictions, self._expirations, self._slab.count,
                 self.maxsize)
 
     def reset_stats(self):
@@ -691,7 +697,7 @@ cdef class CacheCore:
         stats = (self._hits, self._misses, self._evictions, self._expirations)
         args = (type(self), self.maxsize, sizer, self._ttl_value(),
                 self._timer if self._timed else None, self._origin)
-        return (_rebuild, args, (self._entries(), stats, attributes, list(self._data)))
+        return (_rebuild, args, (self._entries(), stats, attributes, self._keys()))
 
     def __copy__(self):
         rebuild, args, state = self.__reduce__()
@@ -777,11 +783,9 @@ cdef class CacheCore:
     cdef int _adopt(self, dict checked, list order, tuple counters) except -1:
         """Fill the cache with checked entries: recency in ``checked`` order, iteration in
         ``order``, expiry in deadline order (ties in recency order). The entries go into a
-        slab and dict of their own first; those replace the cache's only if it is still
-        empty."""
+        slab of their own first, which replaces the cache's only if it is still empty."""
         cdef mc_slab fresh
         cdef mc_slab old
-        cdef dict data = {}
         cdef dict nodes = {}
         cdef uint32_t i
         cdef mc_node *node
@@ -791,8 +795,8 @@ cdef class CacheCore:
         try:
             for key, value, size, deadline in checked.values():
                 i = mc_take(&fresh)
-                node = mc_fill(&fresh, i, <PyObject *>key, <PyObject *>value, size, deadline,
-                               self._timed)
+                node = mc_fill(&fresh, i, <PyObject *>key, mc_hash(key), <PyObject *>value, size,
+                               deadline, self._timed)
                 nodes[key] = i
                 total += size
                 plain = plain and mc_plain(<PyObject *>key)
@@ -801,17 +805,19 @@ cdef class CacheCore:
                     i = nodes[key]
                     mc_tappend(&fresh, i, mc_at(&fresh, i))
             for key in order:
-                data[key] = _object(mc_at(&fresh, nodes[key]))
+                i = nodes[key]
+                mc_reserve(&fresh)
+                mc_enter(&fresh, i, mc_at(&fresh, i))
             self._enter()
             try:
-                if self._data:
+                if self._slab.count:
                     raise ValidationError(
                         f"cache state: only a new, empty cache can be filled; this "
-                        f"{type(self).__name__} holds {len(self._data)} items")
+                        f"{type(self).__name__} holds {self._slab.count} items")
                 old = self._slab
                 self._slab = fresh
                 mc_slab_zero(&fresh)
-                self._data = data
+                self._version += 1
                 self._currsize = total
                 self._plain_keys = plain
                 self._hits, self._misses, self._evictions, self._expirations = counters
@@ -819,22 +825,24 @@ cdef class CacheCore:
                 self._exit()
             mc_slab_release(&old)
         finally:
-            data = None  # when not adopted, the dict's references to the nodes go first
-            mc_slab_release(&fresh)
+            mc_slab_release(&fresh)  # when not adopted
         return 0
 
     def __repr__(self):
-        cdef Py_ssize_t position = 0
-        cdef PyObject *key
-        cdef PyObject *node
+        cdef mc_slab *slab = &self._slab
+        cdef uint32_t i
+        cdef mc_node *node
         if Py_ReprEnter(self):
             return "..."  # the cache holds itself, as dict shows it
         try:
             if self._timed:
                 self.expire()
             pairs = []
-            while PyDict_Next(self._data, &position, &key, &node):
-                pairs.append((<object>key, <object>_node(node).value))
+            i = mc_root(slab).inext
+            while i != 0:
+                node = mc_at(slab, i)
+                pairs.append((<object>node.key, <object>node.value))
+                i = node.inext
             items = ", ".join(f"{k!r}: {v!r}" for k, v in pairs)
             return (f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, "
                     f"currsize={self._currsize!r})")
@@ -854,10 +862,43 @@ cdef int _clear_entries(PyObject *self) noexcept:
         return 0  # the entries stay until the cache is freed
     old = cache._slab
     cache._slab = fresh
-    cache._data = {}
+    cache._version += 1
     cache._currsize = 0
     mc_slab_release(&old)
     return 0
+
+
+@cython.final
+cdef class _Keys:
+    """An iterator over a cache's keys in insertion order (a cache without a ttl), which, as a
+    dict's, fails once a key is added or removed."""
+
+    cdef CacheCore _cache
+    cdef uint32_t _next
+    cdef size_t _version
+
+    def __cinit__(self, CacheCore cache):
+        self._cache = cache
+        self._next = mc_root(&cache._slab).inext
+        self._version = cache._version
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef CacheCore cache = self._cache
+        cdef mc_node *node
+        if cache is None:
+            raise StopIteration
+        if cache._version != self._version:
+            self._cache = None
+            raise RuntimeError(f"{type(cache).__name__} changed size during iteration")
+        if self._next == 0:
+            self._cache = None
+            raise StopIteration
+        node = mc_at(&cache._slab, self._next)
+        self._next = node.inext
+        return <object>node.key
 
 
 cdef CacheCore _probe = CacheCore.__new__(CacheCore)
@@ -991,7 +1032,7 @@ cdef class Memoised:
         probe = self._probe
         mc_probe_load(probe, args, nargs)
         try:
-            value = mc_lookup(&core._slab, <PyObject *>core._data, probe, core._timed, now,
+            value = mc_lookup(&core._slab, probe, core._timed, now,
                               False, &core._hits, &core._misses)
         finally:
             mc_probe_unload(probe, nargs)

@@ -1,19 +1,25 @@
-/* Node storage and rings for the LRU/TTL cache (native/_cache.pyx).
+/* Storage for the LRU/TTL cache (native/_cache.pyx): a slab of nodes and the cache's own hash
+ * table of them.
  *
- * The cache's dict maps each key to a node, and a node must be a Python object to be a dict
- * value. Nodes are not allocated one by one, though: they live in a slab of blocks that never
- * move, each node a minimal object (header, key, value, two 32-bit ring links, and for timed
- * caches two more links and a deadline: 40 or 56 bytes, no GC header, no allocator rounding).
- * The slab holds one reference to every node for its whole life, so the dict's references
- * never free one; a node whose key is NULL is free.
+ * Each entry is a node: key, value, the key's hash, two 32-bit links in each of three rings
+ * (recency, insertion order, and for timed caches expiry) and a deadline: 40 bytes, or 56 with
+ * a time to live. Nodes live in blocks that never move; a node whose key is NULL is free.
  *
- * Links are node indices, not pointers. Index 0 is the root of both rings: `next` from the root
- * is the least recently used node, `tnext` the one with the earliest deadline. The first block
- * holds indices [0, nfirst): every node the cache can need when it knows that number (no
- * getsizeof, maxsize up to ~8 MB of nodes), so an index becomes an address with a multiply and
- * an add. Past it, chunk k holds the far indices f = i - nfirst in [8 (2^k - 1), 8 (2^(k+1) - 1)),
- * found with one bit scan. Blocks are zeroed memory whose nodes get their header when first
- * handed out, so the pages of a large first block are only touched as the cache fills.
+ * The table is open addressing with linear probing: one 64-bit slot per position, the node's
+ * index in the low half (0: empty) and a tag in the high half, the top 32 bits of the key's
+ * hash times a 64-bit odd constant (Fibonacci hashing, so sequential ints spread out). A key's
+ * home position is the tag's top `bits` bits, so growing the table and deleting (backward
+ * shift, no tombstones) never touch a node, and a probe compares a node's key only when the
+ * tags match. Keys compare as a dict compares them: the same object, or an equal hash and ==
+ * (exact str and int keys inline, without a call).
+ *
+ * Links are node indices, not pointers. Index 0 is the root of every ring: `next` from the root
+ * is the least recently used node, `inext` the first inserted, `tnext` the one with the earliest
+ * deadline. The first block holds indices [0, nfirst): every node the cache can need when it
+ * knows that number (no getsizeof, maxsize up to ~8 MB of nodes), so an index becomes an
+ * address with a multiply and an add. Past it, chunk k holds the far indices f = i - nfirst in
+ * [8 (2^k - 1), 8 (2^(k+1) - 1)), found with one bit scan. Blocks are zeroed memory, so the
+ * pages of a large first block are only touched as the cache fills.
  */
 #ifndef MASTRA_CACHE_H
 #define MASTRA_CACHE_H
@@ -43,10 +49,11 @@
 #endif
 
 typedef struct {
-    PyObject_HEAD
     PyObject *key; /* NULL while the node is free */
     PyObject *value;
-    uint32_t prev, next;   /* recency ring; `next` chains the free list */
+    Py_hash_t hash;
+    uint32_t prev, next;   /* recency ring; `next` chains the free list and limbo */
+    uint32_t iprev, inext; /* insertion order ring: iteration */
     uint32_t tprev, tnext; /* expiry ring: timed caches only */
     double expires;        /* timed caches only */
 } mc_node;
@@ -75,17 +82,10 @@ typedef struct {
     int sized;
     PyObject **dead; /* keys and values of limbo nodes taken for reuse, still to be released */
     size_t ndead, dead_room;
+    uint64_t *slots; /* the table: (tag << 32) | node index, 0 when empty */
+    int bits;        /* the table has 2^bits slots */
+    uint32_t count;  /* entries in the table */
 } mc_slab;
-
-/* The type of the nodes: never instantiated by Python, never deallocated (the slab keeps a
- * reference to each node for as long as its block lives). */
-static PyTypeObject mc_node_type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "mastra._native._cache._Node",
-    .tp_basicsize = sizeof(mc_node),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An entry of a mastra cache (internal).",
-};
 
 static inline int mc_msb64(uint64_t v) {
 #if defined(_MSC_VER)
@@ -131,11 +131,6 @@ static inline Py_ssize_t mc_size(const mc_slab *s, uint32_t i) {
     return s->sized ? *mc_size_slot(s, i) : 1;
 }
 
-/* A node's own index: the `next` of the node before it. */
-static inline uint32_t mc_index(const mc_slab *s, const mc_node *n) {
-    return mc_at(s, n->prev)->next;
-}
-
 static inline int mc_empty(const mc_slab *s) { return mc_root(s)->next == 0; }
 
 /* -- the recency ring -------------------------------------------------------------------- */
@@ -154,18 +149,12 @@ static inline void mc_append(const mc_slab *s, uint32_t i, mc_node *n) {
     root->prev = i;
 }
 
-static inline void mc_touch(const mc_slab *s, mc_node *n) {
-    uint32_t i;
+static inline void mc_touch(const mc_slab *s, uint32_t i, mc_node *n) {
     if (n->next == 0) return; /* already the most recent */
-    i = mc_index(s, n);
     mc_unlink(s, n);
     mc_append(s, i, n);
 }
 
-/* The hit path's mc_touch, for a stride known at compile time. A node's own index comes from
- * its address when it is in the first block, not from its neighbour: that keeps the ring's
- * previous writes (which the neighbour's links are) out of the chain of dependent loads from
- * one hit to the next. */
 #if defined(__GNUC__)
 #define MC_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
@@ -177,13 +166,11 @@ static MC_ALWAYS_INLINE mc_node *mc_at_k(const mc_slab *s, uint32_t i, size_t st
     return mc_at_far(s, i);
 }
 
-static MC_ALWAYS_INLINE void mc_touch_k(const mc_slab *s, mc_node *n, size_t stride) {
-    uintptr_t offset = (uintptr_t)((char *)n - s->first);
+/* The hit path's mc_touch of node i, for a stride known at compile time. */
+static MC_ALWAYS_INLINE void mc_touch_k(const mc_slab *s, uint32_t i, mc_node *n,
+                                         size_t stride) {
     mc_node *root = mc_root(s);
-    uint32_t i;
     if (n->next == 0) return; /* already the most recent */
-    i = MC_LIKELY(offset < (uintptr_t)s->nfirst * stride) ? (uint32_t)(offset / stride)
-                                                          : mc_index(s, n);
     mc_at_k(s, n->prev, stride)->next = n->next;
     mc_at_k(s, n->next, stride)->prev = n->prev;
     n->prev = root->prev;
@@ -248,10 +235,12 @@ static int mc_add_chunk(mc_slab *s) {
     return 0;
 }
 
-/* An empty slab (the root alone) of nodes for a timed cache or not, with sizes or not.
- * `want`: the most items the cache can hold (0: no limit known). */
+#define MC_LEAST_BITS 3
+#define MC_MOST_BITS (sizeof(size_t) >= 8 ? 32 : 28)
+
+/* An empty slab (the root alone) of nodes for a timed cache or not, with sizes or not, and its
+ * empty table. `want`: the most items the cache can hold (0: no limit known). */
 static int mc_slab_init(mc_slab *s, int timed, int sized, uint64_t want) {
-    mc_node *root;
     uint64_t nfirst;
     memset(s, 0, sizeof(*s));
     s->stride = timed ? MC_TIMED_STRIDE : MC_UNTIMED_STRIDE;
@@ -260,11 +249,16 @@ static int mc_slab_init(mc_slab *s, int timed, int sized, uint64_t want) {
     nfirst = s->want ? s->want : (uint64_t)1 << MC_FAR_SHIFT;
     if (nfirst * s->stride > MC_FIRST_MOST_BYTES) nfirst = MC_FIRST_MOST_BYTES / s->stride;
     if (mc_alloc_block(s, nfirst, &s->first, &s->first_sizes) < 0) return -1;
+    s->slots = (uint64_t *)PyMem_Calloc((size_t)1 << MC_LEAST_BITS, sizeof(uint64_t));
+    if (s->slots == NULL) {
+        PyMem_Free(s->first);
+        PyMem_Free(s->first_sizes);
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->bits = MC_LEAST_BITS;
     s->nfirst = (uint32_t)nfirst;
     s->end = (uint32_t)nfirst;
-    root = mc_root(s);
-    Py_SET_TYPE((PyObject *)root, &mc_node_type);
-    Py_SET_REFCNT((PyObject *)root, 1);
     s->top = 1;
     return 0;
 }
@@ -284,22 +278,15 @@ static inline char *mc_block(const mc_slab *s, int b, uint64_t *used) {
     return s->chunk[b - 1];
 }
 
-/* Free the blocks of a slab whose nodes have all been released (keys NULL). A block with a node
- * someone else still references (gc.get_referents on the cache's dict can hand one out) is
- * left allocated rather than freed under that reference. */
+/* Free the blocks and the table of a slab whose nodes have all been released (keys NULL). */
 static void mc_slab_free(mc_slab *s) {
     int b;
     for (b = 0; s->first != NULL && b <= s->nchunks; b++) {
-        uint64_t used, i;
-        char *block = mc_block(s, b, &used);
-        int referenced = 0;
-        for (i = 0; i < used; i++) {
-            if (Py_REFCNT((PyObject *)(block + i * s->stride)) != 1) referenced = 1;
-        }
-        if (!referenced) PyMem_Free(block);
+        PyMem_Free(b == 0 ? s->first : s->chunk[b - 1]);
         PyMem_Free(b == 0 ? s->first_sizes : s->sizes[b - 1]);
     }
     PyMem_Free(s->dead);
+    PyMem_Free(s->slots);
     mc_slab_zero(s);
 }
 
@@ -334,22 +321,213 @@ static inline uint32_t mc_take(mc_slab *s) {
         return i;
     }
     if (s->top == s->end && mc_add_chunk(s) < 0) return 0;
-    i = s->top++;
-    Py_SET_TYPE((PyObject *)mc_at(s, i), &mc_node_type); /* its header, on first use */
-    Py_SET_REFCNT((PyObject *)mc_at(s, i), 1);           /* the slab's reference */
-    return i;
+    return s->top++;
+}
+
+/* -- the table --------------------------------------------------------------------------- */
+
+#define MC_MIX 0x9E3779B97F4A7C15ull
+
+/* The cached hash of an exact str (-1 when not computed yet). */
+#if PY_VERSION_HEX >= 0x030E0000
+#define MC_STR_HASH(o) PyUnstable_Unicode_GET_CACHED_HASH(o)
+#else
+#define MC_STR_HASH(o) (((PyASCIIObject *)(o))->hash)
+#endif
+
+/* An exact int's value when it fits one machine word the cheap way (*small set), as CPython's
+ * own fast paths read it. */
+static inline Py_ssize_t mc_small_int(PyObject *o, int *small) {
+#if PY_VERSION_HEX >= 0x030C0000
+    *small = PyUnstable_Long_IsCompact((PyLongObject *)o);
+    return *small ? PyUnstable_Long_CompactValue((PyLongObject *)o) : 0;
+#else
+    Py_ssize_t size = Py_SIZE(o);
+    *small = size >= -1 && size <= 1;
+    return *small ? size * (Py_ssize_t)((PyLongObject *)o)->ob_digit[0] : 0;
+#endif
+}
+
+/* hash(key), or -1 with an error set. Exact strs and small ints are hashed inline (an int's
+ * hash is itself, except -1's, which is -2). */
+static inline Py_hash_t mc_hash(PyObject *key) {
+    PyTypeObject *t = Py_TYPE(key);
+    if (t == &PyUnicode_Type) {
+        Py_hash_t hash = MC_STR_HASH(key);
+        if (MC_LIKELY(hash != -1)) return hash;
+    } else if (t == &PyLong_Type) {
+        int small;
+        Py_ssize_t value = mc_small_int(key, &small);
+        if (small) return value == -1 ? -2 : (Py_hash_t)value;
+    }
+    return PyObject_Hash(key);
+}
+
+static inline uint32_t mc_tag(Py_hash_t hash) {
+    return (uint32_t)(((uint64_t)hash * MC_MIX) >> 32);
+}
+
+static inline size_t mc_home(const mc_slab *s, uint32_t tag) {
+    return (size_t)(tag >> (32 - s->bits));
+}
+
+static inline size_t mc_mask(const mc_slab *s) { return ((size_t)1 << s->bits) - 1; }
+
+static MC_ALWAYS_INLINE int mc_bytes_equal(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    if (n > 64) return memcmp(a, b, n) == 0;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+    }
+    for (; n != 0; a++, b++, n--) {
+        if (*a != *b) return 0;
+    }
+    return 1;
+}
+
+/* A str's characters: inline for the compact ASCII strs most keys are. */
+static MC_ALWAYS_INLINE const char *mc_str_data(PyObject *o) {
+    if (MC_LIKELY(PyUnicode_IS_COMPACT_ASCII(o))) return (const char *)((PyASCIIObject *)o + 1);
+    return (const char *)PyUnicode_DATA(o);
+}
+
+static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key);
+
+/* stored == key, as a dict decides it once the hashes match: 1, 0, or -1 with an error set.
+ * Exact strs, ints and same-length tuples of them run no Python code. */
+static MC_ALWAYS_INLINE int mc_equal(PyObject *stored, PyObject *key) {
+    PyTypeObject *t = Py_TYPE(stored);
+    if (stored == key) return 1;
+    if (t == Py_TYPE(key)) {
+        if (t == &PyUnicode_Type) {
+            Py_ssize_t length = PyUnicode_GET_LENGTH(stored);
+            int kind = (int)PyUnicode_KIND(stored);
+            return length == PyUnicode_GET_LENGTH(key) && kind == (int)PyUnicode_KIND(key) &&
+                   mc_bytes_equal(mc_str_data(stored), mc_str_data(key),
+                                  (size_t)length * (size_t)kind);
+        }
+        if (t == &PyLong_Type) {
+            int small_stored, small_key;
+            Py_ssize_t a = mc_small_int(stored, &small_stored), b = mc_small_int(key, &small_key);
+            if (small_stored && small_key) return a == b;
+        }
+    }
+    return mc_equal_slow(stored, key);
+}
+
+static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key) {
+    int equal;
+    if (Py_TYPE(stored) == &PyTuple_Type && Py_TYPE(key) == &PyTuple_Type &&
+        PyTuple_GET_SIZE(stored) == PyTuple_GET_SIZE(key)) {
+        Py_ssize_t i, n = PyTuple_GET_SIZE(stored);
+        for (i = 0; i < n; i++) {
+            equal = mc_equal(PyTuple_GET_ITEM(stored, i), PyTuple_GET_ITEM(key, i));
+            if (equal != 1) return equal;
+        }
+        return 1;
+    }
+    Py_INCREF(stored);
+    equal = PyObject_RichCompareBool(stored, key, Py_EQ);
+    Py_DECREF(stored);
+    return equal;
+}
+
+/* The index of key's node (hash is hash(key)), 0 when absent, or -1 when a key's __eq__ raised.
+ * `stride`: the slab's, a constant where the caller knows it. */
+static MC_ALWAYS_INLINE int64_t mc_find_k(const mc_slab *s, PyObject *key, Py_hash_t hash,
+                                          size_t stride) {
+    uint32_t tag = mc_tag(hash);
+    size_t mask = mc_mask(s), at = mc_home(s, tag);
+    for (;; at = (at + 1) & mask) {
+        uint64_t slot = s->slots[at];
+        uint32_t i = (uint32_t)slot;
+        const mc_node *n;
+        int equal;
+        if (i == 0) return 0;
+        if ((uint32_t)(slot >> 32) != tag) continue;
+        n = mc_at_k(s, i, stride);
+        if (MC_LIKELY(n->key == key)) return i;
+        if (n->hash != hash) continue;
+        equal = mc_equal(n->key, key);
+        if (equal > 0) return i;
+        if (equal < 0) return -1;
+    }
+}
+
+static int64_t mc_find(const mc_slab *s, PyObject *key, Py_hash_t hash) {
+    return mc_find_k(s, key, hash, s->stride);
+}
+
+/* The index of key's node; 0 when absent or on error (check PyErr_Occurred). */
+static uint32_t mc_get(const mc_slab *s, PyObject *key) {
+    Py_hash_t hash = mc_hash(key);
+    int64_t found;
+    if (hash == -1) return 0;
+    found = mc_find(s, key, hash);
+    return found > 0 ? (uint32_t)found : 0;
+}
+
+/* Put node i at the first free slot from its home (its key is known to be absent). */
+static inline void mc_place(uint64_t *slots, int bits, uint32_t tag, uint32_t i) {
+    size_t mask = ((size_t)1 << bits) - 1, at = (size_t)(tag >> (32 - bits));
+    while ((uint32_t)slots[at] != 0) at = (at + 1) & mask;
+    slots[at] = ((uint64_t)tag << 32) | i;
+}
+
+/* Room in the table for one more entry (0), or -1 with MemoryError set. The table doubles
+ * when it would be more than two thirds full. */
+static int mc_reserve(mc_slab *s) {
+    size_t size = (size_t)1 << s->bits, at;
+    uint64_t *grown;
+    if (MC_LIKELY(((uint64_t)s->count + 1) * 3 <= (uint64_t)size * 2)) return 0;
+    if (s->bits == (int)MC_MOST_BITS) {
+        PyErr_SetString(PyExc_MemoryError, "cache holds the most entries its table can");
+        return -1;
+    }
+    grown = (uint64_t *)PyMem_Calloc(size * 2, sizeof(uint64_t));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (at = 0; at < size; at++) {
+        uint64_t slot = s->slots[at];
+        if ((uint32_t)slot != 0) mc_place(grown, s->bits + 1, (uint32_t)(slot >> 32), (uint32_t)slot);
+    }
+    PyMem_Free(s->slots);
+    s->slots = grown;
+    s->bits++;
+    return 0;
+}
+
+/* Take node i's slot out of the table, shifting later slots of its probe run back so that no
+ * lookup stops early. */
+static void mc_unplace(mc_slab *s, uint32_t i, Py_hash_t hash) {
+    size_t mask = mc_mask(s), at = mc_home(s, mc_tag(hash)), next;
+    while ((uint32_t)s->slots[at] != i) at = (at + 1) & mask;
+    for (next = (at + 1) & mask; (uint32_t)s->slots[next] != 0; next = (next + 1) & mask) {
+        size_t home = mc_home(s, (uint32_t)(s->slots[next] >> 32));
+        /* The slot at `next` may fill the hole unless its home lies cyclically in (at, next]. */
+        int stays = at <= next ? (at < home && home <= next) : (at < home || home <= next);
+        if (stays) continue;
+        s->slots[at] = s->slots[next];
+        at = next;
+    }
+    s->slots[at] = 0;
 }
 
 /* -- entries ----------------------------------------------------------------------------- */
 
-/* Fill free node i with key and value (new references) and link it in as the most recent. The
- * caller links it into the expiry ring (timed caches) and adds it to the dict. */
-static inline mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, PyObject *value,
-                               Py_ssize_t size, double expires, int timed) {
+/* Fill free node i with key, its hash and value (new references) and link it in as the most
+ * recent. The caller links it into the expiry ring (timed caches) and enters it (mc_enter). */
+static inline mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, Py_hash_t hash,
+                               PyObject *value, Py_ssize_t size, double expires, int timed) {
     mc_node *n = mc_at(s, i);
     Py_INCREF(key);
     Py_INCREF(value);
     n->key = key;
+    n->hash = hash;
     n->value = value;
     if (s->sized) *mc_size_slot(s, i) = size;
     mc_append(s, i, n);
@@ -357,9 +535,25 @@ static inline mc_node *mc_fill(mc_slab *s, uint32_t i, PyObject *key, PyObject *
     return n;
 }
 
-/* Unlink node i (already out of the dict) from the rings into limbo: its key and value are
- * released by mc_settle, after the caller's critical section. */
+/* Put filled node i in the table (mc_reserve made room; its key is absent) and last in
+ * insertion order. */
+static inline void mc_enter(mc_slab *s, uint32_t i, mc_node *n) {
+    mc_node *root = mc_root(s);
+    mc_place(s->slots, s->bits, mc_tag(n->hash), i);
+    s->count++;
+    n->iprev = root->iprev;
+    n->inext = 0;
+    mc_at(s, root->iprev)->inext = i;
+    root->iprev = i;
+}
+
+/* Take node i out of the table and the rings into limbo: its key and value are released by
+ * mc_settle, after the caller's critical section. */
 static inline void mc_retire(mc_slab *s, uint32_t i, mc_node *n, int timed) {
+    mc_unplace(s, i, n->hash);
+    s->count--;
+    mc_at(s, n->iprev)->inext = n->inext;
+    mc_at(s, n->inext)->iprev = n->iprev;
     mc_unlink(s, n);
     if (timed) mc_tunlink(s, n);
     n->next = s->limbo;
@@ -452,24 +646,25 @@ static inline int mc_plain(PyObject *key) {
 
 /* The live value of key (borrowed; made the most recent, counted as a hit), or NULL: a miss, or
  * an error if one is set. `touch_expired`: an expired entry still becomes the most recent. */
-static inline PyObject *mc_lookup(const mc_slab *s, PyObject *data, PyObject *key, int timed,
-                                  double now, int touch_expired, unsigned long long *hits,
+static MC_ALWAYS_INLINE PyObject *mc_lookup(const mc_slab *s, PyObject *key, int timed, double now,
+                                  int touch_expired, unsigned long long *hits,
                                   unsigned long long *misses) {
-    PyObject *found = PyDict_GetItemWithError(data, key);
-    if (found != NULL) {
-        mc_node *n = (mc_node *)found;
-        if (!timed) {
-            mc_touch_k(s, n, MC_UNTIMED_STRIDE);
-            ++*hits;
-            return n->value;
-        }
-        if (now < n->expires || touch_expired) mc_touch_k(s, n, MC_TIMED_STRIDE);
-        if (now < n->expires) {
-            ++*hits;
-            return n->value;
-        }
-    } else if (PyErr_Occurred()) {
+    size_t stride = timed ? MC_TIMED_STRIDE : MC_UNTIMED_STRIDE;
+    Py_hash_t hash = mc_hash(key);
+    int64_t found;
+    mc_node *n;
+    if (hash == -1) return NULL;
+    found = mc_find_k(s, key, hash, stride);
+    if (found <= 0) {
+        if (found < 0) return NULL;
+        ++*misses;
         return NULL;
+    }
+    n = mc_at_k(s, (uint32_t)found, stride);
+    if (!timed || now < n->expires || touch_expired) mc_touch_k(s, (uint32_t)found, n, stride);
+    if (!timed || now < n->expires) {
+        ++*hits;
+        return n->value;
     }
     ++*misses;
     return NULL;
@@ -502,7 +697,7 @@ static int mc_install_gc(PyTypeObject *type, Py_ssize_t offset, int (*clear_entr
     mc_clear_entries = clear_entries;
     type->tp_traverse = mc_traverse;
     type->tp_clear = mc_clear;
-    return PyType_Ready(&mc_node_type);
+    return 0;
 }
 
 /* -- the clock --------------------------------------------------------------------------- */
