@@ -363,8 +363,11 @@ static inline Py_hash_t mc_hash(PyObject *key) {
     return PyObject_Hash(key);
 }
 
+/* The top half of the hash mixed: its high half folded onto its low half (so hashes that differ
+ * only in their top bits still spread), times an odd constant. */
 static inline uint32_t mc_tag(Py_hash_t hash) {
-    return (uint32_t)(((uint64_t)hash * MC_MIX) >> 32);
+    uint64_t h = (uint64_t)hash;
+    return (uint32_t)(((h ^ (h >> 32)) * MC_MIX) >> 32);
 }
 
 static inline size_t mc_home(const mc_slab *s, uint32_t tag) {
@@ -393,11 +396,11 @@ static MC_ALWAYS_INLINE const char *mc_str_data(PyObject *o) {
     return (const char *)PyUnicode_DATA(o);
 }
 
-static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key);
+static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key, int tuples);
 
 /* stored == key, as a dict decides it once the hashes match: 1, 0, or -1 with an error set.
- * Exact strs, ints and same-length tuples of them run no Python code. */
-static MC_ALWAYS_INLINE int mc_equal(PyObject *stored, PyObject *key) {
+ * Exact strs and ints, and (when `tuples`) same-length tuples of them, run no Python code. */
+static MC_ALWAYS_INLINE int mc_equal_to(PyObject *stored, PyObject *key, int tuples) {
     PyTypeObject *t = Py_TYPE(stored);
     if (stored == key) return 1;
     if (t == Py_TYPE(key)) {
@@ -414,16 +417,20 @@ static MC_ALWAYS_INLINE int mc_equal(PyObject *stored, PyObject *key) {
             if (small_stored && small_key) return a == b;
         }
     }
-    return mc_equal_slow(stored, key);
+    return mc_equal_slow(stored, key, tuples);
 }
 
-static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key) {
+#define mc_equal(stored, key) mc_equal_to((stored), (key), 1)
+
+/* Tuples one level deep item by item (a memoised call's key); anything else, and nested
+ * tuples, through ==, which guards its own recursion. */
+static MC_NOINLINE int mc_equal_slow(PyObject *stored, PyObject *key, int tuples) {
     int equal;
-    if (Py_TYPE(stored) == &PyTuple_Type && Py_TYPE(key) == &PyTuple_Type &&
+    if (tuples && Py_TYPE(stored) == &PyTuple_Type && Py_TYPE(key) == &PyTuple_Type &&
         PyTuple_GET_SIZE(stored) == PyTuple_GET_SIZE(key)) {
         Py_ssize_t i, n = PyTuple_GET_SIZE(stored);
         for (i = 0; i < n; i++) {
-            equal = mc_equal(PyTuple_GET_ITEM(stored, i), PyTuple_GET_ITEM(key, i));
+            equal = mc_equal_to(PyTuple_GET_ITEM(stored, i), PyTuple_GET_ITEM(key, i), 0);
             if (equal != 1) return equal;
         }
         return 1;
