@@ -948,6 +948,7 @@ CHANGES = {  # (on the cache, on a dict)
     "pop": (lambda c: c.pop(c._order()[-1]), lambda d: d.pop(next(iter(d)))),
     "popitem": (lambda c: c.popitem(), lambda d: d.popitem()),
     "setdefault": (lambda c: c.setdefault("new", 1), lambda d: d.setdefault("new", 1)),
+    "clear": (lambda c: c.clear(), lambda d: d.clear()),
 }
 VIEWS = {
     "iter": iter,
