@@ -6,8 +6,9 @@
  * a time to live. Nodes live in blocks that never move; a node whose key is NULL is free.
  *
  * The table is open addressing with linear probing: one 64-bit slot per position, the node's
- * index in the low half (0: empty) and a tag in the high half, the top 32 bits of the key's
- * hash times a 64-bit odd constant (Fibonacci hashing, so sequential ints spread out). A key's
+ * index in the low half (0: empty) and a tag in the high half: the top 32 bits of the key's
+ * hash, folded in half and times a 64-bit odd constant (Fibonacci hashing, so sequential ints
+ * and hashes that differ only in their top bits spread out). A key's
  * home position is the tag's top `bits` bits, so growing the table and deleting (backward
  * shift, no tombstones) never touch a node, and a probe compares a node's key only when the
  * tags match. Keys compare as a dict compares them: the same object, or an equal hash and ==
