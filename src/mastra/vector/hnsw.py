@@ -86,13 +86,18 @@ def _new_graph(dimension: int, metric: Metric, params: HnswParams) -> Any:
 class HnswGraph:
     """One index's graph. Rows move (a delete fills its hole with the last row) but graph keys
     do not: ``row_keys`` maps a row to its key, ``key_rows`` a key to its row (-1 once
-    removed). A replaced vector gets a new key."""
+    removed). A replaced vector gets another key. Removed keys are given out again, so the key
+    space (and ``key_rows``) stays as large as the most vectors ever held at once, however
+    many are written over time."""
 
     def __init__(self, graph: Any, params: HnswParams, row_keys: npt.NDArray[np.uint64]) -> None:
         self.graph, self.params, self.row_keys = graph, params, row_keys
         self.next_key = int(row_keys.max()) + 1 if len(row_keys) else 0
         self.key_rows = np.full(self.next_key, -1, dtype=np.int64)
         self.key_rows[row_keys.astype(np.int64)] = np.arange(len(row_keys))
+        # a stack of removed keys, the first ``free_count`` entries
+        self.free_keys = np.flatnonzero(self.key_rows < 0).astype(np.uint64)
+        self.free_count = len(self.free_keys)
 
     @classmethod
     def new(cls, dimension: int, metric: Metric, params: HnswParams) -> HnswGraph:
@@ -142,9 +147,8 @@ class HnswGraph:
         if len(replaced):
             old = self.row_keys[replaced]
             self.graph.remove(old)
-            self.key_rows[old.astype(np.int64)] = -1
-        keys = np.arange(self.next_key, self.next_key + len(positions), dtype=np.uint64)
-        self.next_key += len(positions)
+            self._release(old)
+        keys = self._take(len(positions))
         self.row_keys = _grown(self.row_keys, int(positions.max()) + 1, 0)
         self.key_rows = _grown(self.key_rows, self.next_key, -1)
         self.row_keys[positions] = keys
@@ -155,11 +159,26 @@ class HnswGraph:
         """Remove ``row``'s vector; the vector of row ``last`` moves to ``row``."""
         key = self.row_keys[row]
         self.graph.remove(key)
-        self.key_rows[int(key)] = -1
+        self._release(self.row_keys[row : row + 1])
         if row != last:
             moved = self.row_keys[last]
             self.row_keys[row] = moved
             self.key_rows[int(moved)] = row
+
+    def _release(self, keys: npt.NDArray[np.uint64]) -> None:
+        """Keys removed from the graph, to be given out again."""
+        self.key_rows[keys.astype(np.int64)] = -1
+        self.free_keys = _grown(self.free_keys, self.free_count + len(keys), 0)
+        self.free_keys[self.free_count : self.free_count + len(keys)] = keys
+        self.free_count += len(keys)
+
+    def _take(self, n: int) -> npt.NDArray[np.uint64]:
+        """``n`` keys for new vectors: removed ones first, then never used ones."""
+        reused = min(n, self.free_count)
+        self.free_count -= reused
+        fresh = np.arange(self.next_key, self.next_key + n - reused, dtype=np.uint64)
+        self.next_key += n - reused
+        return np.concatenate([self.free_keys[self.free_count : self.free_count + reused], fresh])
 
     def fetch_size(self, k: int, allowed: int, n: int) -> int:
         """Candidates to fetch for ``k`` results when ``allowed`` of ``n`` rows pass: the
