@@ -329,8 +329,9 @@ static inline uint32_t mc_take(mc_slab *s) {
 
 #define MC_MIX 0x9E3779B97F4A7C15ull
 
-/* The cached hash of an exact str (-1 when not computed yet). */
-#if PY_VERSION_HEX >= 0x030E0000
+/* The cached hash of an exact str (-1 when not computed yet): the field itself until the
+ * accessor CPython 3.15 adds. */
+#if PY_VERSION_HEX >= 0x030F00A1
 #define MC_STR_HASH(o) PyUnstable_Unicode_GET_CACHED_HASH(o)
 #else
 #define MC_STR_HASH(o) (((PyASCIIObject *)(o))->hash)
