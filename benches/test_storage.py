@@ -21,6 +21,7 @@ import sqlite_vec
 from mastra.memory import Memory, MemoryOptions
 from mastra.messages import Message
 from mastra.storage import PostgresStorage, SQLiteStorage
+from mastra.vector import InMemoryVector
 from mastra.vector.pgvector import PgVector
 from mastra.vector.sqlite import SQLiteVector
 
@@ -242,3 +243,84 @@ def test_vector_query(benchmark, loop, vectors, vector_stores, engine):
     assert len(run()) == K
     benchmark.group = f"vector query n={N:,} d={D} k={K}"
     benchmark(run)
+
+
+# -- a small vector index: the store's own overhead, not the scan -------------------------------
+
+SMALL_N, SMALL_D = 1_000, 64
+SMALL_ENGINES = ["InMemoryVector (no file: the floor)", "SQLiteVector", "sqlite-vec (vec0)"]
+
+
+@pytest.fixture(scope="module")
+def small_vector_stores(loop, tmp_path_factory):
+    X = np.random.default_rng(1).standard_normal((SMALL_N, SMALL_D), dtype=np.float32)
+    ids = [f"d{i}" for i in range(SMALL_N)]
+    memory, sqlite_store = InMemoryVector(), SQLiteVector(tmp_path_factory.mktemp("sm") / "v.db")
+    for store in (memory, sqlite_store):
+        loop.run(store.create_index("docs", SMALL_D, "cosine"))
+        loop.run(store.upsert("docs", X, ids=ids))
+    vec = apsw.Connection(str(tmp_path_factory.mktemp("smvec0") / "vec0.db"))
+    vec.enable_load_extension(True)
+    vec.load_extension(sqlite_vec.loadable_path())
+    vec.execute("PRAGMA journal_mode = WAL")
+    vec.execute(f"CREATE VIRTUAL TABLE items USING vec0(embedding float[{SMALL_D}])")
+    with vec:
+        vec.executemany(
+            "INSERT INTO items(rowid, embedding) VALUES (?, ?)",
+            ((i, X[i].tobytes()) for i in range(SMALL_N)),
+        )
+    yield X, {SMALL_ENGINES[0]: memory, SMALL_ENGINES[1]: sqlite_store, SMALL_ENGINES[2]: vec}
+    loop.run(sqlite_store.close())
+
+
+SMALL_OPS = 100  # operations per timed round, in one event-loop run
+
+
+@pytest.mark.parametrize("engine", SMALL_ENGINES)
+def test_small_index_query(benchmark, loop, small_vector_stores, engine):
+    """k=10 queries on 1,000 x 64, 100 per round: what a store adds to a scan that costs
+    microseconds (SQLiteVector checks the file's generation before answering from memory)."""
+    X, stores = small_vector_stores
+    store, blob = stores[engine], X[3].tobytes()
+    if engine.startswith("sqlite-vec"):
+
+        def queries():
+            sql = "SELECT rowid FROM items WHERE embedding MATCH ? AND k = 10"
+            return [store.execute(sql, (blob,)).fetchall() for _ in range(SMALL_OPS)]
+    else:
+
+        async def many():
+            return [await store.query("docs", X[3], 10) for _ in range(SMALL_OPS)]
+
+        def queries():
+            return loop.run(many())
+
+    assert all(len(found) == 10 for found in queries())
+    benchmark.group = f"small index: {SMALL_OPS} queries n={SMALL_N:,} d={SMALL_D} k=10"
+    benchmark(queries)
+
+
+@pytest.mark.parametrize("engine", SMALL_ENGINES)
+def test_small_index_single_upsert(benchmark, loop, small_vector_stores, engine):
+    """Overwrite one stored vector, each its own committed transaction on a file; 100 per
+    round."""
+    X, stores = small_vector_stores
+    store, rows = stores[engine], iter(range(10**9))
+    if engine.startswith("sqlite-vec"):
+
+        def upserts():
+            for _ in range(SMALL_OPS):
+                i = next(rows) % SMALL_N
+                store.execute("UPDATE items SET embedding = ? WHERE rowid = ?", (X[i].tobytes(), i))
+    else:
+
+        async def many():
+            for _ in range(SMALL_OPS):
+                i = next(rows) % SMALL_N
+                await store.upsert("docs", X[i : i + 1], ids=[f"d{i}"])
+
+        def upserts():
+            loop.run(many())
+
+    benchmark.group = f"small index: {SMALL_OPS} single-vector upserts n={SMALL_N:,} d={SMALL_D}"
+    benchmark(upserts)

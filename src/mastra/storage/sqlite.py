@@ -134,6 +134,16 @@ class SQLiteWorker:
                 return result
         return await self.run(fn)
 
+    async def read_here(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``run(fn)`` for a read of a few rows: on this thread when the worker is idle (a WAL
+        reader waits on no writer; a rare busy answer sends it to the queue), else queued."""
+        if self._pending == 0:
+            try:
+                return self._try_here(fn)
+            except _Queue:
+                pass
+        return await self.run(fn)
+
     def _try_here(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """fn's result, run on this thread holding the connection; _Queue when it must be
         queued: the worker has the connection or a job came in meanwhile, or another
@@ -268,9 +278,9 @@ def migrate(connection: sqlite3.Connection) -> int:
     return len(sql.MIGRATIONS)
 
 
-def _small(statements: list[Statement]) -> bool:
-    """Whether a write is short enough to run on the event loop's thread: its text values
-    add up to at most _HERE_BYTES."""
+def fits_here(statements: list[Statement]) -> bool:
+    """Whether a write is short enough for :meth:`SQLiteWorker.run_here` (the event loop's
+    thread): its text and blob values add up to at most _HERE_BYTES."""
     size = 0
     for _, params, many in statements:
         for row in params if many else (params,):
@@ -347,7 +357,7 @@ class SQLiteStorage(SqlStorage):
     async def _write_now(self, statements: list[Statement], guard: Guard | None) -> bool:
         worker = await self._ready()
         with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
-            if _small(statements):
+            if fits_here(statements):
                 return await worker.run_here(lambda c: transaction(c, statements, guard))
             return await worker.run(lambda c: transaction(c, statements, guard))
 

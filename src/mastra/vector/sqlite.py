@@ -17,7 +17,7 @@ import numpy.typing as npt
 import orjson
 
 from mastra.errors import StorageError
-from mastra.storage.sqlite import SQLiteWorker, transaction
+from mastra.storage.sqlite import SQLiteWorker, fits_here, transaction
 from mastra.vector.base import QueryResult, check_index_name
 from mastra.vector.locks import ReadWriteLock
 from mastra.vector.memory import InMemoryVector
@@ -149,7 +149,7 @@ class SQLiteVector(BaseVectorStore):
         """The in-memory copy, reloaded first if another connection changed the file."""
         worker = self._open()
         state = self._state
-        if state is None or await worker.run(_generation) != state[1]:
+        if state is None or await worker.read_here(_generation) != state[1]:
             return await self._reload(worker)
         return state[0]
 
@@ -169,7 +169,8 @@ class SQLiteVector(BaseVectorStore):
         worker, state = self._worker, self._state
         assert worker is not None and state is not None
         try:
-            written = await worker.run(lambda c: _write(c, statements))
+            run = worker.run_here if fits_here(statements) else worker.run
+            written = await run(lambda c: _write(c, statements))
         except sqlite3.Error as exc:
             await self._reload(worker)  # put the in-memory copy back in step with the file
             raise StorageError(f"SQLite refused the vector write: {exc}") from None
@@ -211,7 +212,10 @@ class SQLiteVector(BaseVectorStore):
             await self._persist(_upsert_statements(_table(index), rows))
 
     async def _query(self, index: str, search: Search) -> list[QueryResult]:
-        async with self._reading() as memory:
+        # query() checked the file's generation a moment ago (in _info): a vector write by
+        # another process since then is one that landed after this query, as it may anyway
+        async with self._lock.read():
+            memory = self._state[0] if self._state is not None else await self._fresh()
             return await memory._query(index, search)
 
     async def _update(
