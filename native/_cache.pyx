@@ -518,21 +518,21 @@ cdef class CacheCore:
         return self._live_keys()
 
     def _live_keys(self):
-        for key in self._keys():
+        for key in self._inserted(False):
             if key in self:
                 yield key
 
-    cdef list _keys(self):
-        """The keys in insertion order."""
+    cdef list _inserted(self, bint items):
+        """The keys, or (key, value) pairs, in insertion order."""
         cdef mc_slab *slab = &self._slab
         cdef uint32_t i = mc_root(slab).inext
         cdef mc_node *node
-        keys = []
+        found = []
         while i != 0:
             node = mc_at(slab, i)
-            keys.append(<object>node.key)
+            found.append((<object>node.key, <object>node.value) if items else <object>node.key)
             i = node.inext
-        return keys
+        return found
 
     def get(self, key, default=None):
         """The value for key, counted as a hit and made most recent; default on a miss
@@ -697,7 +697,7 @@ cdef class CacheCore:
         stats = (self._hits, self._misses, self._evictions, self._expirations)
         args = (type(self), self.maxsize, sizer, self._ttl_value(),
                 self._timer if self._timed else None, self._origin)
-        return (_rebuild, args, (self._entries(), stats, attributes, self._keys()))
+        return (_rebuild, args, (self._entries(), stats, attributes, self._inserted(False)))
 
     def __copy__(self):
         rebuild, args, state = self.__reduce__()
@@ -829,21 +829,12 @@ cdef class CacheCore:
         return 0
 
     def __repr__(self):
-        cdef mc_slab *slab = &self._slab
-        cdef uint32_t i
-        cdef mc_node *node
         if Py_ReprEnter(self):
             return "..."  # the cache holds itself, as dict shows it
         try:
             if self._timed:
                 self.expire()
-            pairs = []
-            i = mc_root(slab).inext
-            while i != 0:
-                node = mc_at(slab, i)
-                pairs.append((<object>node.key, <object>node.value))
-                i = node.inext
-            items = ", ".join(f"{k!r}: {v!r}" for k, v in pairs)
+            items = ", ".join(f"{k!r}: {v!r}" for k, v in self._inserted(True))
             return (f"{type(self).__name__}({{{items}}}, maxsize={self.maxsize!r}, "
                     f"currsize={self._currsize!r})")
         finally:

@@ -6,7 +6,6 @@ import pickle
 import random
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 import weakref
@@ -20,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from mastra.cache import CacheStats, LRUCache, TTLCache, cached, hashkey
 from mastra.errors import MastraError
+from tests.cache_helpers import in_threads
 
 _CLOCKS = weakref.WeakValueDictionary()
 
@@ -411,33 +411,19 @@ class SlowKey:
 @pytest.mark.parametrize("factory", [lambda: LRUCache(10_000), lambda: TTLCache(10_000, 600)])
 def test_threads_never_corrupt_or_lose_items(factory):
     cache = factory()
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    errors = []
 
     def worker(t):
-        try:
-            rng = random.Random(t)
-            for i in range(1500):
-                key = SlowKey((t, i)) if i % 3 == 0 else f"{t}-{i}"
-                cache[key] = i
-                probe = rng.randrange(i + 1)
-                probe_key = SlowKey((t, probe)) if probe % 3 == 0 else f"{t}-{probe}"
-                assert cache[probe_key] == probe
-                if i % 5 == 0:
-                    cache.get(f"{(t + 1) % 4}-{probe}")
-        except Exception as exc:  # reported below with the thread's id
-            errors.append((t, exc))
+        rng = random.Random(t)
+        for i in range(1500):
+            key = SlowKey((t, i)) if i % 3 == 0 else f"{t}-{i}"
+            cache[key] = i
+            probe = rng.randrange(i + 1)
+            probe_key = SlowKey((t, probe)) if probe % 3 == 0 else f"{t}-{probe}"
+            assert cache[probe_key] == probe
+            if i % 5 == 0:
+                cache.get(f"{(t + 1) % 4}-{probe}")
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert errors == []
+    assert in_threads(worker) == []
     assert len(cache) == 6000 == cache.currsize
     assert len(cache._order()) == 6000
     for t in range(4):
@@ -448,8 +434,6 @@ def test_threads_never_corrupt_or_lose_items(factory):
 
 def test_threads_evicting_keep_invariants():
     cache = LRUCache(200)
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
 
     def worker(t):
         for i in range(3000):
@@ -459,14 +443,7 @@ def test_threads_evicting_keep_invariants():
             if i % 50 == 0:
                 cache.pop(key, None)
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(old)
+    assert in_threads(worker) == []
     assert len(cache) == cache.currsize <= 200
     assert len(cache._order()) == len(cache)
     assert set(map(id, cache._order())) == set(map(id, cache))

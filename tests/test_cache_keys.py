@@ -11,7 +11,6 @@ import math
 import pickle
 import random
 import sys
-import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -25,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mastra.cache import LRUCache, TTLCache
+from tests.cache_helpers import Opaque, in_threads
 
 MODULUS = sys.hash_info.modulus  # 2**61 - 1: ints this far apart hash alike
 FOREVER = 1e9  # a ttl nothing outlives in a test
@@ -54,22 +54,6 @@ def _ids(objects):
 def _fresh(obj):
     """An equal object that is not ``obj`` (for ints, strs, tuples ... that are not cached)."""
     return pickle.loads(pickle.dumps(obj))
-
-
-class Opaque:
-    """A key whose hashing and comparison run Python code."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __hash__(self):
-        return hash(self.n)
-
-    def __eq__(self, other):
-        return isinstance(other, Opaque) and other.n == self.n
-
-    def __repr__(self):
-        return f"Opaque({self.n!r})"
 
 
 KINDS = {
@@ -1180,26 +1164,8 @@ def test_threads_on_overlapping_keys_leave_the_cache_whole(kind):
     keys = [*range(150), *(f"s{i}" for i in range(150)), *(f"€{i}" for i in range(50))]
     keys += [float(i) for i in range(0, 150, 3)]  # the same keys as ints
     keys += [SlowCollide(i) for i in range(60)]
-    errors = []
     until = time.monotonic() + 0.3
-
-    def work(seed):
-        try:
-            _hammer(cache, keys, seed, until)
-        except Exception as exc:  # reported below
-            errors.append(exc)
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert errors == []
+    assert in_threads(lambda seed: _hammer(cache, keys, seed, until)) == []
     held = list(cache)
     assert len(cache) == len(held) == len(cache._order()) == len(set(map(id, held)))
     assert set(map(id, held)) == set(map(id, cache._order()))

@@ -5,25 +5,12 @@ eviction order."""
 
 import functools
 import gc
-import threading
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mastra.cache import LRUCache, TTLCache, cached, hashkey
-
-
-class Opaque:
-    """A hashable key type whose hashing runs Python code (not a plain key)."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __hash__(self):
-        return hash(self.n)
-
-    def __eq__(self, other):
-        return isinstance(other, Opaque) and other.n == self.n
+from tests.cache_helpers import Opaque, in_threads
 
 
 def general_key(*args, **kwargs):
@@ -171,20 +158,12 @@ def test_threads_share_a_memoised_function():
     def area(w, h):
         return w * h
 
-    errors = []
-
     def work(offset):
         for i in range(2000):
             w, h = (i + offset) % 50, i % 7
-            if area(w, h) != w * h:
-                errors.append((w, h))
+            assert area(w, h) == w * h
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(work) == []
     stats = area.cache.stats()
     assert stats.hits + stats.misses == 4 * 2000
 
