@@ -430,6 +430,8 @@ cdef class CacheCore:
             if i != 0:
                 node = mc_at(slab, i)
                 needed -= mc_size(slab, i)
+            else:
+                mc_reserve(slab)  # a table too full to grow fails here, before any eviction
             while self._currsize + needed > self._maxsize and not mc_empty(slab):
                 j = mc_root(slab).next
                 victim = mc_at(slab, j)
@@ -463,7 +465,7 @@ cdef class CacheCore:
         cdef mc_slab *slab = &self._slab
         cdef uint32_t i
         cdef mc_node *node
-        mc_reserve(slab)
+        mc_reserve(slab)  # done already unless the key was evicted to be stored anew
         i = mc_take(slab)
         node = mc_fill(slab, i, <PyObject *>key, hash, <PyObject *>value, size, deadline,
                        self._timed)
