@@ -1,5 +1,5 @@
-"""Durable runs on SQLite whose step records are written on the event loop's thread when the
-storage's worker is idle: when another connection holds the write lock the record goes to
+"""Durable runs on SQLite whose lease and step records are written on the event loop's thread
+when the storage's worker is idle: when another connection holds the write lock the record goes to
 the worker instead (the loop keeps running), and a cancel during the write neither loses the
 record nor runs a step again."""
 
@@ -93,6 +93,27 @@ async def test_a_step_record_waits_for_another_connections_lock_off_the_loop(tmp
         "s2": 3,
     }
     others[0].close()
+    await storage.aclose()
+
+
+async def test_a_run_takes_its_lease_off_the_loop_while_another_connection_writes(tmp_path):
+    """The lease is taken on the loop's thread when the storage is free; while another
+    connection holds the write lock, the start waits for it on the worker instead."""
+    path = tmp_path / "runs.db"
+    storage = SQLiteStorage(path)
+    ran: list[str] = []
+    wf = chain(storage, ran)
+    await wf.create_run().start(0)  # the schema and the worker, before the lock
+    other = lock_for(path, HOLD)
+    ticker = Ticker()
+    began = time.perf_counter()
+    result = await wf.create_run().start(0)
+    took, longest = time.perf_counter() - began, ticker.stop()
+    assert result.status == "success" and result.result == 3
+    assert took >= HOLD * 0.9  # the lease waited for the lock (on the worker)
+    assert longest < HOLD / 2, f"the event loop stalled {longest * 1000:.0f} ms"
+    assert ran == ["s0", "s1", "s2"] * 2
+    other.close()
     await storage.aclose()
 
 

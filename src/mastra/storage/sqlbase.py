@@ -306,11 +306,11 @@ class SqlStorage(SqlRunQueue, AsyncCloseable, ABC):
 
     async def acquire_lease(self, key: str, owner: str, ttl: float) -> bool:
         params = (key, owner, int(ttl * 1e6))
-        return bool(await self._statement(self._q(sql.ACQUIRE_LEASE), params))
+        return bool(await self._small_statement(self._q(sql.ACQUIRE_LEASE), params))
 
     async def renew_lease(self, key: str, owner: str, ttl: float) -> bool:
         params = (int(ttl * 1e6), key, owner)
-        return bool(await self._statement(self._q(sql.RENEW_LEASE), params))
+        return bool(await self._small_statement(self._q(sql.RENEW_LEASE), params))
 
     async def release_lease(self, key: str, owner: str) -> None:
         await self._write(lambda: [(self._q(sql.RELEASE_LEASE), (key, owner), False)])

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from mastra.errors import ErrorMapping, MastraError, StorageError, TimeoutError, map_exceptions
 from mastra.storage import sql
 from mastra.storage.sqlbase import Guard, SqlStorage, Statement, refused_write
-from mastra.storage.sqlqueue import Program
+from mastra.storage.sqlqueue import Program, one_statement
 
 __all__ = ["SQLiteStorage", "SQLiteWorker"]
 
@@ -365,6 +365,11 @@ class SQLiteStorage(SqlStorage):
         worker = await self._ready()
         with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
             return await worker.run(lambda c: run_program(c, program()))
+
+    async def _small_statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        worker = await self._ready()
+        with map_exceptions(_WRITE_ERRORS, f"SQLite refused the write to {self.path}"):
+            return await worker.run_here(lambda c: run_program(c, one_statement(query, params)))
 
     def _map(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return yielding_map(fn, items)  # runs on the worker thread

@@ -23,7 +23,7 @@ from mastra.storage.types import (
     lease_lost,
 )
 
-__all__ = ["Program", "SqlRunQueue"]
+__all__ = ["Program", "SqlRunQueue", "one_statement"]
 
 R = TypeVar("R")
 
@@ -31,6 +31,11 @@ R = TypeVar("R")
 # each statement returned, and its return value is the transaction's. Written once, run
 # on SQLite's worker thread or on an async PostgreSQL connection alike.
 Program = Generator[tuple[str, Any], list[tuple[Any, ...]], R]
+
+
+def one_statement(query: str, params: Sequence[Any]) -> Program[list[tuple[Any, ...]]]:
+    """The program of one statement: its rows."""
+    return (yield (query, params))
 
 
 class SqlRunQueue(ABC):
@@ -48,11 +53,12 @@ class SqlRunQueue(ABC):
 
     async def _statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Run one statement on its own (its own transaction) and return its rows."""
+        return await self._transact(lambda: one_statement(query, params))
 
-        def program() -> Program[list[tuple[Any, ...]]]:
-            return (yield (query, params))
-
-        return await self._transact(program)
+    async def _small_statement(self, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """:meth:`_statement` for one that reads or writes a row or two (a lease, a run's
+        state): a store that can run such a statement without a thread hop does."""
+        return await self._statement(query, params)
 
     def _q(self, text: str) -> str:
         return self.dialect.sql(text)
@@ -169,11 +175,11 @@ class SqlRunQueue(ABC):
         return await self._transact(program)
 
     async def request_workflow_cancel(self, workflow_id: str, run_id: str) -> WorkflowRun | None:
-        rows = await self._statement(self._q(sql.REQUEST_CANCEL), (workflow_id, run_id))
+        rows = await self._small_statement(self._q(sql.REQUEST_CANCEL), (workflow_id, run_id))
         return sql.run_of(rows[0]) if rows else None
 
     async def workflow_run_state(self, workflow_id: str, run_id: str) -> tuple[str, bool] | None:
-        rows = await self._statement(self._q(sql.RUN_STATE), (workflow_id, run_id))
+        rows = await self._small_statement(self._q(sql.RUN_STATE), (workflow_id, run_id))
         return (rows[0][0], bool(rows[0][1])) if rows else None
 
     async def send_workflow_event(
