@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import subprocess
 import sys
 
 import pytest
@@ -218,6 +219,30 @@ def _cli(argv):
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.run(args)
+
+
+def test_the_cli_imports_the_evals_package_only_for_an_eval_or_its_help():
+    """Every `mastra` command builds the whole parser: the eval command's part of it does not
+    import the evals package (~15 ms); printing its help lists the built-in scorers."""
+    script = (
+        "import sys\n"
+        "from mastra.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "print('mastra.evals' in sys.modules)\n"
+        "try:\n"
+        "    parser.parse_args(['eval', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('mastra.evals' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "False" and lines[-1] == "True"
+    help_text = " ".join(" ".join(lines).split())
+    assert "a scorer id (exact-match, contains," in help_text
+    assert "faithfulness" in help_text and "%(builtin)s" not in help_text
 
 
 def test_cli_runs_an_eval_prints_a_summary_and_compares(tmp_path, monkeypatch, capsys):

@@ -8,34 +8,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mastra.commands import load_object
 from mastra.errors import ValidationError
-from mastra.evals import code
-from mastra.evals.judges import JUDGES
-from mastra.evals.report import EvalReport
-from mastra.evals.runner import run_evals
-from mastra.evals.scorer import Scorer
 
-__all__ = ["CODE_SCORERS", "add_commands", "resolve_scorer"]
+if TYPE_CHECKING:
+    from mastra.evals.scorer import Scorer
 
-# Code scorers that need no argument, by id.
-CODE_SCORERS: dict[str, Callable[[], Scorer]] = {
-    "exact-match": code.exact_match,
-    "contains": code.contains,
-    "json-schema": code.json_schema,
-    "tool-call-accuracy": code.tool_call_accuracy,
-    "content-similarity": code.content_similarity,
-    "completeness": code.completeness,
-    "textual-difference": code.textual_difference,
-}
+# The evals package is imported when an eval runs or its help is printed, not by every
+# `mastra` command.
+__all__ = ["add_commands", "code_scorers", "resolve_scorer"]
+
+
+def code_scorers() -> dict[str, Callable[[], Scorer]]:
+    """The code scorers that need no argument, by id."""
+    from mastra.evals import code
+
+    return {
+        "exact-match": code.exact_match,
+        "contains": code.contains,
+        "json-schema": code.json_schema,
+        "tool-call-accuracy": code.tool_call_accuracy,
+        "content-similarity": code.content_similarity,
+        "completeness": code.completeness,
+        "textual-difference": code.textual_difference,
+    }
+
+
+def _builtin_ids() -> list[str]:
+    from mastra.evals.judges import JUDGES
+
+    return [*code_scorers(), *JUDGES]
 
 
 def resolve_scorer(spec: str, judge_model: str | None) -> Scorer:
     """A scorer by id (a code scorer, or a judge with ``--judge-model``) or ``MODULE:ATTR``."""
-    if spec in CODE_SCORERS:
-        return CODE_SCORERS[spec]()
+    from mastra.evals.judges import JUDGES
+    from mastra.evals.scorer import Scorer
+
+    coded = code_scorers()
+    if spec in coded:
+        return coded[spec]()
     if spec in JUDGES:
         if judge_model is None:
             raise ValidationError(f"scorer {spec!r} is judged by a model; pass --judge-model")
@@ -46,7 +60,7 @@ def resolve_scorer(spec: str, judge_model: str | None) -> Scorer:
         if not isinstance(scorer, Scorer):
             raise ValidationError(f"{spec!r} is not a Scorer (nor a function returning one)")
         return scorer
-    known = ", ".join([*CODE_SCORERS, *JUDGES])
+    known = ", ".join(_builtin_ids())
     raise ValidationError(f"unknown scorer {spec!r}; built-in scorers: {known}; or MODULE:ATTR")
 
 
@@ -58,6 +72,9 @@ def _target(args: argparse.Namespace) -> Any:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from mastra.evals.report import EvalReport
+    from mastra.evals.runner import run_evals
+
     target = _target(args)
     scorers = [resolve_scorer(spec, args.judge_model) for spec in args.scorer]
     report = asyncio.run(
@@ -81,10 +98,22 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ScorerHelp(argparse.HelpFormatter):
+    """Fills ``%(builtin)s`` in a help text with the built-in scorer ids, when help is
+    printed."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        if text is None or "%(builtin)s" not in text:
+            return text
+        return text.replace("%(builtin)s", ", ".join(_builtin_ids()))
+
+
 def add_commands(subparsers: Any) -> None:
     """Add ``mastra eval`` to the ``mastra`` command's subparsers."""
     parser = subparsers.add_parser(
         "eval",
+        formatter_class=_ScorerHelp,
         help="score an agent or a workflow on a data set",
         description="Run an agent (or a workflow) of a Mastra app on each item of DATA "
         "(.jsonl, .csv or .json with input / expected / context / id), score every output, "
@@ -100,7 +129,7 @@ def add_commands(subparsers: Any) -> None:
         action="append",
         required=True,
         metavar="ID",
-        help=f"a scorer id ({', '.join([*CODE_SCORERS, *JUDGES])}) or MODULE:ATTR; repeat",
+        help="a scorer id (%(builtin)s) or MODULE:ATTR; repeat",
     )
     parser.add_argument("--judge-model", metavar="PROVIDER/MODEL", help="for judged scorers")
     parser.add_argument("--concurrency", type=int, default=8, help="items at once (8)")
