@@ -210,6 +210,7 @@ def vector_stores(loop, vectors, tmp_path_factory, postgres_uri):
     yield {"sqlite": sqlite_store, "pg": pg, "vec": vec}
     loop.run(sqlite_store.close())
     loop.run(pg.close())
+    vec.close()
 
 
 @pytest.mark.parametrize(
@@ -271,6 +272,8 @@ def small_vector_stores(loop, tmp_path_factory):
         )
     yield X, {SMALL_ENGINES[0]: memory, SMALL_ENGINES[1]: sqlite_store, SMALL_ENGINES[2]: vec}
     loop.run(sqlite_store.close())
+    loop.run(memory.aclose())
+    vec.close()
 
 
 SMALL_OPS = 100  # operations per timed round, in one event-loop run

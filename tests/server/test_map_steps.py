@@ -3,18 +3,9 @@ in the record-separated stream (a failing map's too), and their records in the r
 
 from mastra import Mastra
 from mastra.storage import InMemoryStorage
-from mastra.workflows import StepContext, Workflow, step
+from mastra.workflows import Workflow
 from tests.server.conftest import client_js_records
-
-
-@step
-def price(ctx: StepContext, qty: int) -> dict:
-    return {"qty": qty, "each": 2.5}
-
-
-@step
-def tax(ctx: StepContext, total: float) -> float:
-    return round(total * 1.2, 2)
+from tests.workflows.test_map_nodes import price, tax
 
 
 def total_of(priced: dict) -> float:
